@@ -1,0 +1,119 @@
+"""The session store's tables, named for people browsing them in Datasette, and their migrations.
+
+Schema changes are new functions registered on MIGRATIONS; never edit an applied one.
+A file whose applied migrations include names unknown here was written by a newer app.
+"""
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("emotion_lab")
+STATUSES = ("recording", "complete", "interrupted")
+
+_INITIAL = """
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL,
+    identity_hash TEXT NOT NULL UNIQUE,
+    family TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    first_used TEXT NOT NULL
+);
+CREATE TABLE direction_sets (
+    id INTEGER PRIMARY KEY,
+    model INTEGER NOT NULL REFERENCES models(id),
+    method TEXT NOT NULL,
+    layers TEXT NOT NULL,
+    reading_layer INTEGER NOT NULL,
+    data_hash TEXT NOT NULL,
+    emotions TEXT NOT NULL,
+    calibration TEXT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE,
+    first_used TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    created TEXT NOT NULL,
+    ended TEXT,
+    status TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'interrupted')),
+    model INTEGER NOT NULL REFERENCES models(id),
+    direction_set INTEGER REFERENCES direction_sets(id),
+    app_version TEXT NOT NULL,
+    scenario TEXT,
+    notes TEXT NOT NULL DEFAULT '',
+    temperature REAL NOT NULL,
+    top_p REAL NOT NULL,
+    seed INTEGER,
+    max_new_tokens INTEGER NOT NULL,
+    recorder_host TEXT,
+    recorder_pid INTEGER
+);
+CREATE INDEX sessions_by_created ON sessions(created);
+CREATE TABLE turns (
+    id INTEGER PRIMARY KEY,
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    turn_index INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT,
+    UNIQUE (session, turn_index)
+);
+CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY,
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    turn INTEGER NOT NULL REFERENCES turns(id),
+    batch_row INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    token_id INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    is_prompt INTEGER NOT NULL,
+    strengths TEXT
+);
+CREATE INDEX tokens_by_session ON tokens(session);
+CREATE TABLE readings (
+    token INTEGER PRIMARY KEY REFERENCES tokens(id),
+    calibrated TEXT NOT NULL
+);
+CREATE TABLE residuals (
+    token INTEGER NOT NULL REFERENCES tokens(id),
+    layer INTEGER NOT NULL,
+    dtype TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (token, layer)
+);
+CREATE TABLE steering_events (
+    id INTEGER PRIMARY KEY,
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    turn INTEGER REFERENCES turns(id),
+    batch_row INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    strengths TEXT NOT NULL,
+    layers TEXT NOT NULL
+);
+CREATE INDEX steering_events_by_session ON steering_events(session);
+CREATE VIEW reading_values AS
+SELECT tokens.session AS session, turns.turn_index AS turn, turns.role AS role,
+       tokens.batch_row AS batch_row, tokens.position AS position, tokens.id AS token,
+       tokens.text AS token_text, tokens.is_prompt AS is_prompt,
+       reading.key AS emotion, reading.value AS value
+FROM readings
+JOIN tokens ON tokens.id = readings.token
+JOIN turns ON turns.id = tokens.turn,
+json_each(readings.calibrated) AS reading;
+"""
+
+
+@MIGRATIONS(name="001_initial")
+def _initial(db: Database) -> None:
+    """Column notes: JSON in layers, emotions, calibration, scenario, strengths and calibrated
+    (emotion -> calibrated z-score at the reading layer; null where not finite); residuals hold
+    little-endian float32 vectors with their shape as JSON; times are UTC ISO 8601."""
+    db.executescript(_INITIAL)
+
+
+def known_migrations() -> set[str]:
+    """Names of every migration this version of the app knows."""
+    return {migration.name for migration in MIGRATIONS.pending(Database(memory=True))}
