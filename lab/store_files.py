@@ -71,7 +71,8 @@ def check_existing(path: Path) -> None:
             )
     connection = connect_read_only(path)
     try:
-        problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+        problems = [" ".join(row[0].replace("*** in database main ***", "").split())
+                    for row in connection.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
             raise sqlite3.DatabaseError("; ".join(problems[:3]))
         db = Database(connection, recursive_triggers=False, execute_plugins=False)

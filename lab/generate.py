@@ -1,0 +1,116 @@
+"""Token-by-token generation with live steering and per-token readings from the same forward pass.
+
+`generate` yields one TokenEvent per token and row: first the prompt tokens, then each new token
+as soon as its forward pass has run (that pass gives both its readings and the next token's logits).
+Rows share the prompt and differ in steering (and sampling stream); a row stops at an end-of-turn
+token. Setting `stop` (a threading.Event) ends generation before the next token.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import torch
+from transformers import DynamicCache
+
+from lab.directions import DirectionSet
+from lab.errors import LabError
+from lab.events import SamplingSettings, TokenEvent
+from lab.hooks import residual_hooks
+from lab.model import LoadedModel
+from lab.reading import ReadingTap, readings_dict
+from lab.steering import Steerer, SteeringState
+
+
+def _sample(logits: torch.Tensor, settings: SamplingSettings, generators: list[torch.Generator] | None) -> torch.Tensor:
+    """Next token per row: greedy at temperature 0, else temperature + nucleus (top-p) sampling."""
+    if settings.temperature <= 0 or generators is None:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / settings.temperature, dim=-1)
+    if settings.top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        outside = sorted_probs.cumsum(-1) - sorted_probs > settings.top_p
+        sorted_probs[outside] = 0.0
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.stack([torch.multinomial(probs[r].cpu(), 1, generator=g)[0] for r, g in enumerate(generators)]).to(logits.device)
+
+
+class _Decoder:
+    """Turns one row's growing token list into text pieces without splitting multi-byte characters."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.text = ""
+
+    def push(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=False)
+        if text.endswith("\ufffd"):
+            return ""
+        piece, self.text = text[len(self.text) :], text
+        return piece
+
+
+def generate(
+    lm: LoadedModel,
+    directions: DirectionSet,
+    prompt_ids: list[int],
+    steering: SteeringState,
+    settings: SamplingSettings = SamplingSettings(),
+    stop: threading.Event | None = None,
+) -> Iterator[TokenEvent]:
+    """Yield TokenEvents for the prompt, then for each generated token of every row."""
+    if not prompt_ids:
+        raise LabError("The prompt is empty. Type something for the model to answer.")
+    if directions.model_identity != lm.identity:
+        raise LabError("These emotion directions were made for a different model. Extract them for the loaded model first.")
+    rows = steering.rows
+    stop = stop or threading.Event()
+    generators = None
+    if settings.temperature > 0:
+        seed = settings.seed if settings.seed is not None else int(torch.seed() % (2**31))
+        generators = [torch.Generator().manual_seed(seed) for _ in range(rows)]
+    steerer, tap = Steerer(steering), ReadingTap(directions)
+    hooked = set(steering.layers) | {directions.reading_layer}
+    cache = DynamicCache()
+    stop_ids = torch.tensor(lm.stop_token_ids, device=lm.device)
+    done = torch.zeros(rows, dtype=torch.bool, device=lm.device)
+    decoders = [_Decoder(lm.tokenizer) for _ in range(rows)]
+
+    def forward(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        matrix = steerer.begin_step()
+        output = lm.model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        assert tap.last is not None
+        return output.logits[:, -1], matrix
+
+    with torch.inference_mode(), residual_hooks(lm.layers, hooked, edit=steerer, observe=tap):
+        prompt = torch.tensor([prompt_ids] * rows, device=lm.device)
+        logits, matrix = forward(prompt)
+        for row in range(rows):
+            strengths = _row_strengths(directions, matrix[row])
+            for position, token_id in enumerate(prompt_ids):
+                values = tap.last[row, position] if position else torch.zeros(len(directions.emotions))
+                piece = lm.tokenizer.decode([token_id], skip_special_tokens=False)
+                yield TokenEvent(row, position, token_id, piece, True, readings_dict(directions, values), strengths)
+        for step in range(settings.max_new_tokens):
+            if stop.is_set():
+                return
+            next_ids = _sample(logits, settings, generators)
+            done |= torch.isin(next_ids, stop_ids)
+            if bool(done.all()):
+                return
+            logits, matrix = forward(next_ids[:, None])
+            position = len(prompt_ids) + step
+            for row in range(rows):
+                if done[row]:
+                    continue
+                token_id = int(next_ids[row])
+                yield TokenEvent(
+                    row, position, token_id, decoders[row].push(token_id), False,
+                    readings_dict(directions, tap.last[row, -1]), _row_strengths(directions, matrix[row]),
+                )
+
+
+def _row_strengths(directions: DirectionSet, values: torch.Tensor) -> dict[str, float]:
+    return {name: float(v) for name, v in zip(directions.emotions, values.tolist()) if v != 0}
