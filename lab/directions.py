@@ -14,6 +14,7 @@ their neutral baseline sits from emotional text, so "which emotion is this?" is 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,19 +265,55 @@ def extract(lm: LoadedModel, emotions: list[Emotion], neutral: tuple[str, ...], 
     )
 
 
+def merge_imported(directions: DirectionSet, lm: LoadedModel, imported: dict[str, dict[int, torch.Tensor]], progress: Progress | None = None) -> DirectionSet:
+    """Add imported (unvalidated) emotions, calibrated against the neutral texts on `lm`."""
+    new = {name: vectors for name, vectors in imported.items() if name not in directions.emotions}
+    if not new:
+        return directions
+    from lab.control_vectors import fill_layers
+
+    progress = progress or SilentProgress()
+    progress.set_status("Calibrating imported emotions")
+    _, stats = text_means(lm, list(load_neutral_texts()), progress, neutral=True)
+    assert stats is not None
+    added = torch.stack([fill_layers(v, lm.depth, lm.width) for v in new.values()], dim=1)  # [depth, k, width]
+    calibration = [_calibrate(added[layer], stats, layer) for layer in range(lm.depth)]
+    k = len(new)
+    return DirectionSet(
+        emotions=directions.emotions + list(new),
+        descriptions={**directions.descriptions, **{name: f"Imported direction '{name}' (not validated: it came without example texts)." for name in new}},
+        method=directions.method,
+        vectors=torch.cat([directions.vectors, added], dim=1),
+        layer_norms=directions.layer_norms,
+        calib_mean=torch.cat([directions.calib_mean, torch.stack([c[0] for c in calibration])], dim=1),
+        calib_std=torch.cat([directions.calib_std, torch.stack([c[1] for c in calibration])], dim=1),
+        accuracy=torch.cat([directions.accuracy, torch.zeros(lm.depth, k)], dim=1),
+        contrast_mean=torch.cat([directions.contrast_mean, torch.zeros(lm.depth, k)], dim=1),
+        contrast_std=torch.cat([directions.contrast_std, torch.ones(lm.depth, k)], dim=1),
+        reading_layer=directions.reading_layer,
+        steering_layers=directions.steering_layers,
+        model_identity=directions.model_identity,
+        data_hash=directions.data_hash,
+        extras={**directions.extras, "imported": list(new)},
+    )
+
+
 def cache_path(model_identity: str, emotions_hash: str, method: str) -> Path:
     return cache_dir() / "directions" / f"{model_identity[:16]}-{emotions_hash[:16]}-{method}.safetensors"
 
 
 def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progress | None = None) -> DirectionSet:
     """The directions for the current emotion set on `lm`, from the cache when possible."""
-    emotions, neutral = load_emotions(), load_neutral_texts()
-    path = cache_path(lm.identity, data_hash(emotions, neutral), method)
+    from lab.control_vectors import load_imported
+
+    emotions, neutral, imported = load_emotions(), load_neutral_texts(), load_imported()
+    key = data_hash(emotions, neutral) + "".join(f"{n}:{float(sum(v.sum() for v in vs.values()))}" for n, vs in imported.items())
+    path = cache_path(lm.identity, hashlib.sha256(key.encode()).hexdigest(), method)
     if path.is_file():
         try:
             return DirectionSet.load(path)
         except LabError:
             path.unlink(missing_ok=True)  # damaged cache: rebuild below
-    directions = extract(lm, emotions, neutral, method, progress)
+    directions = merge_imported(extract(lm, emotions, neutral, method, progress), lm, imported, progress)
     directions.save(path)
     return directions

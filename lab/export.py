@@ -77,7 +77,8 @@ def from_json(text: str) -> SessionRecord:
             turns=[TurnRecord(**t) for t in data["turns"]],
             tokens=[_token_record(t) for t in data["tokens"]],
             steering=[
-                SteeringRecord(s["turn"], s["row"], SteeringChange(s["position"], _floats(s["strengths"]), tuple(s["layers"])))
+                SteeringRecord(s["turn"], s["row"],
+                               SteeringChange(s["position"], _floats(s["strengths"]), tuple(s["layers"])))
                 for s in data["steering"]
             ],
         )
@@ -111,7 +112,7 @@ def _token_dict(token: TokenRecord, raw: bool) -> dict[str, Any]:
 
 def _token_record(t: dict[str, Any]) -> TokenRecord:
     raw = {
-        int(layer): np.frombuffer(base64.b64decode(v["data"]), dtype=np.dtype(v["dtype"]).newbyteorder("<")).reshape(v["shape"])
+        int(layer): np.frombuffer(base64.b64decode(v["data"]), np.dtype(v["dtype"]).newbyteorder("<")).reshape(v["shape"])
         for layer, v in t.get("raw", {}).items()
     }
     event = TokenEvent(t["row"], t["position"], t["token_id"], t["text"], t["is_prompt"],

@@ -38,7 +38,7 @@ from lab.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SessionSummary, SteeringRecord, TokenRecord, TurnRecord,
 )
 from lab.store_files import (
-    check_existing, check_writable, connect_read_only, network_filesystem, refuse_network,
+    check_existing, check_writable, connect_read_only, folder_writable, network_filesystem, refuse_network,
 )
 from lab.store_schema import MIGRATIONS
 from lab.store_writer import Writer, immediate_transaction
@@ -66,7 +66,13 @@ def open_store(path: str | Path | None = None, *, wal: bool = True, read_only: b
             raise LabError(f"{path} holds no sessions yet. Record one first, or check the --db path.")
     else:
         check_writable(path)
-    return SessionStore(path, wal=wal, read_only=read_only)
+    try:
+        return SessionStore(path, wal=wal, read_only=read_only)
+    except sqlite3.Error as error:
+        raise LabError(
+            f"Cannot open {path} ({error}). If another program is using it, close that program and "
+            "try again; otherwise choose another file with --db PATH."
+        ) from error
 
 
 class _TokenRow(NamedTuple):
@@ -91,7 +97,12 @@ class SessionStore:
         self.read_only = read_only
         self._recorders: set[SessionRecorder] = set()
         self._writer = None if read_only else Writer(lambda: _open_writer(path, wal), _write_rows, FLUSH_SECONDS)
-        self._reader = connect_read_only(path)
+        try:
+            self._reader = connect_read_only(path, immutable=not folder_writable(path))
+        except sqlite3.Error:
+            if self._writer is not None:
+                self._writer.close()
+            raise
         self._reader.row_factory = sqlite3.Row
         self._read_lock = threading.Lock()
         self._closed = False
@@ -332,17 +343,20 @@ class SessionRecorder:
 
 def _open_writer(path: Path, wal: bool) -> Database:
     db = Database(sqlite3.connect(path), execute_plugins=False)
-    db.execute("PRAGMA busy_timeout = 5000")
-    db.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # applies to new files only
-    mode = db.execute(f"PRAGMA journal_mode = {'wal' if wal else 'delete'}").fetchone()[0]
-    if wal and mode != "wal":
+    try:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # applies to new files only
+        mode = db.execute(f"PRAGMA journal_mode = {'wal' if wal else 'delete'}").fetchone()[0]
+        if wal and mode != "wal":
+            raise LabError(f"{path} cannot use a write-ahead log here (journal mode {mode}). Open it with --no-wal.")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        with immediate_transaction(db):
+            MIGRATIONS.apply(db)
+            _mark_interrupted(db)
+    except BaseException:
         db.close()
-        raise LabError(f"{path} cannot use a write-ahead log here (journal mode {mode}). Open it with --no-wal.")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
-    with immediate_transaction(db):
-        MIGRATIONS.apply(db)
-        _mark_interrupted(db)
+        raise
     return db
 
 

@@ -43,18 +43,24 @@ def network_filesystem(path: Path, mounts: Path = Path("/proc/mounts")) -> str |
     return best_type if best_type in NETWORK_FILESYSTEMS else None
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot change the file. A WAL file that no one has open (no -wal beside
-    it) is opened immutable, so not even the -wal and -shm side files are created."""
-    uri = path.resolve().as_uri() + "?mode=ro"
-    with open(path, "rb") as file:
-        header = file.read(20)
-    wal_format = len(header) == 20 and header[18] == 2
-    if wal_format and not Path(f"{path}-wal").exists():
-        uri += "&immutable=1"
+def connect_read_only(path: Path, *, immutable: bool) -> sqlite3.Connection:
+    """A connection that cannot change the file. immutable also skips locks and the -wal and -shm
+    side files: only for a folder no one can write to, or a short look at a file no one has open."""
+    uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
     connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
     connection.execute("PRAGMA busy_timeout = 5000")
     return connection
+
+
+def folder_writable(path: Path) -> bool:
+    return os.access(path.parent, os.W_OK)
+
+
+def _closed_wal_file(path: Path) -> bool:
+    """A WAL-mode file that no connection has open: every open one keeps a -wal file beside it."""
+    with open(path, "rb") as file:
+        header = file.read(20)
+    return len(header) == 20 and header[18] == 2 and not Path(f"{path}-wal").exists()
 
 
 def check_existing(path: Path) -> None:
@@ -69,7 +75,7 @@ def check_existing(path: Path) -> None:
                 f"{path} is not an Emotion Lab file (it is not an SQLite database). "
                 "It was left untouched. Choose another file with --db PATH."
             )
-    connection = connect_read_only(path)
+    connection = connect_read_only(path, immutable=_closed_wal_file(path) or not folder_writable(path))
     try:
         problems = [" ".join(row[0].replace("*** in database main ***", "").split())
                     for row in connection.execute("PRAGMA quick_check")]
@@ -108,15 +114,15 @@ def check_writable(path: Path) -> None:
             f"Cannot create the folder {path.parent} ({error.strerror}). "
             "Choose a writable location with --db PATH."
         ) from error
-    folder_writable = os.access(path.parent, os.W_OK)
+    writable = folder_writable(path)
     if not path.exists():
-        if not folder_writable:
+        if not writable:
             raise LabError(
                 f"Cannot create {path}: the folder {path.parent} is read-only. "
                 "Choose a writable location with --db PATH."
             )
         return
-    if not (folder_writable and os.access(path, os.W_OK)):
+    if not (writable and os.access(path, os.W_OK)):
         raise LabError(
             f"{path} is in a read-only location, so sessions cannot be recorded there. Open it "
             "read-only to browse and export (--read-only), or copy it to a writable folder and "
