@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import traceback
@@ -55,24 +56,57 @@ def _read_lines(path: str) -> list[str]:
     return lines
 
 
+def _open_store(args: argparse.Namespace):
+    from lab.store import open_store
+
+    return open_store(args.db, wal=not args.no_wal, read_only=getattr(args, "read_only", False))
+
+
+@contextlib.contextmanager
+def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
+    """A session recorder, or None with --no-record."""
+    if args.no_record:
+        yield None
+        return
+    from lab.recording import start_recording
+
+    with _open_store(args) as store, start_recording(store, engine, title, sampling) as recorder:
+        yield recorder
+        recorder.finish()
+        print(f"Recorded as session {recorder.session_id} in {store.path}.", file=sys.stderr)
+
+
 def cmd_read(args: argparse.Namespace) -> int:
-    from lab.reading import read_text
+    from lab.events import SamplingSettings, TokenEvent
+    from lab.reading import read_text, readings_dict
 
     texts = _read_lines(args.file)
     engine = _engine(args)
-    for text in texts:
-        result = read_text(engine.lm, engine.directions, text)
-        if args.json:
-            print(json.dumps({"text": text, "readings": result.readings, "top": result.top}), flush=True)
-        else:
-            strongest = sorted(result.readings.items(), key=lambda kv: -kv[1])[:3]
-            print(f"[{result.top}] {text}\n    " + "  ".join(f"{k} {v:+.2f}" for k, v in strongest), flush=True)
+    with _maybe_recording(args, engine, f"read {Path(args.file).name}", SamplingSettings(max_new_tokens=0)) as recorder:
+        for text in texts:
+            result = read_text(engine.lm, engine.directions, text)
+            if recorder is not None:
+                recorder.begin_turn("text", text)
+                for position, (token_id, values) in enumerate(zip(result.token_ids, result.per_token), start=1):
+                    piece = engine.lm.tokenizer.decode([token_id])
+                    recorder.add_token(TokenEvent(0, position, token_id, piece, True, readings_dict(engine.directions, values)))
+                recorder.end_turn()
+            _print_reading(args, text, result)
     return 0
+
+
+def _print_reading(args: argparse.Namespace, text: str, result) -> None:
+    if args.json:
+        print(json.dumps({"text": text, "readings": result.readings, "top": result.top}), flush=True)
+    else:
+        strongest = sorted(result.readings.items(), key=lambda kv: -kv[1])[:3]
+        print(f"[{result.top}] {text}\n    " + "  ".join(f"{k} {v:+.2f}" for k, v in strongest), flush=True)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from lab.events import SamplingSettings
     from lab.generate import generate
+    from lab.recording import recorded
     from lab.steering import SteeringState, parse_steer
 
     engine = _engine(args)
@@ -81,15 +115,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
     messages = ([{"role": "system", "content": args.system}] if args.system else []) + [{"role": "user", "content": args.prompt}]
     settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, seed=args.seed, max_new_tokens=args.max_new_tokens)
     pieces: list[str] = []
-    for event in generate(engine.lm, engine.directions, engine.chat_ids(messages), steering, settings):
-        if event.is_prompt:
-            continue
-        pieces.append(event.text)
-        if args.json:
-            print(json.dumps({"text": event.text, "readings": event.readings}), flush=True)
-        else:
-            print(event.text, end="", flush=True)
-    reply = "".join(pieces)
+    with _maybe_recording(args, engine, args.prompt[:60], settings) as recorder:
+        events = generate(engine.lm, engine.directions, engine.chat_ids(messages), steering, settings)
+        if recorder is not None:
+            for message in messages:
+                recorder.begin_turn(message["role"], message["content"])
+            recorder.begin_turn("assistant")
+            events = recorded(recorder, events, steering.layers)
+        for event in events:
+            if event.is_prompt:
+                continue
+            pieces.append(event.text)
+            if args.json:
+                print(json.dumps({"text": event.text, "readings": event.readings}), flush=True)
+            else:
+                print(event.text, end="", flush=True)
+        reply = "".join(pieces)
+        if recorder is not None:
+            recorder.end_turn(reply)
     if args.json:
         print(json.dumps({"reply": reply, "steering": steering.strengths(), "tokens": len(pieces)}))
     else:
@@ -156,22 +199,76 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from lab.export import export_session, import_json
+
+    with _open_store(args) as store:
+        if args.action == "list":
+            for summary in store.list_sessions(args.search):
+                print(f"{summary.id:>5}  {summary.created[:19]}  {summary.status:<11}  {summary.title}")
+        elif args.action == "show":
+            from lab.export import to_markdown
+
+            print(to_markdown(store.load_session(_session_id(args))))
+        elif args.action in ("export", "report"):
+            out = Path(_require(args.out, "an output file (OUT)"))
+            if args.action == "report" and out.suffix.lower() not in (".html", ".htm"):
+                out = out.with_suffix(".html")
+            export_session(store.load_session(_session_id(args), raw=True), out, emotion=args.emotion)
+            print(f"Wrote {out}.")
+        elif args.action == "import":
+            new_id = import_json(store, Path(_require(args.target, "a JSON export to import")))
+            print(f"Imported as session {new_id}.")
+        elif args.action == "delete":
+            store.delete_session(_session_id(args))
+            print(f"Deleted session {args.target}.")
+        elif args.action == "compare":
+            from lab.records import compare_sessions
+
+            emotion = args.emotion
+            pairs = compare_sessions(store.load_session(_session_id(args)), store.load_session(_session_id(args, args.out)))
+            for pair in pairs:
+                a = pair.a.text if pair.a else ""
+                b = pair.b.text if pair.b else ""
+                diff = pair.difference(emotion) if emotion else None
+                print(f"{pair.turn:>3} {pair.index:>4}  {a!r:<18} {b!r:<18}" + (f" {emotion} diff {diff:+.2f}" if diff is not None else ""))
+    return 0
+
+
+def _require(value: str | None, what: str) -> str:
+    if not value:
+        raise LabError(f"This command needs {what}.")
+    return value
+
+
+def _session_id(args: argparse.Namespace, value: str | None = None) -> int:
+    text = _require(value if value is not None else args.target, "a session id (see `sessions list`)")
+    try:
+        return int(text)
+    except ValueError:
+        raise LabError(f"'{text}' is not a session id; ids are numbers shown by `python -m lab sessions list`.") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
-    parser.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
-    parser.add_argument("--method", default="mean_diff", choices=["mean_diff", "pca_diff"], help="direction extraction method")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
+    common.add_argument("--method", default="mean_diff", choices=["mean_diff", "pca_diff"], help="direction extraction method")
+    common.add_argument("--db", default=None, help="the lab file (SQLite) for recordings; default sessions/lab.db")
+    common.add_argument("--no-record", action="store_true", help="do not record generate/read as a session")
+    common.add_argument("--no-wal", action="store_true", help="use a rollback journal instead of WAL (network folders)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("emotions", help="list emotions with held-out accuracy and the reading layer")
+    p = sub.add_parser("emotions", parents=[common], help="list emotions with held-out accuracy and the reading layer")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_emotions)
 
-    p = sub.add_parser("read", help="read the emotions of each line of a text file")
+    p = sub.add_parser("read", parents=[common], help="read the emotions of each line of a text file")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_read)
 
-    p = sub.add_parser("generate", help="generate a reply, optionally steered, streaming readings")
+    p = sub.add_parser("generate", parents=[common], help="generate a reply, optionally steered, streaming readings")
     p.add_argument("prompt")
     p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
     p.add_argument("--system", default="")
@@ -182,24 +279,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_generate)
 
-    p = sub.add_parser("add-emotion", help="add an emotion from example texts (one per line)")
+    p = sub.add_parser("add-emotion", parents=[common], help="add an emotion from example texts (one per line)")
     p.add_argument("name")
     p.add_argument("--examples", required=True)
     p.add_argument("--description", default="")
     p.set_defaults(handler=cmd_add_emotion)
 
-    p = sub.add_parser("export", help="export directions (.safetensors native, or .gguf control vector)")
+    p = sub.add_parser("export", parents=[common], help="export directions (.safetensors native, or .gguf control vector)")
     p.add_argument("out")
     p.add_argument("--emotion")
     p.add_argument("--strength", type=float, default=1.0)
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("import", help="import a native direction file or a GGUF control vector")
+    p = sub.add_parser("import", parents=[common], help="import a native direction file or a GGUF control vector")
     p.add_argument("file")
     p.add_argument("--name")
     p.set_defaults(handler=cmd_import)
 
-    p = sub.add_parser("bench", help="measure speed (steered+read vs plain generation, load, extraction)")
+    p = sub.add_parser("sessions", parents=[common], help="list, show, export, import, report, compare or delete recorded sessions")
+    p.add_argument("action", choices=["list", "show", "export", "import", "report", "compare", "delete"])
+    p.add_argument("target", nargs="?", help="session id (or JSON file for import)")
+    p.add_argument("out", nargs="?", help="output file (.json .csv .md .html) or, for compare, the second session id")
+    p.add_argument("--search")
+    p.add_argument("--emotion", help="emotion used to tint reports and compare")
+    p.add_argument("--read-only", action="store_true", help="open the lab file without changing it")
+    p.set_defaults(handler=cmd_sessions)
+
+    p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--rounds", type=int, default=3)
     p.set_defaults(handler=cmd_bench)

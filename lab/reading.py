@@ -32,7 +32,8 @@ class TextReading:
     text: str
     readings: dict[str, float]  # mean over the text's tokens (sink excluded)
     top: str
-    per_token: torch.Tensor  # [tokens, n_emotions], sink excluded
+    token_ids: list[int]  # the text's tokens, sink excluded
+    per_token: torch.Tensor  # [tokens, n_emotions]
 
 
 def read_ids(lm: LoadedModel, directions: DirectionSet, ids: list[int]) -> torch.Tensor:
@@ -46,8 +47,9 @@ def read_ids(lm: LoadedModel, directions: DirectionSet, ids: list[int]) -> torch
 
 def read_text(lm: LoadedModel, directions: DirectionSet, text: str) -> TextReading:
     """How the model represents `text`, read as an observer (behind the sink token, no chat frame)."""
-    per_token = read_ids(lm, directions, lm.text_ids(text))[1:]
+    ids = lm.text_ids(text)
+    per_token = read_ids(lm, directions, ids)[1:]
     if len(per_token) == 0:
         per_token = torch.zeros(1, len(directions.emotions))
     mean = per_token.mean(0)
-    return TextReading(text=text, readings=readings_dict(directions, mean), top=directions.top_emotion(mean), per_token=per_token)
+    return TextReading(text=text, readings=readings_dict(directions, mean), top=directions.top_emotion(mean), token_ids=ids[1:], per_token=per_token)

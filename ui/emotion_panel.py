@@ -1,0 +1,142 @@
+"""One steering slider per emotion, with a number box, reset buttons and a 'plot it' checkbox."""
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
+    QToolButton, QVBoxLayout, QWidget,
+)
+
+from lab.directions import DirectionSet
+from ui.palette import emotion_color
+
+MAX_STRENGTH = 0.2
+STEP = 0.005
+TICKS = round(MAX_STRENGTH / STEP)
+
+
+class EmotionRow:
+    """The widgets of one emotion: plot checkbox, slider, number box, reset button."""
+
+    def __init__(self, panel: "EmotionPanel", name: str, color: str, tooltip: str) -> None:
+        self.name = name
+        self.check = QCheckBox(name)
+        self.check.setStyleSheet(f"QCheckBox {{ color: {color}; font-weight: 600; }}")
+        self.check.setToolTip(tooltip + "<br><i>Tick to show this emotion in the plot.</i>")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(-TICKS, TICKS)
+        self.slider.setPageStep(4)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setTickInterval(TICKS)
+        self.slider.setToolTip(tooltip)
+        self.slider.setAccessibleName(f"{name} steering strength")
+        self.spin = QDoubleSpinBox()
+        self.spin.setRange(-MAX_STRENGTH, MAX_STRENGTH)
+        self.spin.setSingleStep(STEP)
+        self.spin.setDecimals(3)
+        self.spin.setToolTip(tooltip)
+        self.spin.setAccessibleName(f"{name} strength value")
+        self.reset = QToolButton(text="↺", toolTip=f"Set {name} back to 0 (no steering)")
+        self.slider.valueChanged.connect(lambda ticks: panel._changed(self, ticks * STEP, from_slider=True))
+        self.spin.valueChanged.connect(lambda value: panel._changed(self, value, from_slider=False))
+        self.reset.clicked.connect(lambda: self.set_value(0.0))
+
+    def value(self) -> float:
+        return round(self.spin.value(), 4)
+
+    def set_value(self, value: float) -> None:
+        self.spin.setValue(max(-MAX_STRENGTH, min(MAX_STRENGTH, value)))
+
+
+class EmotionPanel(QWidget):
+    """Sliders for the loaded direction set. Emits every change; knows nothing about the model."""
+
+    strength_changed = Signal(str, float)
+    plotted_changed = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: dict[str, EmotionRow] = {}
+        intro = QLabel("Move a slider right to push the model toward an emotion, left to push it away. "
+                       "Around ±0.05 is already strong.")
+        intro.setWordWrap(True)
+        self.reset_all_button = QPushButton("Reset all")
+        self.reset_all_button.setToolTip("Set every slider back to 0 (no steering)")
+        self.reset_all_button.clicked.connect(self.reset_all)
+        self.save_button = QPushButton("Save preset…")
+        self.load_button = QPushButton("Load preset…")
+        buttons = QHBoxLayout()
+        for button in (self.reset_all_button, self.save_button, self.load_button):
+            buttons.addWidget(button)
+        self._grid_host = QWidget()
+        self._grid = QGridLayout(self._grid_host)
+        self._grid.setColumnStretch(1, 1)
+        self._placeholder = QLabel("Loading the model…")
+        self._grid.addWidget(self._placeholder, 0, 0)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(self._grid_host)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(buttons)
+        layout.addWidget(scroll, 1)
+        self.setEnabled(False)
+
+    def set_directions(self, directions: DirectionSet, strengths: dict[str, float], plotted: list[str]) -> None:
+        """Rebuild the rows for `directions`, keeping the given values and plot choices."""
+        while self._grid.count():
+            item = self._grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.rows = {}
+        layer = directions.reading_layer
+        for index, name in enumerate(directions.emotions):
+            accuracy = float(directions.accuracy[layer, index])
+            tooltip = (
+                f"<b>{escape(name)}</b><br>{escape(directions.descriptions.get(name, ''))}<br>"
+                f"Held-out accuracy at the reading layer ({layer}): {accuracy:.0%} "
+                "(how often this direction recognised example texts it had not seen)."
+            )
+            row = EmotionRow(self, name, emotion_color(index), tooltip)
+            row.set_value(strengths.get(name, 0.0))
+            row.check.setChecked(name in plotted)
+            row.check.toggled.connect(lambda _on: self.plotted_changed.emit(self.plotted()))
+            for column, widget in enumerate((row.check, row.slider, row.spin, row.reset)):
+                self._grid.addWidget(widget, index, column)
+            self.rows[name] = row
+        self._grid.setRowStretch(len(self.rows), 1)
+        self.setEnabled(True)
+
+    def values(self) -> dict[str, float]:
+        return {name: row.value() for name, row in self.rows.items() if row.value() != 0}
+
+    def set_values(self, strengths: dict[str, float]) -> list[str]:
+        """Set every slider (missing names go to 0); returns the names this panel does not know."""
+        for name, row in self.rows.items():
+            row.set_value(strengths.get(name, 0.0))
+        return [name for name in strengths if name not in self.rows]
+
+    def reset_all(self) -> None:
+        self.set_values({})
+
+    def plotted(self) -> list[str]:
+        return [name for name, row in self.rows.items() if row.check.isChecked()]
+
+    def _changed(self, row: EmotionRow, value: float, from_slider: bool) -> None:
+        """Keep slider and number box in step, then announce the new strength once."""
+        if from_slider:
+            if abs(row.spin.value() - value) < STEP / 2:
+                return
+            row.spin.blockSignals(True)
+            row.spin.setValue(value)
+            row.spin.blockSignals(False)
+        else:
+            row.slider.blockSignals(True)
+            row.slider.setValue(round(value / STEP))
+            row.slider.blockSignals(False)
+        font = row.check.font()
+        font.setUnderline(row.value() != 0)
+        row.check.setFont(font)
+        self.strength_changed.emit(row.name, row.value())

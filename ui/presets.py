@@ -1,0 +1,39 @@
+"""Slider presets as small JSON files (never pickle): {"format", "version", "strengths"}."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from lab.errors import LabError
+
+FORMAT = "emotion-lab-preset"
+VERSION = 1
+
+
+def save_preset(path: Path, strengths: dict[str, float]) -> None:
+    payload = {"format": FORMAT, "version": VERSION, "strengths": {k: round(v, 4) for k, v in strengths.items() if v}}
+    try:
+        path.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
+    except OSError as error:
+        raise LabError(f"Cannot save the preset to {path} ({error.strerror}). Choose another location.") from error
+
+
+def load_preset(path: Path) -> dict[str, float]:
+    """The strengths stored in a preset file; LabError for anything that is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise LabError(f"Cannot open the preset {path} ({error.strerror}).") from error
+    except (UnicodeDecodeError, ValueError) as error:
+        raise LabError(f"{path.name} is not a valid preset file: it is not readable JSON.") from error
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("strengths"), dict):
+        raise LabError(f"{path.name} is not an Emotion Lab preset (expected a JSON file saved with 'Save preset').")
+    if not isinstance(data.get("version"), int) or data["version"] > VERSION:
+        raise LabError(f"{path.name} was saved by a newer Emotion Lab. Update the app to read it.")
+    strengths: dict[str, float] = {}
+    for name, value in data["strengths"].items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise LabError(f"{path.name}: the strength for '{name}' is not a number.")
+        strengths[str(name)] = float(value)
+    return strengths
