@@ -5,14 +5,20 @@ import os
 import tempfile
 import time
 
+from pathlib import Path
+
 import torch
 
+from lab.bench_store import bytes_per_token
 from lab.directions import extract
+from lab.engine import Engine
 from lab.emotions import load_emotions, load_neutral_texts
 from lab.events import SamplingSettings
 from lab.generate import generate
 from lab.model import LoadedModel, load_model
+from lab.recording import recorded, start_recording
 from lab.steering import SteeringState
+from lab.store import SessionStore, open_store
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 TOKENS = 48
@@ -34,11 +40,20 @@ def _plain_tokens_per_s(lm: LoadedModel, ids: list[int]) -> float:
     return (out.shape[1] - len(ids)) / elapsed
 
 
-def _lab_tokens_per_s(lm: LoadedModel, directions, ids: list[int]) -> float:
+def _lab_tokens_per_s(lm: LoadedModel, directions, ids: list[int], store: SessionStore | None = None) -> float:
     steering = SteeringState(directions)
     steering.set_all(STEER)
+    settings = SamplingSettings(max_new_tokens=TOKENS)
     start = time.perf_counter()
-    count = sum(1 for e in generate(lm, directions, ids, steering, SamplingSettings(max_new_tokens=TOKENS)) if not e.is_prompt)
+    events = generate(lm, directions, ids, steering, settings)
+    if store is None:
+        count = sum(1 for e in events if not e.is_prompt)
+    else:
+        with start_recording(store, Engine(lm, directions), "benchmark", settings) as recorder:
+            recorder.begin_turn("assistant")
+            count = sum(1 for e in recorded(recorder, events, steering.layers) if not e.is_prompt)
+            recorder.end_turn()
+            recorder.finish()
     return count / (time.perf_counter() - start)
 
 
@@ -67,10 +82,12 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
     extract_s = time.perf_counter() - start
     ids = lm.chat_ids([{"role": "user", "content": PROMPT}])
     _plain_tokens_per_s(lm, ids)  # warm-up
-    plain, steered = [], []
-    for _ in range(rounds):
-        plain.append(_plain_tokens_per_s(lm, ids))
-        steered.append(_lab_tokens_per_s(lm, directions, ids))
+    plain, steered, recording = [], [], []
+    with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "bench.db") as store:
+        for _ in range(rounds):
+            plain.append(_plain_tokens_per_s(lm, ids))
+            steered.append(_lab_tokens_per_s(lm, directions, ids))
+            recording.append(_lab_tokens_per_s(lm, directions, ids, store))
     return {
         "plain_tok_s": round(max(plain), 2),
         "lab_tok_s": round(max(steered), 2),
@@ -78,4 +95,8 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "cold_load_s": round(cold, 2),
         "warm_load_s": round(warm, 2),
         "extract_s": round(extract_s, 2),
+        "recorded_tok_s": round(max(recording), 2),
+        "record_ratio": round(max(recording) / max(steered), 3),
+        "bytes_per_token": round(bytes_per_token(with_raw=False)),
+        "bytes_per_token_raw": round(bytes_per_token(with_raw=True)),
     }

@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.cli_scenarios import add_scenario_commands
 from lab.errors import LabError
 from lab.paths import user_data_dir
 from lab.progress import TerminalProgress
@@ -304,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--emotion", help="emotion used to tint reports and compare")
     p.add_argument("--read-only", action="store_true", help="open the lab file without changing it")
     p.set_defaults(handler=cmd_sessions)
+
+    add_scenario_commands(sub, common)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")

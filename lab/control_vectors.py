@@ -8,6 +8,7 @@ and are read like the others, but are not validated (no example texts).
 from __future__ import annotations
 
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ def read_control_vector(path: Path) -> dict[int, torch.Tensor]:
 
     try:
         reader = gguf.GGUFReader(str(path))
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, IndexError, struct.error) as error:  # the last two: truncated file
         raise LabError(f"{path.name} is not a readable GGUF file: {error}.") from error
     vectors = {}
     for tensor in reader.tensors:

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def _gguf_to_cached_folder(path: Path, progress: Progress) -> tuple[Path, str]:
         with _quiet():
             tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
             model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
-    except (ValueError, KeyError, OSError, RuntimeError, IndexError) as error:
+    except (ValueError, KeyError, OSError, RuntimeError, IndexError, struct.error) as error:  # struct.error: truncated file
         raise LabError(f"Could not read {path.name} as a model: {_first_line(error)}. The file may be damaged or of an unsupported architecture ({SUPPORTED_FAMILIES} are supported).") from error
     _check_family(model.config.model_type)
     model.hf_quantizer = None

@@ -7,6 +7,7 @@ have its own strengths (batched sweeps). All-zero strengths leave the forward pa
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import torch
@@ -21,9 +22,10 @@ def parse_steer(items: list[str]) -> dict[str, float]:
     for item in items:
         name, sep, value = item.partition("=")
         try:
-            if not sep:
+            strength = float(value)
+            if not sep or not name.strip() or not math.isfinite(strength):  # nan/inf would fill the model with nan
                 raise ValueError
-            strengths[name.strip().lower()] = float(value)
+            strengths[name.strip().lower()] = strength
         except ValueError:
             raise LabError(f"Cannot read steering '{item}'. Write it as EMOTION=STRENGTH, for example desperate=0.1.") from None
     return strengths
