@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from torch import nn
 
 from lab.errors import LabError
@@ -129,25 +130,33 @@ def load_model(spec: str = "embedded", progress: Progress | None = None) -> Load
     spec = spec.strip()
     if not spec:
         raise LabError("No model given. Use 'embedded', a model folder, a .gguf file or a hub id like 'org/name'.")
-    if spec == "embedded":
-        folder, identity = _gguf_to_cached_folder(embedded_gguf_path(), progress)
+    path = embedded_gguf_path() if spec == "embedded" else Path(spec).expanduser()
+    if spec == "embedded" or path.suffix.lower() == ".gguf" or path.is_file():
+        if not path.is_file():
+            raise LabError(f"GGUF file not found: {path}. Check the path and try again.")
+        return _load_gguf(path, spec, progress)
+    if path.is_dir():
+        folder, identity = path, _folder_identity(path)
+    elif _looks_like_hub_id(spec):
+        folder = _download_hub_model(spec, progress)
+        identity = _folder_identity(folder)
     else:
-        path = Path(spec).expanduser()
-        if path.suffix.lower() == ".gguf" or path.is_file():
-            if not path.is_file():
-                raise LabError(f"GGUF file not found: {path}. Check the path and try again.")
-            folder, identity = _gguf_to_cached_folder(path, progress)
-        elif path.is_dir():
-            folder, identity = path, _folder_identity(path)
-        elif _looks_like_hub_id(spec):
-            folder = _download_hub_model(spec, progress)
-            identity = _folder_identity(folder)
-        else:
-            raise LabError(
-                f"'{spec}' is not a model: no such file or folder, and not a hub id like 'org/name'. "
-                "Use 'embedded', a model folder, a .gguf file or a hub id."
-            )
+        raise LabError(
+            f"'{spec}' is not a model: no such file or folder, and not a hub id like 'org/name'. "
+            "Use 'embedded', a model folder, a .gguf file or a hub id."
+        )
     return _load_folder(folder, spec, identity, progress)
+
+
+def _load_gguf(path: Path, spec: str, progress: Progress) -> LoadedModel:
+    """Load a GGUF file through its safetensors cache; a damaged cache is rebuilt once."""
+    folder, identity = _gguf_to_cached_folder(path, progress)
+    try:
+        return _load_folder(folder, spec, identity, progress)
+    except LabError:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder, identity = _gguf_to_cached_folder(path, progress)
+        return _load_folder(folder, spec, identity, progress)
 
 
 def _looks_like_hub_id(spec: str) -> bool:
@@ -269,7 +278,7 @@ def _load_folder(folder: Path, spec: str, identity: str, progress: Progress) -> 
             model = AutoModelForCausalLM.from_pretrained(
                 str(folder), config=config, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
             )
-    except (ValueError, KeyError, OSError, RuntimeError) as error:
+    except (ValueError, KeyError, OSError, RuntimeError, SafetensorError) as error:
         raise LabError(f"Could not load the model in {folder}: {_first_line(error)}.") from error
     model.to(device).eval()
     return LoadedModel(

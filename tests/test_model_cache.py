@@ -1,0 +1,29 @@
+"""The embedded model's safetensors cache: reused when whole, rebuilt when damaged."""
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.integration
+
+
+def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home):
+    from lab.model import load_model
+    from lab.paths import cache_dir
+
+    real_folder = Path(engine.lm.model.name_or_path)
+    copy = cache_dir() / "models" / real_folder.name
+    shutil.copytree(real_folder, copy)
+    weights = copy / "model.safetensors"
+    with weights.open("r+b") as handle:  # same size, garbage header
+        handle.write(b"\xff" * 64)
+
+    lm = load_model("embedded")
+
+    assert lm.identity == engine.lm.identity
+    assert Path(lm.model.name_or_path) == copy
+    with weights.open("rb") as handle:
+        assert handle.read(64) != b"\xff" * 64
+    ids = lm.chat_ids([{"role": "user", "content": "Hi"}])
+    assert lm.model(input_ids=torch.tensor([ids])).logits.isfinite().all()
