@@ -2,8 +2,9 @@
 
 `generate` yields one TokenEvent per token and row: first the prompt tokens, then each new token
 as soon as its forward pass has run (that pass gives both its readings and the next token's logits).
-Rows share the prompt and differ in steering (and sampling stream); a row stops at an end-of-turn
-token. Setting `stop` (a threading.Event) ends generation before the next token.
+Rows share the prompt and differ in steering; every row samples from its own generator seeded with
+the same seed, so a row's tokens do not depend on what else is in the batch. A row stops at an
+end-of-turn token. Setting `stop` (a threading.Event) ends generation before the next token.
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ class SteeringState:
         self.directions = directions
         self.layers = tuple(layers if layers is not None else directions.steering_layers)
         self._lock = threading.Lock()
-        self._matrix = torch.zeros(rows, len(directions.emotions))
+        self._matrix = torch.zeros(rows, len(directions.emotions), dtype=torch.float64)  # exact as typed
         self._version = 0
 
     @property
@@ -100,7 +100,7 @@ class Steerer:
             self.matrix_in_force = self.state.snapshot()
             self._version = version
             self._active = bool(self.matrix_in_force.any())
-            self._additions = {layer: self.matrix_in_force @ basis for layer, basis in self._basis.items()}
+            self._additions = {layer: self.matrix_in_force.float() @ basis for layer, basis in self._basis.items()}
         return self.matrix_in_force
 
     def __call__(self, layer: int, hidden: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,158 @@
+"""Shared fixtures.
+
+Core fixtures (tests/test_core_*.py, tests/test_cli.py):
+  torch_one_thread  (module scope) torch.set_num_threads(1) while the module runs
+  lab_home          EMOTION_LAB_HOME -> a fresh temporary folder (isolated user data and cache)
+  tiny_model_dir    a random 4-layer Llama (width 32) with a tiny byte-level ChatML tokenizer, saved as a model folder
+  tiny_lm           that folder loaded with lab.model.load_model
+  tiny_emotions     three synthetic emotions (+ neutral texts) made of disjoint word lists
+  tiny_directions   lab.directions.extract on tiny_lm with tiny_emotions
+  real_model_home   an EMOTION_LAB_HOME whose cache is the real user cache (the converted embedded model and its
+                    directions are reused) while user data (user-made and imported emotions) starts empty
+  engine            lab.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
+
+Heavy imports (torch, transformers) happen inside the fixtures, so tests that do not use them stay fast.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+TINY_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")  # ids 0, 1, 2 (as in SmolLM2)
+TINY_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+TINY_WORDS = {
+    "joy": "sun smile laugh bright dance party gift cake",
+    "fear": "dark shadow scream run hide creak storm night",
+    "rage": "smash yell fist slam burn fight glare stomp",
+}
+TINY_NEUTRAL_WORDS = "the table is made of wood and paper with a chair near the window".split()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: uses the embedded SmolLM2 model (converted and extracted on first use)")
+
+
+def build_tiny_tokenizer():
+    """A byte-level BPE tokenizer without merges (one token per byte) plus ChatML special tokens: 259 tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(list(TINY_SPECIALS) + sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=["<|im_start|>"],
+    )
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_llama_config(vocab_size: int, **overrides):
+    from transformers import LlamaConfig
+
+    settings = dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=vocab_size, bos_token_id=0, eos_token_id=2, pad_token_id=0,
+    )
+    settings.update(overrides)
+    return LlamaConfig(**settings)
+
+
+def save_tiny_model(folder: Path, config=None, seed: int = 0) -> Path:
+    """Save a randomly initialised causal LM (seeded) and the tiny tokenizer into `folder`."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    tokenizer = build_tiny_tokenizer()
+    config = config if config is not None else tiny_llama_config(len(tokenizer))
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run torch on one thread for a module. On a shared, busy CPU, idle-spinning worker threads make
+    small models 5-50x slower; a single thread is never much slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def lab_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "lab-home"
+    home.mkdir()
+    monkeypatch.setenv("EMOTION_LAB_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tiny_model_dir):
+    from lab.model import load_model
+
+    return load_model(str(tiny_model_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_emotions():
+    """(emotions, neutral texts): 10 texts per emotion drawn from disjoint word lists, 24 neutral texts."""
+    from lab.emotions import Emotion
+
+    rng = random.Random(0)
+    emotions = [
+        Emotion(name, f"synthetic {name}", tuple(" ".join(rng.choice(words.split()) for _ in range(8)) for _ in range(10)))
+        for name, words in TINY_WORDS.items()
+    ]
+    neutral = tuple(" ".join(rng.choice(TINY_NEUTRAL_WORDS) for _ in range(10)) for _ in range(24))
+    return emotions, neutral
+
+
+@pytest.fixture(scope="session")
+def tiny_directions(tiny_lm, tiny_emotions):
+    from lab.directions import extract
+
+    emotions, neutral = tiny_emotions
+    return extract(tiny_lm, emotions, neutral, "mean_diff")
+
+
+@pytest.fixture(scope="session")
+def real_model_home(tmp_path_factory) -> Path:
+    """A lab home that shares the real user cache (fast after the first run) but has empty user data."""
+    from lab.paths import cache_dir
+
+    real_cache = cache_dir()  # honours an EMOTION_LAB_HOME already set by whoever runs the tests
+    home = tmp_path_factory.mktemp("real-model-home")
+    os.symlink(real_cache, home / "cache", target_is_directory=True)
+    return home
+
+
+@pytest.fixture(scope="session")
+def engine(real_model_home):
+    from lab.engine import open_engine
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMOTION_LAB_HOME", str(real_model_home))
+        return open_engine()
