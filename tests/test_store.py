@@ -339,7 +339,8 @@ def test_schema_is_migrated_once(tmp_path):
     for _ in range(2):
         open_store(tmp_path / "lab.db").close()
     with sqlite3.connect(tmp_path / "lab.db") as c:
-        assert c.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall() == [("emotion_lab", "001_initial")]
+        applied = c.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
+        assert applied == [("emotion_lab", "001_initial"), ("emotion_lab", "002_checks_and_experiments")]
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

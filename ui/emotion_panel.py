@@ -3,10 +3,19 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from lab.directions import DirectionSet
@@ -17,13 +26,23 @@ STEP = 0.005
 TICKS = round(MAX_STRENGTH / STEP)
 
 
+class _FittingScrollArea(QScrollArea):
+    """A scroll area that asks for the height of all its rows (and scrolls only when squeezed)."""
+
+    def sizeHint(self) -> QSize:
+        inner = self.widget().sizeHint()
+        return QSize(inner.width() + self.verticalScrollBar().sizeHint().width(), inner.height() + 2 * self.frameWidth())
+
+
 class EmotionRow:
     """The widgets of one emotion: plot checkbox, slider, number box, reset button."""
 
-    def __init__(self, panel: "EmotionPanel", name: str, color: str, tooltip: str) -> None:
+    def __init__(self, panel: EmotionPanel, name: str, color: str, tooltip: str) -> None:
         self.name = name
+        self.color = color
         self.check = QCheckBox(name)
-        self.check.setStyleSheet(f"QCheckBox {{ color: {color}; font-weight: 600; }}")
+        self._steered: bool | None = None
+        self.mark_steered(False)
         self.check.setToolTip(tooltip + "<br><i>Tick to show this emotion in the plot.</i>")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-TICKS, TICKS)
@@ -42,6 +61,14 @@ class EmotionRow:
         self.slider.valueChanged.connect(lambda ticks: panel._changed(self, ticks * STEP, from_slider=True))
         self.spin.valueChanged.connect(lambda value: panel._changed(self, value, from_slider=False))
         self.reset.clicked.connect(lambda: self.set_value(0.0))
+
+    def mark_steered(self, steered: bool) -> None:
+        """Underline the name while this emotion is being steered."""
+        if steered == self._steered:
+            return
+        self._steered = steered
+        decoration = "underline" if steered else "none"
+        self.check.setStyleSheet(f"QCheckBox {{ color: {self.color}; font-weight: 600; text-decoration: {decoration}; }}")
 
     def value(self) -> float:
         return round(self.spin.value(), 4)
@@ -75,13 +102,13 @@ class EmotionPanel(QWidget):
         self._grid.setColumnStretch(1, 1)
         self._placeholder = QLabel("Loading the model…")
         self._grid.addWidget(self._placeholder, 0, 0)
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(self._grid_host)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._scroll = _FittingScrollArea(widgetResizable=True)
+        self._scroll.setWidget(self._grid_host)
+        self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(buttons)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self._scroll, 1)
         self.setEnabled(False)
 
     def set_directions(self, directions: DirectionSet, strengths: dict[str, float], plotted: list[str]) -> None:
@@ -107,6 +134,7 @@ class EmotionPanel(QWidget):
                 self._grid.addWidget(widget, index, column)
             self.rows[name] = row
         self._grid.setRowStretch(len(self.rows), 1)
+        self._scroll.updateGeometry()
         self.setEnabled(True)
 
     def values(self) -> dict[str, float]:
@@ -136,7 +164,5 @@ class EmotionPanel(QWidget):
             row.slider.blockSignals(True)
             row.slider.setValue(round(value / STEP))
             row.slider.blockSignals(False)
-        font = row.check.font()
-        font.setUnderline(row.value() != 0)
-        row.check.setFont(font)
+        row.mark_steered(row.value() != 0)
         self.strength_changed.emit(row.name, row.value())

@@ -7,12 +7,14 @@ GUI thread never waits for the model.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from lab.progress import Cancelled
@@ -25,12 +27,18 @@ def _ignore(*_: object) -> None:
     pass
 
 
+def leave_core_for_gui() -> None:
+    """Keep one CPU core free for the GUI thread: an oversubscribed torch thread pool makes
+    generation many times slower and the window stutter."""
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
+
+
 @dataclass
 class Job:
     """One piece of model work. `doing` completes 'Something went wrong while ...'."""
 
     doing: str
-    work: Callable[["JobContext"], Any]
+    work: Callable[[JobContext], Any]
     on_items: Callable[[list], None] = _ignore
     on_done: Callable[[Any], None] = _ignore
     on_finally: Callable[[], None] = _ignore
@@ -41,7 +49,7 @@ class Job:
 class JobContext:
     """What `work` sees: the lab Progress protocol, a stop Event and a stream for items."""
 
-    worker: "_Worker"
+    worker: _Worker
     stop: threading.Event = field(default_factory=threading.Event)
     items: deque = field(default_factory=deque)
 
@@ -86,6 +94,7 @@ class ModelRunner(QObject):
 
     def __init__(self, errors: ErrorFunnel, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        leave_core_for_gui()
         self._errors = errors
         self._thread = QThread()
         self._thread.setObjectName("emotion-lab-model")
@@ -116,6 +125,7 @@ class ModelRunner(QObject):
             return False
         self._job, self._ctx = job, JobContext(self._worker)
         self._drain.start()
+        self.status.emit(f"{job.doing[0].upper()}{job.doing[1:]}…")
         self.busy_changed.emit(True)
         self._submit.emit(job, self._ctx)
         return True
@@ -143,8 +153,10 @@ class ModelRunner(QObject):
     def _finished(self, job: Job, result: Any, error: BaseException | None, details: str) -> None:
         self._deliver()
         self._drain.stop()
+        stopped = self._ctx is not None and self._ctx.stop.is_set()
         self._job, self._ctx = None, None
         if error is None:
+            self.status.emit("Stopped." if stopped else "Done.")
             self._guarded(job, job.on_done, result)
         elif isinstance(error, Cancelled):
             self.status.emit("Stopped.")

@@ -1,0 +1,44 @@
+"""95% intervals for sweep results: Wilson for rates, Student's t for means."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+Z95 = 1.959964
+# two-sided 95% quantiles of Student's t for 1..30 degrees of freedom
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+       2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its 95% interval (NaN bounds where the data cannot give one)."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+
+def wilson(k: int, n: int) -> Estimate:
+    """Rate k/n with its Wilson score interval."""
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    p = k / n
+    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
+def mean_interval(values: list[float]) -> Estimate:
+    """Mean of the finite values with a t interval (bounds NaN under two values)."""
+    values = [v for v in values if math.isfinite(v)]
+    n = len(values)
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    mean = sum(values) / n
+    if n < 2:
+        return Estimate(mean, math.nan, math.nan, 1)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = (T95[n - 2] if n - 1 <= len(T95) else Z95) * sd / math.sqrt(n)
+    return Estimate(mean, mean - half, mean + half, n)

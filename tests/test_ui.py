@@ -1,0 +1,417 @@
+"""The desktop app, driven offscreen with the real embedded model (loaded once for all tests).
+
+EMOTION_LAB_HOME points at a temporary folder whose cache links to the user's real cache, so the
+model and its directions load in seconds while the session file, user emotions and settings
+written here stay out of the user's folders.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QEvent, QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QHelpEvent, QTextCursor  # noqa: E402
+from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
+
+import ui  # noqa: E402,F401  (its PySide6 workaround must run before the tests make Qt calls)
+from lab.events import TokenEvent  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "screenshots-ui"
+LOAD_TIMEOUT_MS = 300_000
+STORY = "Tell me a long story about a dragon who lives in a library."
+
+
+@pytest.fixture(scope="session")
+def lab_home(tmp_path_factory):
+    """An isolated EMOTION_LAB_HOME sharing the real model and directions cache."""
+    from lab.paths import cache_dir
+
+    real_cache = cache_dir()
+    home = tmp_path_factory.mktemp("lab-home")
+    (home / "cache").symlink_to(real_cache, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMOTION_LAB_HOME", str(home))
+        yield home
+
+
+def wait_for(qapp, condition, timeout_ms: int) -> None:
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop
+
+    deadline = QDeadlineTimer(timeout_ms)
+    while not condition():
+        if deadline.hasExpired():
+            raise TimeoutError("condition not met in time")
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+@pytest.fixture(scope="session")
+def window(qapp, lab_home, tmp_path_factory):
+    """The real main window with the embedded model loaded (shared by every test)."""
+    from ui.main_window import MainWindow
+
+    folder = tmp_path_factory.mktemp("ui")
+    settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow("embedded", settings=settings)
+    win.show()
+    win.start_loading()
+    assert win.progress.isVisible() and win.isVisible(), "the window shows at once, with a progress bar"
+    wait_for(qapp, lambda: win.state.engine is not None or bool(win.errors.messages), LOAD_TIMEOUT_MS)
+    assert win.state.engine is not None, win.errors.messages
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+@pytest.fixture
+def idle(window, qtbot):
+    """The window before each test: idle, Chat tab, sliders at 0, short greedy answers."""
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5_000)
+    window.tabs.setCurrentWidget(window.chat)
+    window.emotions.reset_all()
+    window.sampling.temperature.setValue(0.0)
+    window.sampling.max_tokens.setValue(8)
+    window.errors.messages.clear()
+    yield window
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+
+
+def generated(events: list[TokenEvent], row: int | None = None) -> list[TokenEvent]:
+    return [e for e in events if not e.is_prompt and (row is None or e.row == row)]
+
+
+def send(window, qtbot, text: str) -> None:
+    window.chat.prompt.setPlainText(text)
+    qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
+
+
+def test_window_title(window):
+    assert window.windowTitle() == "Emotion Lab"
+
+
+def test_load_completes_and_builds_the_emotion_panel(window):
+    emotions = window.state.engine.directions.emotions
+    assert list(window.emotions.rows) == emotions
+    assert [window.tint.itemText(i) for i in range(window.tint.count())] == emotions
+    assert window.chat.send_button.isEnabled()
+    row = window.emotions.rows[emotions[0]]
+    assert "Held-out accuracy at the reading layer" in row.slider.toolTip()
+    assert (row.slider.minimum(), row.slider.maximum()) == (-40, 40)
+    assert row.spin.maximum() == pytest.approx(0.2) and row.spin.singleStep() == pytest.approx(0.005)
+
+
+def test_send_streams_tinted_tokens_into_transcript_and_plot(idle, qtbot):
+    window = idle
+    send(window, qtbot, "Say hello to my class.")
+    assert window.chat.send_button.text() == "Stop"
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    assert window.chat.send_button.text() == "Send"
+    tokens = generated(window.chat.last_events)
+    assert 0 < len(tokens) <= 8
+    assert window.chat.messages[-2:] == [
+        {"role": "user", "content": "Say hello to my class."},
+        {"role": "assistant", "content": "".join(e.text for e in tokens).strip()},
+    ]
+    spans = window.chat.transcript.spans
+    assert [s.event for s in spans] == [e for e in tokens if e.text]
+    cursor = QTextCursor(window.chat.transcript.document())
+    cursor.setPosition(spans[0].start + 1)
+    fmt = cursor.charFormat()
+    tint = window.tint.currentText()
+    assert fmt.background().color().alpha() > 0 or abs(spans[0].event.readings[tint]) < 0.01
+    assert window.chat.plot.point_count() == len(tokens)
+    view = window.chat.transcript  # hovering a token shows all its readings
+    cursor.setPosition(spans[0].start)
+    rect = view.cursorRect(cursor)
+    point = rect.center() + QPoint(2, 0)
+    QApplication.sendEvent(view.viewport(), QHelpEvent(QEvent.Type.ToolTip, point, view.viewport().mapToGlobal(point)))
+    assert all(name in QToolTip.text() for name in window.state.emotions) and "Steering in force" in QToolTip.text()
+    QToolTip.hideText()
+
+
+def test_ctrl_enter_sends_and_the_turn_is_recorded(idle, qtbot):
+    window = idle
+    before = len(window.chat.messages)
+    window.chat.prompt.setPlainText("What is a rainbow?")
+    window.chat.prompt.setFocus()
+    qtbot.keyClick(window.chat.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(window.chat.messages) == before + 2, timeout=60_000)
+    store = window.recorder.store
+    session = store.list_sessions()[0]
+    record = store.load_session(session.id)
+    roles = [t.role for t in record.turns]
+    assert roles[-2:] == ["user", "assistant"]
+    assert record.turns[-2].text == "What is a rainbow?"
+    answer = [t.event for t in record.tokens if t.turn == record.turns[-1].index]
+    assert answer and not any(e.is_prompt for e in answer)
+    assert record.turns[-1].text.strip() == window.chat.messages[-1]["content"]
+
+
+def test_slider_moved_mid_generation_steers_the_next_tokens(idle, qtbot):
+    window = idle
+    window.sampling.max_tokens.setValue(40)
+    send(window, qtbot, STORY)
+    qtbot.waitUntil(lambda: len(generated(window.chat.last_events)) >= 3, timeout=60_000)
+    seen = len(generated(window.chat.last_events))
+    window.emotions.rows["happy"].slider.setValue(10)  # 10 ticks x 0.005
+    assert window.emotions.rows["happy"].spin.value() == pytest.approx(0.05)
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=120_000)
+    tokens = generated(window.chat.last_events)
+    assert len(tokens) > seen + 3, "the answer ended too early to see the change"
+    steered = [e.strengths.get("happy", 0.0) == pytest.approx(0.05) for e in tokens]
+    first = steered.index(True)
+    assert all(steered[first:]), "once applied, the strength stays"
+    assert not any(steered[:seen]), "tokens before the change were unsteered"
+    assert first <= seen + 3, "the change reached the generator within a token or two"
+    plot = window.chat.plot
+    assert plot.steering_marks[-1] == plot.point_count() - len(tokens) + first  # marked where it took effect
+    record = window.recorder.store.load_session(window.recorder.store.list_sessions()[0].id)
+    assert any(s.change.strengths == {"happy": pytest.approx(0.05)} for s in record.steering)
+
+
+def test_stop_ends_generation_early(idle, qtbot):
+    window = idle
+    window.sampling.max_tokens.setValue(300)
+    send(window, qtbot, STORY)
+    qtbot.waitUntil(lambda: len(generated(window.chat.last_events)) >= 2, timeout=60_000)
+    seen = len(generated(window.chat.last_events))
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=30_000)
+    assert len(generated(window.chat.last_events)) <= seen + 5
+    assert window.chat.send_button.text() == "Send"
+    assert window.chat.messages[-1]["role"] == "assistant"
+
+
+def test_regenerate_replaces_the_last_answer(idle, qtbot):
+    window = idle
+    send(window, qtbot, "Name a colour.")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    count, answer = len(window.chat.messages), window.chat.messages[-1]
+    spans = len(window.chat.transcript.spans)
+    qtbot.mouseClick(window.chat.regenerate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    assert len(window.chat.messages) == count
+    assert window.chat.messages[-1] == answer  # greedy: same answer again
+    assert len(window.chat.transcript.spans) == spans
+
+
+def test_compare_streams_two_rows_with_the_same_seed(idle, qtbot):
+    window = idle
+    window.tabs.setCurrentWidget(window.compare)
+    window.emotions.rows["sad"].spin.setValue(0.08)
+    window.compare.prompt.setPlainText("Describe your morning.")
+    qtbot.mouseClick(window.compare.run_button, Qt.MouseButton.LeftButton)
+    assert window.compare.run_button.text() == "Stop"
+    qtbot.waitUntil(lambda: not window.compare.generating, timeout=60_000)
+    events = window.compare.last_events
+    unsteered, steered = generated(events, 0), generated(events, 1)
+    assert unsteered and steered
+    assert all(e.strengths == {} for e in unsteered)
+    assert all(e.strengths == {"sad": pytest.approx(0.08)} for e in steered)
+    assert [s.event for s in window.compare.views[0].spans] == [e for e in unsteered if e.text]
+    assert [s.event for s in window.compare.views[1].spans] == [e for e in steered if e.text]
+    assert window.compare.plot.point_count() == len(unsteered) + len(steered)
+    session = window.recorder.store.list_sessions()[0]
+    assert session.title.startswith("Compare: ")
+
+
+def test_presets_round_trip_and_bad_files_are_reported(idle, tmp_path):
+    window = idle
+    window.emotions.rows["calm"].spin.setValue(0.03)
+    window.emotions.rows["angry"].spin.setValue(-0.02)
+    path = tmp_path / "calm.json"
+    window.save_preset(path)
+    assert json.loads(path.read_text())["strengths"] == {"angry": -0.02, "calm": 0.03}
+    window.emotions.reset_all()
+    assert window.state.strengths == {}
+    window.load_preset(path)
+    assert window.emotions.values() == {"angry": -0.02, "calm": 0.03}
+    assert window.state.strengths == {"angry": -0.02, "calm": 0.03}
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\x80\x04not json")
+    window.load_preset(bad)
+    assert "not a valid preset" in window.errors.messages[-1]
+    assert window.emotions.values() == {"angry": -0.02, "calm": 0.03}
+
+
+def test_errors_go_to_the_funnel_and_the_app_keeps_running(idle, qtbot):
+    window = idle
+    window.chat.prompt.clear()
+    qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
+    assert window.errors.messages[-1] == "Type a message for the model first."
+    window.tabs.setCurrentWidget(window.editor)
+    window.editor.name.setText("wistful")
+    window.editor.examples.setPlainText("one\ntwo")
+    qtbot.mouseClick(window.editor.save_button, Qt.MouseButton.LeftButton)
+    assert "give at least 8" in window.errors.messages[-1]
+    assert window.errors._box.isVisible() and window.errors._box.text() == window.errors.messages[-1]
+    window.errors._box.close()
+    assert not window.runner.busy and window.isVisible()
+
+
+def test_a_model_that_cannot_load_is_explained(window, qtbot, tmp_path):
+    from ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    broken = MainWindow(str(tmp_path / "missing.gguf"), settings=settings, db_path=tmp_path / "lab.db")
+    broken.show()
+    broken.start_loading()
+    qtbot.waitUntil(lambda: bool(broken.errors.messages), timeout=30_000)
+    [message] = broken.errors.messages
+    assert "missing.gguf" in message and "Traceback" not in message
+    assert broken.isVisible() and broken.state.engine is None and not broken.chat.send_button.isEnabled()
+    broken.close()
+
+
+def test_unexpected_failures_show_details(idle, qtbot):
+    from ui.workers import Job
+
+    def work(_ctx):
+        raise ZeroDivisionError("boom")
+
+    idle.runner.start(Job("testing the funnel", work))
+    qtbot.waitUntil(lambda: bool(idle.errors.messages), timeout=10_000)
+    box = idle.errors._box
+    assert "while testing the funnel" in box.text()
+    assert "ZeroDivisionError: boom" in box.detailedText()
+    box.close()
+
+
+def test_new_session_clears_the_conversation(idle, qtbot):
+    window = idle
+    send(window, qtbot, "Hi!")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    sessions = len(window.recorder.store.list_sessions())
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.chat.messages == [] and window.chat.transcript.spans == []
+    assert window.chat.plot.point_count() == 0
+    send(window, qtbot, "Hello again.")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    assert len(window.recorder.store.list_sessions()) == sessions + 1
+
+
+def test_emotion_map_and_accuracy_chart(idle, qtbot):
+    window = idle
+    window.tabs.setCurrentWidget(window.map)
+    qtbot.waitUntil(lambda: window.map.chart.points is not None, timeout=5_000)
+    assert window.map.chart.points.shape == (len(window.state.emotions), 2)
+    window.tabs.setCurrentWidget(window.editor)
+    assert window.editor.chart.figure.axes
+
+
+def test_sessions_tab_lists_and_opens_sessions_read_only(idle, qtbot):
+    window = idle
+    window.tabs.setCurrentWidget(window.sessions)
+    table = window.sessions.table
+    assert table.rowCount() == len(window.recorder.store.list_sessions()) > 0
+    table.selectRow(0)
+    assert window.sessions.record is not None
+    assert window.sessions.transcript.toPlainText().strip()
+
+
+def test_presentation_mode_and_screenshots(idle, qtbot):
+    window = idle
+    SCREENSHOTS.mkdir(exist_ok=True)
+    window.tint.setCurrentText("happy")
+    window.emotions.rows["happy"].spin.setValue(0.04)
+    window.sampling.max_tokens.setValue(24)
+    send(window, qtbot, STORY)
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "main.png"))
+    window.tabs.setCurrentWidget(window.compare)
+    window.compare.prompt.setPlainText("Describe your morning.")
+    window.compare.run()
+    qtbot.waitUntil(lambda: not window.compare.generating, timeout=60_000)
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "compare.png"))
+    window.tabs.setCurrentWidget(window.editor)
+    window.editor.name.setText("nostalgic")
+    window.editor.description.setText("Longing for the past")
+    window.editor.examples.setPlainText("The old photo album smelled of my grandmother's attic.\n"
+                                        "We used to ride our bikes down this street every summer.")
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "editor.png"))
+    window.tabs.setCurrentWidget(window.map)
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "map.png"))
+    window.tabs.setCurrentWidget(window.chat)
+    normal = window.chat.transcript.font().pointSizeF()
+    qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.theme.presentation and window.chat.plot.presentation
+    assert window.chat.transcript.font().pointSizeF() > normal
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "presentation.png"))
+    window.set_presentation(False)
+    assert not window.theme.presentation and window.chat.transcript.font().pointSizeF() == normal
+    for name in ("main", "compare", "editor", "map", "presentation"):
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_settings_are_remembered(idle):
+    window = idle
+    window.sampling.top_p.setValue(0.8)
+    window.chat.system.setText("You are a kind teacher.")
+    window.save_settings()
+    from ui.sampling import SamplingPanel
+
+    restored = SamplingPanel()
+    restored.restore(window.settings)
+    assert restored.top_p.value() == pytest.approx(0.8)
+    assert window.settings.value("system_prompt") == "You are a kind teacher."
+    window.chat.system.clear()
+
+
+def test_closing_mid_generation_stops_cleanly(window, qtbot, tmp_path):
+    from ui.main_window import MainWindow
+
+    second = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                        db_path=tmp_path / "lab.db")
+    second.show()
+    second.use_engine(window.state.engine)
+    second.sampling.max_tokens.setValue(300)
+    second.chat.prompt.setPlainText(STORY)
+    second.send()
+    qtbot.waitUntil(lambda: len(generated(second.chat.last_events)) >= 2, timeout=60_000)
+    second.close()
+    assert second.runner._thread.isFinished()
+    from lab.store import open_store
+
+    with open_store(tmp_path / "lab.db", read_only=True) as store:
+        [summary] = store.list_sessions()
+        assert summary.status == "complete" and summary.tokens > 0
+
+
+@pytest.mark.skipif(not os.environ.get("EMOTION_LAB_SLOW"),
+                    reason="re-extracts directions (minutes on CPU); set EMOTION_LAB_SLOW=1")
+def test_editor_adds_an_emotion_and_rebuilds_the_sliders(idle, qtbot):
+    window = idle
+    window.tabs.setCurrentWidget(window.editor)
+    window.editor.name.setText("nostalgic")
+    window.editor.description.setText("Longing for the past")
+    window.editor.examples.setPlainText("\n".join(f"I remember the summer of {1980 + i}, when we were young." for i in range(10)))
+    qtbot.mouseClick(window.editor.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "nostalgic" in window.emotions.rows, timeout=900_000)
+    assert window.editor.chart.highlight == "nostalgic"
+    window.editor.user_list.setCurrentRow(0)
+    qtbot.mouseClick(window.editor.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "nostalgic" not in window.emotions.rows, timeout=900_000)
+
+
+def test_bench_prints_one_json_object(lab_home):
+    result = subprocess.run(
+        [sys.executable, "-m", "ui", "--bench", "--json", "--tokens", "8"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["tokens"] > 0 and report["ui_stall_ms"] >= 0 and report["tokens_per_s"] > 0

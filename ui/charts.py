@@ -1,0 +1,82 @@
+"""A matplotlib figure in a Qt widget (no pyplot), styled for normal or presentation mode."""
+from __future__ import annotations
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+
+LIGHT = {"face": "#ffffff", "ink": "#222222", "grid": "#dddddd"}
+DARK = {"face": "#000000", "ink": "#ffffff", "grid": "#555555"}
+
+
+class Chart(QWidget):
+    """Owns one Figure and its canvas; subclasses draw, this class applies the theme."""
+
+    def __init__(self, parent: QWidget | None = None, size: tuple[float, float] = (5, 2.5)) -> None:
+        super().__init__(parent)
+        self.figure = Figure(figsize=size, dpi=100)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.canvas.setMinimumHeight(120)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas)
+        self.presentation = False
+        self._stale = False
+
+    def redraw(self) -> None:
+        """Rebuild the whole figure (subclasses with static content override this)."""
+
+    def request_redraw(self) -> None:
+        """Redraw now if visible, else when next shown (keeps hidden tabs from costing GUI time)."""
+        if self.isVisible():
+            self._stale = False
+            self.redraw()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.redraw()
+
+    @property
+    def colors(self) -> dict[str, str]:
+        return DARK if self.presentation else LIGHT
+
+    @property
+    def font_size(self) -> float:
+        return 13.0 if self.presentation else 8.5
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = on
+        self.restyle()
+        self.canvas.draw_idle()
+
+    def restyle(self) -> None:
+        """Apply the theme to the figure and every axes (call after (re)building them)."""
+        c, size = self.colors, self.font_size
+        self.figure.patch.set_facecolor(c["face"])
+        for ax in self.figure.axes:
+            self._style(ax, c, size)
+
+    @staticmethod
+    def _style(ax: Axes, c: dict[str, str], size: float) -> None:
+        ax.set_facecolor(c["face"])
+        ax.tick_params(colors=c["ink"], labelsize=size)
+        for spine in ax.spines.values():
+            spine.set_color(c["ink"])
+        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+            text.set_color(c["ink"])
+            text.set_fontsize(size + 1)
+        ax.grid(True, color=c["grid"], linewidth=0.6)
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_frame().set_facecolor(c["face"])
+            legend.get_frame().set_edgecolor(c["grid"])
+            for text in legend.get_texts():
+                text.set_color(c["ink"])
+                text.set_fontsize(size)

@@ -1,0 +1,171 @@
+"""The conversation tab: system prompt, transcript, live plot, prompt box, Send/Stop and Regenerate."""
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.errors import LabError
+from lab.events import TokenEvent
+from ui.errors import ErrorFunnel
+from ui.generation import generation_job
+from ui.plot import ReadingsPlot
+from ui.recorder import Recorder
+from ui.sampling import SamplingPanel
+from ui.state import LabState
+from ui.transcript import LEGEND, TranscriptView
+from ui.workers import ModelRunner
+
+
+class ChatTab(QWidget):
+    """A multi-turn chat whose answers stream in token by token, tinted by their readings."""
+
+    generation_finished = Signal()
+
+    def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
+                 errors: ErrorFunnel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner, self.recorder, self.sampling, self.errors = state, runner, recorder, sampling, errors
+        self.messages: list[dict[str, str]] = []
+        self.last_events: list[TokenEvent] = []
+        self._answer: list[str] = []
+        self._running = False
+
+        self.system = QLineEdit(placeholderText="System prompt (optional): who should the assistant be?")
+        self.system.setToolTip("Instructions the model sees before the conversation, e.g. 'You are a pirate.'")
+        self.transcript = TranscriptView()
+        legend = QLabel(LEGEND)
+        legend.setWordWrap(True)
+        legend.setObjectName("legend")
+        self.plot = ReadingsPlot()
+        self.plot.setToolTip("Readings of the ticked emotions for every generated token. "
+                             "Dashed: a new answer starts. Dotted: the steering changed.")
+        self.prompt = QPlainTextEdit(placeholderText="Type a message and press Ctrl+Enter (or Send)…")
+        self.prompt.setMaximumHeight(90)
+        self.send_button = QPushButton("Send")
+        self.send_button.setToolTip("Send the message (Ctrl+Enter). While the model writes, this button stops it (Esc).")
+        self.send_button.clicked.connect(self.send_or_stop)
+        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.setToolTip("Write the last answer again, with the current sliders and settings (Ctrl+R)")
+        self.regenerate_button.clicked.connect(self.regenerate)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.transcript, 1)
+        top_layout.addWidget(legend)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.plot)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.regenerate_button)
+        buttons.addStretch(1)
+        entry = QHBoxLayout()
+        entry.addWidget(self.prompt, 1)
+        entry.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.system)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(entry)
+        runner.busy_changed.connect(self._update_buttons)
+        state.engine_changed.connect(self._update_buttons)
+        self._update_buttons()
+
+    @property
+    def generating(self) -> bool:
+        return self._running
+
+    def send_or_stop(self) -> None:
+        if self._running:
+            self.runner.stop()
+        else:
+            self.send()
+
+    def send(self) -> None:
+        """Send the prompt box as the next user message."""
+        text = self.prompt.toPlainText().strip()
+        if not text:
+            self.errors.report(LabError("Type a message for the model first."))
+            return
+        if self.state.engine is None or self.runner.busy:
+            return
+        self.messages.append({"role": "user", "content": text})
+        self.transcript.add_message("You", text)
+        self.prompt.clear()
+        self._generate()
+
+    def regenerate(self) -> None:
+        """Replace the last answer with a new one."""
+        if self.runner.busy or self.state.engine is None or not self.messages:
+            return
+        if self.messages[-1]["role"] == "assistant":
+            self.messages.pop()
+            self.transcript.drop_last_answer()
+            self.plot.drop_last_turn()
+        self._generate()
+
+    def new_conversation(self) -> None:
+        """Forget the messages (the recorded session is ended by the caller)."""
+        self.messages = []
+        self.last_events = []
+        self.transcript.clear_all()
+        self.plot.clear()
+
+    def _generate(self) -> None:
+        engine = self.state.engine
+        assert engine is not None
+        system = self.system.text().strip()
+        messages = ([{"role": "system", "content": system}] if system else []) + list(self.messages)
+        user_text = self.messages[-1]["content"]
+        settings = self.sampling.settings(seed=random.randrange(2**31))
+        steering = self.state.steering_for()
+        self._answer, self.last_events = [], []
+        self.transcript.begin_answer()
+        self.plot.mark_turn(settings.max_new_tokens)
+
+        def finished() -> None:
+            self.state.release(steering)
+            self.plot.settle()
+            self.messages.append({"role": "assistant", "content": "".join(self._answer).strip()})
+            self._running = False
+            self._update_buttons()
+            failure = self.recorder.take_failure()
+            if failure is not None:
+                self.errors.report(failure, "recording the session")
+            self.generation_finished.emit()
+
+        job = generation_job(
+            engine, messages, steering, settings,
+            open_log=lambda: self.recorder.chat_turn(engine, settings, system, user_text),
+            on_items=self._show, on_finally=finished,
+        )
+        self._running = self.runner.start(job)
+        if not self._running:
+            self.state.release(steering)
+        self._update_buttons()
+
+    def _show(self, events: list[TokenEvent]) -> None:
+        self.last_events.extend(events)
+        generated = [e for e in events if not e.is_prompt]
+        self._answer.extend(e.text for e in generated)
+        self.transcript.add_tokens(generated)
+        self.plot.add(generated)
+
+    def _update_buttons(self) -> None:
+        ready = self.state.engine is not None
+        self.send_button.setText("Stop" if self._running else "Send")
+        self.send_button.setEnabled(ready and (self._running or not self.runner.busy))
+        self.regenerate_button.setEnabled(ready and not self.runner.busy and bool(self.messages))

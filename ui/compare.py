@@ -1,0 +1,144 @@
+"""Compare: one prompt, two rows in one batch with the same seed: unsteered vs the current sliders."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.errors import LabError
+from lab.events import TokenEvent
+from ui.errors import ErrorFunnel
+from ui.generation import generation_job
+from ui.plot import ROW_NAMES, ReadingsPlot
+from ui.recorder import Recorder
+from ui.sampling import SamplingPanel
+from ui.state import LabState
+from ui.transcript import LEGEND, TranscriptView
+from ui.workers import ModelRunner
+
+
+class CompareTab(QWidget):
+    """Streams the unsteered and the steered answer to the same prompt side by side."""
+
+    generation_finished = Signal()
+
+    def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
+                 errors: ErrorFunnel, system_prompt: Callable[[], str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner, self.recorder, self.sampling, self.errors = state, runner, recorder, sampling, errors
+        self.system_prompt = system_prompt
+        self.last_events: list[TokenEvent] = []
+        self._running = False
+        intro = QLabel("Both answers come from one batch with the same seed. The left one is never steered; "
+                       "the right one follows the sliders, even while it is being written.")
+        intro.setWordWrap(True)
+        self.prompt = QPlainTextEdit(placeholderText="A prompt to answer twice…")
+        self.prompt.setMaximumHeight(70)
+        self.run_button = QPushButton("Compare")
+        self.run_button.setToolTip("Generate both answers (Ctrl+Enter); press again to stop (Esc)")
+        self.run_button.clicked.connect(self.run_or_stop)
+        self.views = (TranscriptView(), TranscriptView())
+        self.plot = ReadingsPlot(rows=2)
+        panes = QWidget()
+        grid = QGridLayout(panes)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for row, view in enumerate(self.views):
+            title = QLabel(f"<b>{ROW_NAMES[row].capitalize()}</b>" + (" (current sliders)" if row else " (all sliders at 0)"))
+            grid.addWidget(title, 0, row)
+            grid.addWidget(view, 1, row)
+        legend = QLabel(LEGEND)
+        legend.setWordWrap(True)
+        grid.addWidget(legend, 2, 0, 1, 2)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(panes)
+        splitter.addWidget(self.plot)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        entry = QHBoxLayout()
+        entry.addWidget(self.prompt, 1)
+        entry.addWidget(self.run_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(entry)
+        layout.addWidget(splitter, 1)
+        runner.busy_changed.connect(self._update_buttons)
+        state.engine_changed.connect(self._update_buttons)
+        self._update_buttons()
+
+    @property
+    def generating(self) -> bool:
+        return self._running
+
+    def run_or_stop(self) -> None:
+        if self._running:
+            self.runner.stop()
+        else:
+            self.run()
+
+    def run(self) -> None:
+        text = self.prompt.toPlainText().strip()
+        if not text:
+            self.errors.report(LabError("Type a prompt to compare first."))
+            return
+        engine = self.state.engine
+        if engine is None or self.runner.busy:
+            return
+        system = self.system_prompt()
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
+        settings = self.sampling.settings(seed=random.randrange(2**31))
+        strengths = dict(self.state.strengths)
+        steering = self.state.steering_for(rows=2, steered_row=1)
+        self.last_events = []
+        self.plot.clear()
+        self.plot.mark_turn(settings.max_new_tokens)
+        for view in self.views:
+            view.clear_all()
+            view.begin_answer("Answer")
+        session = []
+
+        def open_log():
+            log, recorded = self.recorder.compare_run(engine, settings, system, text, strengths)
+            session.append(recorded)
+            return log
+
+        def finished() -> None:
+            self.state.release(steering)
+            self.plot.settle()
+            self._running = False
+            self._update_buttons()
+            failure = self.recorder.take_failure()
+            if failure is not None:
+                self.errors.report(failure, "recording the session")
+            self.generation_finished.emit()
+
+        job = generation_job(
+            engine, messages, steering, settings, open_log=open_log, on_items=self._show, on_finally=finished,
+            answer_text=lambda answers: "\n\n".join(f"[{ROW_NAMES[r]}] {a}" for r, a in enumerate(answers)),
+            after=lambda: self.recorder.finish(session[0] if session else None),
+        )
+        self._running = self.runner.start(job)
+        if not self._running:
+            self.state.release(steering)
+        self._update_buttons()
+
+    def _show(self, events: list[TokenEvent]) -> None:
+        self.last_events.extend(events)
+        generated = [e for e in events if not e.is_prompt]
+        for row, view in enumerate(self.views):
+            view.add_tokens([e for e in generated if e.row == row])
+        self.plot.add(generated)
+
+    def _update_buttons(self) -> None:
+        self.run_button.setText("Stop" if self._running else "Compare")
+        self.run_button.setEnabled(self.state.engine is not None and (self._running or not self.runner.busy))

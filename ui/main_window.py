@@ -1,0 +1,355 @@
+"""The main window: wires panels, tabs, menus, status bar and settings together."""
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab import __version__
+from lab.engine import Engine, open_engine
+from lab.errors import LabError
+from ui.chat import ChatTab
+from ui.compare import CompareTab
+from ui.editor import EditorTab
+from ui.emotion_panel import EmotionPanel
+from ui.errors import ErrorFunnel
+from ui.help import HelpPanel
+from ui.map_view import MapTab
+from ui.presets import load_preset, save_preset
+from ui.recorder import Recorder
+from ui.sampling import SamplingPanel
+from ui.sessions import SessionsTab
+from ui.state import LabState
+from ui.theme import Theme
+from ui.workers import Job, JobContext, ModelRunner
+
+DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
+DEFAULT_TINT = "happy"
+
+
+class MainWindow(QMainWindow):
+    """Emotion Lab. Shows at once; call start_loading() to load the model in the background."""
+
+    def __init__(self, spec: str = "embedded", settings: QSettings | None = None, db_path: Path | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Emotion Lab")
+        self.spec = spec
+        self.settings = settings if settings is not None else QSettings("EmotionLab", "Emotion Lab")
+        self.theme = Theme(QApplication.instance())
+        self.errors = ErrorFunnel(self)
+        self.state = LabState(self)
+        self.runner = ModelRunner(self.errors, self)
+        self.recorder = self._open_recorder(db_path)
+
+        self.emotions = EmotionPanel()
+        self.sampling = SamplingPanel()
+        self.chat = ChatTab(self.state, self.runner, self.recorder, self.sampling, self.errors)
+        self.compare = CompareTab(self.state, self.runner, self.recorder, self.sampling, self.errors,
+                                  system_prompt=lambda: self.chat.system.text().strip())
+        self.editor = EditorTab(self.state, self.runner, self.errors)
+        self.map = MapTab()
+        self.sessions = SessionsTab(self.recorder, self.errors)
+        self.tabs = QTabWidget()
+        for widget, title in ((self.chat, "Chat"), (self.compare, "Compare"), (self.editor, "Emotion editor"),
+                              (self.map, "Emotion map"), (self.sessions, "Sessions")):
+            self.tabs.addTab(widget, title)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.setCentralWidget(self.tabs)
+        self.help = HelpPanel()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self._restore_settings()
+
+    # --- construction ------------------------------------------------------------------------
+
+    def _open_recorder(self, db_path: Path | None) -> Recorder:
+        try:
+            return Recorder.open(db_path)
+        except LabError as error:
+            message = f"Sessions will not be recorded: {error}"
+            QTimer.singleShot(0, lambda: self.errors.report(message))
+            return Recorder(None)
+
+    def _build_docks(self) -> None:
+        left = QWidget()
+        layout = QVBoxLayout(left)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.emotions)
+        layout.addWidget(self.sampling)
+        layout.addStretch(1)
+        self.emotion_dock = QDockWidget("Emotions and steering")
+        self.emotion_dock.setObjectName("emotions")
+        self.emotion_dock.setWidget(left)
+        features = QDockWidget.DockWidgetFeature
+        self.emotion_dock.setFeatures(features.DockWidgetMovable | features.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.emotion_dock)
+        self.help_dock = QDockWidget("What am I seeing?")
+        self.help_dock.setObjectName("help")
+        self.help_dock.setWidget(self.help)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.help_dock)
+        self.resizeDocks([self.emotion_dock, self.help_dock], [380, 300], Qt.Orientation.Horizontal)
+
+    def _build_status_bar(self) -> None:
+        self.status_label = QLabel("Starting…")
+        self.progress = QProgressBar(maximumWidth=240)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Stop")
+        self.cancel_button.setToolTip("Stop what the model is doing (Esc)")
+        self.cancel_button.clicked.connect(self.runner.stop)
+        self.cancel_button.hide()
+        bar = self.statusBar()
+        bar.addWidget(self.status_label, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.new_action = self._action("&New session", self.new_session, "Ctrl+N",
+                                       "Start a new conversation (and a new recorded session)")
+        self.load_preset_action = self._action("&Load preset…", self.load_preset_dialog, "Ctrl+O")
+        self.save_preset_action = self._action("&Save preset…", self.save_preset_dialog, "Ctrl+S")
+        self.reload_action = self._action("&Reload model", self.start_loading, None, "Load the model again")
+        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.send_action = self._action("&Send", self.send, "Ctrl+Return",
+                                        "Send the message (Chat) or run the comparison (Compare)")
+        self.stop_action = self._action("S&top", self.runner.stop, "Esc", "Stop the model")
+        self.regenerate_action = self._action("&Regenerate", self.chat.regenerate, "Ctrl+R")
+        self.presentation_action = self._action("&Presentation mode", self.set_presentation, "Ctrl+Shift+P",
+                                                "Large fonts and high contrast for projectors")
+        self.presentation_action.setCheckable(True)
+        help_action = self.help_dock.toggleViewAction()
+        help_action.setText("&What am I seeing?")
+        help_action.setShortcut(QKeySequence("F1"))
+        about_action = self._action("&About Emotion Lab", self._about)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        for action in (self.new_action, self.load_preset_action, self.save_preset_action, self.reload_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        generate_menu = menus.addMenu("&Generate")
+        for action in (self.send_action, self.stop_action, self.regenerate_action):
+            generate_menu.addAction(action)
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self.presentation_action)
+        view_menu.addAction(self.emotion_dock.toggleViewAction())
+        view_menu.addAction(help_action)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(help_action)
+        help_menu.addAction(about_action)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(QLabel(" Colour tokens by: "))
+        self.tint = QComboBox(minimumContentsLength=12)
+        self.tint.setToolTip("Which emotion's reading tints the tokens in the transcripts")
+        toolbar.addWidget(self.tint)
+        toolbar.addSeparator()
+        toolbar.addAction(self.presentation_action)
+        toolbar.addAction(help_action)
+        self.addToolBar(toolbar)
+
+    def _connect(self) -> None:
+        self.runner.busy_changed.connect(self._busy_changed)
+        self.runner.status.connect(self.status_label.setText)
+        self.runner.progress.connect(self._progress)
+        self.errors.reported.connect(lambda message: self.status_label.setText(message.splitlines()[0]))
+        self.state.engine_changed.connect(self._engine_changed)
+        self.emotions.strength_changed.connect(self.state.steer)
+        self.emotions.plotted_changed.connect(self._plotted_changed)
+        self.emotions.save_button.clicked.connect(self.save_preset_dialog)
+        self.emotions.load_button.clicked.connect(self.load_preset_dialog)
+        self.tint.currentTextChanged.connect(self._tint_changed)
+
+    # --- model -------------------------------------------------------------------------------
+
+    def start_loading(self) -> None:
+        """Load the model and its directions in the worker thread."""
+        spec = self.spec
+        self.status_label.setText("Loading the model…")
+
+        def work(ctx: JobContext) -> Engine:
+            return open_engine(spec, progress=ctx)
+
+        self.runner.start(Job("loading the model", work, on_done=self.use_engine, cancellable=False))
+
+    def use_engine(self, engine: Engine) -> None:
+        self.state.set_engine(engine)
+        gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
+        self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers), "
+                                  f"{len(engine.directions.emotions)} emotions.")
+
+    def _engine_changed(self) -> None:
+        engine = self.state.engine
+        assert engine is not None
+        emotions = engine.directions.emotions
+        saved = self.settings.value("plotted")
+        plotted = [e for e in (saved if isinstance(saved, list) else DEFAULT_PLOTTED) if e in emotions] or emotions[:4]
+        current = self.emotions.plotted() if self.emotions.rows else plotted
+        self.emotions.set_directions(engine.directions, self.state.strengths, [e for e in current if e in emotions] or plotted)
+        self._plotted_changed(self.emotions.plotted())
+        tint = self.tint.currentText() or str(self.settings.value("tint", DEFAULT_TINT))
+        self.tint.blockSignals(True)
+        self.tint.clear()
+        self.tint.addItems(emotions)
+        self.tint.blockSignals(False)
+        self.tint.setCurrentText(tint if tint in emotions else emotions[0])
+        self._tint_changed(self.tint.currentText())
+        self.map.chart.show_directions(engine.directions)
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def send(self) -> None:
+        """Ctrl+Enter: send in Chat, run in Compare."""
+        if self.tabs.currentWidget() is self.compare:
+            self.compare.run()
+        else:
+            self.tabs.setCurrentWidget(self.chat)
+            self.chat.send()
+
+    def new_session(self) -> None:
+        """Stop any answer, end the recorded session and clear the conversation."""
+        if self.runner.busy:
+            self.runner.stop()
+            self.runner.busy_changed.connect(self._new_session_when_idle)
+            return
+        self.recorder.new_chat()
+        self.chat.new_conversation()
+        self.status_label.setText("New session: the next message starts a new recording.")
+
+    def _new_session_when_idle(self, busy: bool) -> None:
+        if not busy:
+            self.runner.busy_changed.disconnect(self._new_session_when_idle)
+            self.new_session()
+
+    def load_preset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load slider preset", "", "Emotion Lab presets (*.json)")
+        if path:
+            self.load_preset(Path(path))
+
+    def save_preset_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save slider preset", "preset.json", "Emotion Lab presets (*.json)")
+        if path:
+            self.save_preset(Path(path))
+
+    def load_preset(self, path: Path) -> None:
+        try:
+            unknown = self.emotions.set_values(load_preset(path))
+        except LabError as error:
+            self.errors.report(error)
+            return
+        if unknown:
+            self.errors.report(f"The preset was loaded, except for emotions this lab does not have: {', '.join(unknown)}.")
+
+    def save_preset(self, path: Path) -> None:
+        try:
+            save_preset(path, self.emotions.values())
+        except LabError as error:
+            self.errors.report(error)
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation_action.setChecked(on)
+        self.theme.set_presentation(on)
+        for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart):
+            chart.set_presentation(on)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Emotion Lab", f"<b>Emotion Lab {__version__}</b><p>Watch and steer the emotion "
+                          "readings of a small language model running on this computer.</p>")
+
+    # --- reactions ---------------------------------------------------------------------------
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy and self.runner.cancellable)
+        if busy:
+            self.progress.setRange(0, 0)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _plotted_changed(self, emotions: list[str]) -> None:
+        all_emotions = self.state.emotions
+        for plot in (self.chat.plot, self.compare.plot):
+            plot.set_emotions(all_emotions, emotions)
+        self.sessions.set_plotted(emotions)
+
+    def _tint_changed(self, emotion: str) -> None:
+        if not emotion:
+            return
+        for view in (self.chat.transcript, *self.compare.views, self.sessions.transcript):
+            view.set_tint(emotion)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.sessions:
+            self.sessions.refresh()
+
+    # --- settings and closing ----------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.sampling.restore(s)
+        self.chat.system.setText(str(s.value("system_prompt", "")))
+        if s.value("presentation", False, type=bool):
+            self.set_presentation(True)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        self.sampling.save(s)
+        s.setValue("system_prompt", self.chat.system.text())
+        s.setValue("presentation", self.theme.presentation)
+        if self.tint.currentText():
+            s.setValue("tint", self.tint.currentText())
+        if self.emotions.rows:
+            s.setValue("plotted", self.emotions.plotted())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save settings, stop the model cleanly, finish the recorded session."""
+        self.save_settings()
+        if self.theme.presentation:
+            self.theme.set_presentation(False)
+        self.hide()
+        self.runner.shutdown()
+        self.recorder.close()
+        event.accept()

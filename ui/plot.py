@@ -1,0 +1,198 @@
+"""Live plot of readings over generated tokens, redrawn on a timer (never per token).
+
+Dashed grey lines mark the start of each answer; dotted lines mark where steering changed.
+"""
+from __future__ import annotations
+
+import math
+
+from matplotlib.lines import Line2D
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
+
+from lab.events import TokenEvent
+from ui.charts import Chart
+from ui.palette import emotion_color
+
+REDRAW_MS = 100
+MIN_SPAN = 32  # tokens on the x axis before any answer
+Y_START = 4.0  # initial y range +-4 (z-scores); grows when readings go beyond it
+ROW_STYLES = ("-", "--")
+ROW_NAMES = ("unsteered", "steered")
+
+
+class ReadingsPlot(Chart):
+    """Readings (z-scores) of the chosen emotions for each batch row over its generated tokens.
+
+    Axes limits only grow while tokens stream in, so most refreshes blit the lines onto a cached
+    background (a few ms); the full figure is redrawn only when the limits or the theme change.
+    """
+
+    def __init__(self, parent: QWidget | None = None, rows: int = 1) -> None:
+        super().__init__(parent, size=(6, 2.4))
+        self.rows = rows
+        self.ax = self.figure.add_subplot()
+        self._all: list[str] = []
+        self._shown: list[str] = []
+        self._lines: dict[tuple[int, str], Line2D] = {}
+        self._marks: list[Line2D] = []
+        self._background = None
+        self.canvas.mpl_connect("draw_event", self._on_draw)
+        self._timer = QTimer(self, interval=REDRAW_MS)
+        self._timer.timeout.connect(self._refresh)
+        self._timer.start()
+        self.clear()
+
+    # --- data --------------------------------------------------------------------------------
+
+    def set_emotions(self, all_emotions: list[str], shown: list[str]) -> None:
+        """Which emotions exist (for colours) and which to draw."""
+        self._all, self._shown = list(all_emotions), [e for e in all_emotions if e in shown]
+        self._peak = max((abs(v) for row in self._y for name in self._shown for v in row.get(name, []) if v == v), default=0.0)
+        self._rebuild()
+
+    def clear(self) -> None:
+        self._x: list[list[int]] = [[] for _ in range(self.rows)]
+        self._y: list[dict[str, list[float]]] = [{} for _ in range(self.rows)]
+        self._last_strengths: list[dict[str, float]] = [{} for _ in range(self.rows)]
+        self.steering_marks: list[int] = []
+        self.turn_marks: list[int] = []
+        self._turn_pending = False
+        self._peak = 0.0
+        self._xmax, self._ymax = float(MIN_SPAN), Y_START
+        self._rebuild()
+
+    def mark_turn(self, expected_tokens: int = MIN_SPAN) -> None:
+        """The next token starts a new answer of up to `expected_tokens` tokens."""
+        self._turn_pending = True
+        self._xmax = max(self._xmax, self._next_x() + expected_tokens)
+        self._rebuild()
+
+    def settle(self) -> None:
+        """An answer ended: fit the x range to the tokens actually generated."""
+        self._xmax = float(max(MIN_SPAN, self._next_x()))
+        self._rebuild()
+
+    def drop_last_turn(self) -> None:
+        """Forget the points since the last turn mark (for Regenerate)."""
+        if self._turn_pending:
+            self._turn_pending = False
+            return
+        start = self.turn_marks.pop() if self.turn_marks else 0
+        for row in range(self.rows):
+            keep = sum(1 for x in self._x[row] if x < start)
+            del self._x[row][keep:]
+            for values in self._y[row].values():
+                del values[keep:]
+        self.steering_marks = [x for x in self.steering_marks if x < start]
+        self._rebuild()
+
+    def add(self, events: list[TokenEvent]) -> None:
+        """Append generated tokens (prompt tokens are ignored)."""
+        for event in events:
+            if event.is_prompt:
+                continue
+            row, xs = event.row, self._x[event.row]
+            x = xs[-1] + 1 if xs else 0
+            if self._turn_pending and row == 0:
+                if x:
+                    self.turn_marks.append(x)
+                    self._add_mark(x, "turn")
+                self._turn_pending = False
+            if event.strengths != self._last_strengths[row]:
+                self._last_strengths[row] = dict(event.strengths)
+                self.steering_marks.append(x)
+                self._add_mark(x, "steering")
+            xs.append(x)
+            for name in self._all:
+                self._y[row].setdefault(name, [math.nan] * (len(xs) - 1)).append(event.readings.get(name, math.nan))
+            for name in self._shown:
+                value = abs(event.readings.get(name, 0.0))
+                if value > self._peak:
+                    self._peak = value
+        self._dirty = True
+
+    def point_count(self) -> int:
+        return sum(len(xs) for xs in self._x)
+
+    def _next_x(self) -> int:
+        return max((xs[-1] + 1 for xs in self._x if xs), default=0)
+
+    # --- drawing -----------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        """Recreate lines, marks and legend (emotion set, data range or theme changed)."""
+        self.ax.clear()
+        self._lines, self._marks = {}, []
+        self.ax.axhline(0, color="#888888", linewidth=0.8)
+        for row in range(self.rows):
+            for name in self._shown:
+                label = name if self.rows == 1 else f"{name} ({ROW_NAMES[row]})"
+                (line,) = self.ax.plot([], [], ROW_STYLES[row], color=emotion_color(self._all.index(name)),
+                                       label=label, linewidth=1.6, animated=True)
+                self._lines[(row, name)] = line
+        for x in self.turn_marks:
+            self._add_mark(x, "turn")
+        for x in self.steering_marks:
+            self._add_mark(x, "steering")
+        self.ax.set_xlabel("generated token")
+        self.ax.set_ylabel("reading (z)")
+        if self._lines:
+            self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=self.font_size, frameon=False)
+        wide = 0.72 if self.rows == 2 else 0.8
+        self.figure.subplots_adjust(left=0.12 if self.presentation else 0.09, right=wide,
+                                    top=0.96, bottom=0.26 if self.presentation else 0.18)
+        self._set_limits()
+        self.restyle()
+        self._dirty = True
+        self._background = None
+        self.canvas.draw_idle()
+
+    def _add_mark(self, x: int, kind: str) -> None:
+        style = {"color": "#999999", "linestyle": "--"} if kind == "turn" else {"color": self.colors["ink"], "linestyle": ":"}
+        self._marks.append(self.ax.axvline(x - 0.5, linewidth=1.3, animated=True, **style))
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation = on
+        self._rebuild()
+
+    def restyle(self) -> None:
+        super().restyle()
+        for mark in self._marks:
+            if mark.get_linestyle() == ":":
+                mark.set_color(self.colors["ink"])
+
+    def _set_limits(self) -> None:
+        self.ax.set_xlim(-0.5, self._xmax - 0.5)
+        self.ax.set_ylim(-self._ymax, self._ymax)
+
+    def _refresh(self) -> None:
+        """Timer tick: push new points to the lines, blitting unless the limits must grow."""
+        if not self._dirty or not self.isVisible():
+            return
+        self._dirty = False
+        for (row, name), line in self._lines.items():
+            xs, ys = self._x[row], self._y[row].get(name, [])
+            line.set_data(xs, ys + [math.nan] * (len(xs) - len(ys)))
+        grow = False
+        if self._next_x() > self._xmax:
+            self._xmax, grow = max(self._next_x(), 2 * self._xmax), True
+        if self._peak > self._ymax:
+            self._ymax, grow = float(math.ceil(self._peak) + 1), True
+        if grow or self._background is None:
+            self._background = None
+            self._set_limits()
+            self.canvas.draw_idle()
+        else:
+            self.canvas.restore_region(self._background)
+            self._draw_animated()
+            self.canvas.blit(self.ax.bbox)
+
+    def _on_draw(self, _event: object) -> None:
+        """After a full draw: keep the background, then draw the lines on it."""
+        self._background = self.canvas.copy_from_bbox(self.ax.bbox)
+        self._draw_animated()
+
+    def _draw_animated(self) -> None:
+        for artist in (*self._marks, *self._lines.values()):
+            self.ax.draw_artist(artist)

@@ -1,0 +1,147 @@
+"""The one place generation output goes on record: a lab.store session file.
+
+Called from the model worker thread while generating (never from widgets). A chat keeps one
+session for all its turns; each Compare run is a session of its own. Recording failures never
+stop generation: the first one is kept in `failure` for the GUI to show.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from lab.directions import DirectionSet
+from lab.engine import Engine
+from lab.errors import LabError
+from lab.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.recording import start_recording
+from lab.store import SessionRecorder, SessionStore, open_store
+
+
+def _title(text: str, prefix: str = "") -> str:
+    line = " ".join(text.split())
+    return prefix + (line[:60] + "…" if len(line) > 60 else line or "untitled")
+
+
+class TurnLog:
+    """One generation run: the prompt tokens go to the user turn, generated ones to the answer."""
+
+    def __init__(self, recorder: Recorder, session: SessionRecorder | None, layers: tuple[int, ...]) -> None:
+        self._recorder, self._session, self._layers = recorder, session, layers
+        self._answering = False
+        self._strengths: dict[int, dict[str, float]] = {}
+
+    def token(self, event: TokenEvent) -> None:
+        """Record one token, and a steering change whenever its strengths differ from the last."""
+        if self._session is None:
+            return
+        try:
+            if not event.is_prompt and not self._answering:
+                self._session.end_turn()
+                self._session.begin_turn("assistant")
+                self._answering = True
+            if event.strengths != self._strengths.get(event.row, {}):
+                self._strengths[event.row] = dict(event.strengths)
+                self._session.steering(SteeringChange(event.position, dict(event.strengths), self._layers), event.row)
+            self._session.add_token(event)
+        except LabError as error:
+            self._fail(error)
+
+    def end(self, answer: str) -> None:
+        """Close the run's open turn with the answer text (partial if stopped)."""
+        if self._session is None:
+            return
+        try:
+            self._session.end_turn(answer if self._answering else None)
+        except LabError as error:
+            self._fail(error)
+
+    def _fail(self, error: LabError) -> None:
+        self._recorder.failed(error)
+        self._session = None
+
+
+class Recorder:
+    """Adapter between the app and lab.store; disabled (store None) when the file cannot be opened."""
+
+    def __init__(self, store: SessionStore | None) -> None:
+        self.store = store
+        self.failure: LabError | None = None
+        self._lock = threading.Lock()
+        self._chat: SessionRecorder | None = None
+        self._chat_directions: DirectionSet | None = None
+        self._chat_system: str | None = None
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Recorder:
+        """Open the lab file (default: lab.paths.default_db_path()); raises LabError."""
+        return cls(open_store(path))
+
+    def chat_turn(self, engine: Engine, sampling: SamplingSettings, system: str, user_text: str) -> TurnLog:
+        """Begin a user turn of the chat session (starting one if needed)."""
+        with self._lock:
+            if self.store is None:
+                return TurnLog(self, None, ())
+            try:
+                if self._chat is not None and self._chat_directions is not engine.directions:
+                    self._finish_chat()
+                if self._chat is None:
+                    self._chat = self._start(engine, _title(user_text), sampling, {"kind": "chat", "system": system})
+                    self._chat_directions, self._chat_system = engine.directions, system
+                elif system != self._chat_system:
+                    self._chat.begin_turn("system", system)
+                    self._chat.end_turn()
+                    self._chat_system = system
+                self._chat.begin_turn("user", user_text)
+            except LabError as error:
+                self.failed(error)
+                return TurnLog(self, None, ())
+            return TurnLog(self, self._chat, engine.directions.steering_layers)
+
+    def compare_run(self, engine: Engine, sampling: SamplingSettings, system: str, prompt: str,
+                    strengths: dict[str, float]) -> tuple[TurnLog, SessionRecorder | None]:
+        """A new session for one Compare run (row 0 unsteered, row 1 steered); finish it after."""
+        if self.store is None:
+            return TurnLog(self, None, ()), None
+        scenario = {"kind": "compare", "system": system, "rows": {"0": "unsteered", "1": "steered"}, "strengths": strengths}
+        try:
+            session = self._start(engine, _title(prompt, "Compare: "), sampling, scenario)
+            session.begin_turn("user", prompt)
+        except LabError as error:
+            self.failed(error)
+            return TurnLog(self, None, ()), None
+        return TurnLog(self, session, engine.directions.steering_layers), session
+
+    def finish(self, session: SessionRecorder | None) -> None:
+        if session is None:
+            return
+        try:
+            session.finish()
+        except LabError as error:
+            self.failed(error)
+
+    def new_chat(self) -> None:
+        """End the current chat session; the next turn starts a new one."""
+        with self._lock:
+            self._finish_chat()
+
+    def close(self) -> None:
+        """Finish the chat session and close the file (when the app quits)."""
+        self.new_chat()
+        if self.store is not None:
+            self.store.close()
+
+    def failed(self, error: LabError) -> None:
+        if self.failure is None:
+            self.failure = error
+
+    def take_failure(self) -> LabError | None:
+        failure, self.failure = self.failure, None
+        return failure
+
+    def _start(self, engine: Engine, title: str, sampling: SamplingSettings, scenario: dict) -> SessionRecorder:
+        assert self.store is not None
+        return start_recording(self.store, engine, title, sampling, scenario)
+
+    def _finish_chat(self) -> None:
+        session, self._chat, self._chat_directions, self._chat_system = self._chat, None, None, None
+        self.finish(session)

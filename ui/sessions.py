@@ -1,0 +1,172 @@
+"""Sessions tab: the recorded sessions, listed and opened read-only (transcript, plot, export)."""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.errors import LabError
+from lab.export import export_session
+from lab.records import SessionRecord
+from ui.errors import ErrorFunnel
+from ui.plot import ROW_NAMES, ReadingsPlot
+from ui.recorder import Recorder
+from ui.transcript import TranscriptView
+
+COLUMNS = ("#", "Title", "Created", "Status", "Turns", "Tokens")
+
+
+def local_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+class SessionsTab(QWidget):
+    """Browse the lab file the app records into; nothing here changes it."""
+
+    def __init__(self, recorder: Recorder, errors: ErrorFunnel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.recorder, self.errors = recorder, errors
+        self.record: SessionRecord | None = None
+        self._plotted: list[str] = []
+        self.search = QLineEdit(placeholderText="Search titles and notes")
+        self.search.returnPressed.connect(self.refresh)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save the open session as an HTML report, JSON, CSV or Markdown")
+        self.export_button.clicked.connect(self.export)
+        self.export_button.setEnabled(False)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.horizontalHeader().setSectionResizeMode(1, self.table.horizontalHeader().ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._open_selected)
+        self.title = QLabel("Choose a session to look at it.")
+        self.title.setWordWrap(True)
+        self.transcript = TranscriptView()
+        self.plot = ReadingsPlot(rows=2)
+        location = QLabel(f"Recording to {recorder.store.path}" if recorder.store else "Sessions are not being recorded.")
+        location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(refresh)
+        bar.addWidget(self.export_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(bar)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(location)
+        viewer = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.title)
+        top_layout.addWidget(self.transcript, 1)
+        viewer.addWidget(top)
+        viewer.addWidget(self.plot)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(viewer)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def refresh(self) -> None:
+        """Reload the list of sessions from the lab file."""
+        store = self.recorder.store
+        if store is None:
+            return
+        try:
+            sessions = store.list_sessions(self.search.text().strip() or None)
+        except LabError as error:
+            self.errors.report(error)
+            return
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(sessions))
+        for row, s in enumerate(sessions):
+            values = (s.id, s.title, local_time(s.created), s.status, s.turns, s.tokens)
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(str(value))
+                item.setData(Qt.ItemDataRole.UserRole, s.id)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        self.table.blockSignals(False)
+
+    def open_session(self, session_id: int) -> None:
+        """Show one session's transcript and readings."""
+        assert self.recorder.store is not None
+        try:
+            record = self.recorder.store.load_session(session_id)
+        except LabError as error:
+            self.errors.report(error)
+            return
+        self.record = record
+        self.export_button.setEnabled(True)
+        sampling = record.sampling
+        self.title.setText(
+            f"<b>{escape(record.title)}</b> — {local_time(record.created)}, {record.status}; "
+            f"temperature {sampling.temperature:g}, top-p {sampling.top_p:g}, seed {sampling.seed}"
+        )
+        self.transcript.clear_all()
+        self.plot.clear()
+        emotions = record.emotions()
+        self.plot.set_emotions(emotions, self._plotted or emotions[:4])
+        for turn in record.turns:
+            if turn.role != "assistant":
+                self.transcript.add_message(turn.role.capitalize(), record.turn_text(turn) or "")
+                continue
+            generated = [t.event for t in record.tokens if t.turn == turn.index and not t.event.is_prompt]
+            rows = sorted({e.row for e in generated}) or [0]
+            self.plot.mark_turn()
+            for row in rows:
+                label = "Assistant" if rows == [0] else f"Assistant ({ROW_NAMES[row] if row < 2 else row})"
+                self.transcript.begin_answer(label)
+                self.transcript.add_tokens([e for e in generated if e.row == row])
+            self.plot.add([e for e in generated if e.row < self.plot.rows])
+        self.plot.settle()
+
+    def set_plotted(self, emotions: list[str]) -> None:
+        self._plotted = list(emotions)
+
+    def export(self) -> None:
+        if self.record is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export session", f"session-{self.record.id}.html",
+            "HTML report (*.html);;JSON (*.json);;CSV (*.csv);;Markdown (*.md)",
+        )
+        if path:
+            try:
+                export_session(self.record, Path(path), self.transcript.tint_emotion)
+            except LabError as error:
+                self.errors.report(error)
+
+    def _open_selected(self) -> None:
+        items = self.table.selectedItems()
+        if items:
+            self.open_session(int(items[0].data(Qt.ItemDataRole.UserRole)))

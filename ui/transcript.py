@@ -1,0 +1,161 @@
+"""The transcript: messages as plain text, generated tokens tinted by one emotion's reading.
+
+Every generated token keeps its TokenEvent; hovering a token shows all its readings.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from html import escape
+
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QTextBlockFormat, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
+
+from lab.events import TokenEvent
+from ui.palette import Z_LIMIT, tint
+
+
+@dataclass
+class TokenSpan:
+    start: int
+    end: int
+    event: TokenEvent
+
+
+def token_tooltip(event: TokenEvent, highlight: str | None = None) -> str:
+    """All readings of one token, highest first, plus the steering in force."""
+    rows = "".join(
+        f"<tr><td>{'<b>' + escape(name) + '</b>' if name == highlight else escape(name)}</td>"
+        f"<td align='right'>{value:+.2f}</td></tr>"
+        for name, value in sorted(event.readings.items(), key=lambda item: -item[1])
+    )
+    steering = ", ".join(f"{escape(k)} {v:+.3f}" for k, v in event.strengths.items()) or "none"
+    return (
+        f"<p><b>{escape(repr(event.text))}</b> &nbsp;token {event.position}</p>"
+        f"<table>{rows}</table><p>Steering in force: {steering}</p>"
+    )
+
+
+class TranscriptView(QTextBrowser):
+    """Read-only, streaming transcript with per-token tint and tooltips."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.spans: list[TokenSpan] = []
+        self.tint_emotion: str | None = None
+        self._answer_start: int | None = None
+        self._answer_spans = 0
+        self.setPlaceholderText("The conversation appears here. Hover a coloured word to see every emotion reading for it.")
+
+    def clear_all(self) -> None:
+        self.clear()
+        self.spans, self._answer_start = [], None
+
+    def add_message(self, role: str, text: str) -> None:
+        """A user or system message (plain text, not tinted)."""
+        self._block(role).insertText(text, QTextCharFormat())
+        self._scroll()
+
+    def begin_answer(self, label: str = "Assistant") -> None:
+        """Start a new answer block; tokens added next go into it."""
+        self._answer_start = self._end()
+        self._answer_spans = len(self.spans)
+        self._block(label)
+
+    def add_tokens(self, events: list[TokenEvent]) -> None:
+        """Append generated tokens, tinted by the current emotion."""
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        follow = self._at_bottom()
+        for event in events:
+            if not event.text:
+                continue
+            start = cursor.position()
+            cursor.insertText(event.text, self._format(event))
+            self.spans.append(TokenSpan(start, cursor.position(), event))
+        if follow:
+            self._scroll()
+
+    def drop_last_answer(self) -> None:
+        """Remove the answer begun last (for Regenerate)."""
+        if self._answer_start is None:
+            return
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._answer_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        del self.spans[self._answer_spans:]
+        self._answer_start = None
+
+    def set_tint(self, emotion: str | None) -> None:
+        """Re-tint every token by `emotion`'s reading."""
+        self.tint_emotion = emotion
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        for span in self.spans:
+            cursor.setPosition(span.start)
+            cursor.setPosition(span.end, QTextCursor.MoveMode.KeepAnchor)
+            cursor.setCharFormat(self._format(span.event))
+        cursor.endEditBlock()
+
+    def span_at(self, position: int) -> TokenSpan | None:
+        """The token covering document `position`, if any."""
+        index = bisect.bisect_right([span.start for span in self.spans], position) - 1
+        if index >= 0 and self.spans[index].start <= position < self.spans[index].end:
+            return self.spans[index]
+        return None
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """Hovering a token shows all its readings."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            span = self.span_at(self.document().documentLayout().hitTest(
+                event.pos() + self._scroll_offset(), Qt.HitTestAccuracy.ExactHit))
+            if span is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion), self.viewport())
+            return True
+        return super().viewportEvent(event)
+
+    def _scroll_offset(self) -> QPoint:
+        return QPoint(self.horizontalScrollBar().value(), self.verticalScrollBar().value())
+
+    def _format(self, event: TokenEvent) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        value = event.readings.get(self.tint_emotion) if self.tint_emotion else None
+        fmt.setBackground(tint(value) if value is not None else QColor(0, 0, 0, 0))
+        return fmt
+
+    def _block(self, label: str) -> QTextCursor:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        block = QTextBlockFormat()
+        block.setTopMargin(10)
+        if not self.document().isEmpty():
+            cursor.insertBlock(block, QTextCharFormat())
+        else:
+            cursor.setBlockFormat(block)
+        bold = QTextCharFormat()
+        bold.setFontWeight(QFont.Weight.Bold)
+        cursor.insertText(f"{label}: ", bold)
+        return cursor
+
+    def _end(self) -> int:
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        return cursor.position()
+
+    def _at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 4
+
+    def _scroll(self) -> None:
+        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+
+
+LEGEND = (
+    f"Token colour: red = reading above neutral, blue = below, full colour at ±{Z_LIMIT:g}. "
+    "Hover a token for all its readings."
+)
