@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from lab.bench_store import bytes_per_token
+from lab.bench_sweep import sweep_ratio
 from lab.directions import extract
 from lab.engine import Engine
 from lab.emotions import load_emotions, load_neutral_texts
@@ -88,6 +89,7 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
             plain.append(_plain_tokens_per_s(lm, ids))
             steered.append(_lab_tokens_per_s(lm, directions, ids))
             recording.append(_lab_tokens_per_s(lm, directions, ids, store))
+    ratio_of_sweep = sweep_ratio(Engine(lm, directions), rounds=rounds)
     return {
         "plain_tok_s": round(max(plain), 2),
         "lab_tok_s": round(max(steered), 2),
@@ -99,4 +101,5 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "record_ratio": round(max(recording) / max(steered), 3),
         "bytes_per_token": round(bytes_per_token(with_raw=False)),
         "bytes_per_token_raw": round(bytes_per_token(with_raw=True)),
+        "sweep_ratio": ratio_of_sweep,
     }

@@ -25,7 +25,7 @@ from lab.directions import DirectionSet
 from lab.engine import Engine
 from lab.errors import LabError
 from lab.events import SamplingSettings, SteeringChange, TokenEvent
-from lab.generate_rows import generate_rows
+from lab.generate import generate_rows
 from lab.progress import Cancelled, Progress, SilentProgress
 from lab.reading import read_text
 from lab.recording import start_recording

@@ -24,7 +24,7 @@ from lab.errors import LabError
 from lab.events import SamplingSettings
 from lab.experiment import CONTROL, RowSpec, run_from_session, run_rows, run_scenario, with_control
 from lab.generate import generate
-from lab.generate_rows import generate_rows
+from lab.generate import generate_rows
 from lab.model import load_model
 from lab.paths import cache_dir
 from lab.progress import Cancelled, SilentProgress
