@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.integration
-def test_self_test_from_source_passes_and_prints_one_json_line(real_model_home):
-    env = {**os.environ, "EMOTION_LAB_HOME": str(real_model_home), "QT_QPA_PLATFORM": "offscreen"}
+def test_self_test_from_source_passes_and_prints_one_json_line(real_model_home, tmp_path):
+    home = tmp_path / "home"  # the real cache (converted model, directions), nothing else
+    home.mkdir()
+    os.symlink((real_model_home / "cache").resolve(), home / "cache", target_is_directory=True)
+    env = {**os.environ, "EMOTION_LAB_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
     result = subprocess.run([sys.executable, "-m", "ui.launcher", "--self-test", "--quiet"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=1800)
     lines = result.stdout.strip().splitlines()
@@ -25,7 +28,7 @@ def test_self_test_from_source_passes_and_prints_one_json_line(real_model_home):
     assert summary["tokens"] > 0 and summary["session_tokens"] > summary["tokens"]
     assert summary["plot_bytes"] > 1000
     assert summary["window"] == "opened and closed"
-    assert not (real_model_home / "data" / "lab.db").exists()  # the recording went to a temporary file
+    assert not (home / "data" / "lab.db").exists()  # the recording went to a temporary file
 
 
 def test_self_test_fails_with_the_reason_and_a_nonzero_exit(lab_home):

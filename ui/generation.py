@@ -41,4 +41,4 @@ def generation_job(
             after()
         return ["".join(parts) for parts in answers]
 
-    return Job("generating an answer", work, on_items=on_items, on_finally=on_finally)
+    return Job("generating an answer", work, on_items=on_items, on_finally=on_finally, steps=settings.max_new_tokens)

@@ -116,6 +116,10 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip("Stop what the model is doing (Esc)")
         self.cancel_button.clicked.connect(self.runner.stop)
         self.cancel_button.hide()
+        for widget in (self.progress, self.cancel_button):  # showing them must not resize the window's contents
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         bar = self.statusBar()
         bar.addWidget(self.status_label, 1)
         bar.addPermanentWidget(self.progress)
@@ -196,6 +200,7 @@ class MainWindow(QMainWindow):
         """Load the model and its directions in the worker thread."""
         spec = self.spec
         self.status_label.setText("Loading the model…")
+        gc.freeze()  # objects so far live as long as the app: keep garbage collections during loading short
 
         def work(ctx: JobContext) -> Engine:
             return open_engine(spec, progress=ctx)
@@ -291,11 +296,10 @@ class MainWindow(QMainWindow):
     def _busy_changed(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy and self.runner.cancellable)
-        if busy:
-            self.progress.setRange(0, 0)
 
     def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
+        """total 0: amount unknown (a moving 'busy' bar)."""
+        self.progress.setRange(0, total)
         self.progress.setValue(done)
 
     def _plotted_changed(self, emotions: list[str]) -> None:

@@ -32,6 +32,9 @@ class ReadingsPlot(Chart):
         super().__init__(parent, size=(6, 2.4))
         self.rows = rows
         self.ax = self.figure.add_subplot()
+        self.ax.axhline(0, color="#888888", linewidth=0.8)
+        self.ax.set_xlabel("generated token")
+        self.ax.set_ylabel("reading (z)")
         self._all: list[str] = []
         self._shown: list[str] = []
         self._lines: dict[tuple[int, str], Line2D] = {}
@@ -67,6 +70,8 @@ class ReadingsPlot(Chart):
         self._turn_pending = True
         self._xmax = max(self._xmax, self._next_x() + expected_tokens)
         self._rebuild()
+        if self.isVisible():
+            self.canvas.draw()  # now, before the model starts: while it streams, only blits are needed
 
     def settle(self) -> None:
         """An answer ended: fit the x range to the tokens actually generated."""
@@ -121,10 +126,14 @@ class ReadingsPlot(Chart):
     # --- drawing -----------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
-        """Recreate lines, marks and legend (emotion set, data range or theme changed)."""
-        self.ax.clear()
+        """Recreate lines, marks and legend (emotion set, data range or theme changed).
+
+        The axes themselves are kept: clearing them would rebuild every tick (slow)."""
+        for artist in (*self._lines.values(), *self._marks):
+            artist.remove()
+        if self.ax.get_legend() is not None:
+            self.ax.get_legend().remove()
         self._lines, self._marks = {}, []
-        self.ax.axhline(0, color="#888888", linewidth=0.8)
         for row in range(self.rows):
             for name in self._shown:
                 label = name if self.rows == 1 else f"{name} ({ROW_NAMES[row]})"
@@ -135,8 +144,6 @@ class ReadingsPlot(Chart):
             self._add_mark(x, "turn")
         for x in self.steering_marks:
             self._add_mark(x, "steering")
-        self.ax.set_xlabel("generated token")
-        self.ax.set_ylabel("reading (z)")
         if self._lines:
             self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=self.font_size, frameon=False)
         wide = 0.72 if self.rows == 2 else 0.8

@@ -8,6 +8,7 @@ GUI thread never waits for the model.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -21,10 +22,21 @@ from lab.progress import Cancelled
 from ui.errors import ErrorFunnel, details_of
 
 BATCH_MS = 30
+WORKER_NICE = 5
 
 
 def _ignore(*_: object) -> None:
     pass
+
+
+def lower_thread_priority() -> None:
+    """Called in the worker thread: let the GUI thread win the CPU (and so the GIL) when both want it.
+    Linux honours a per-thread nice value; elsewhere QThread.LowPriority does the job."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+        except OSError:
+            pass
 
 
 def leave_core_for_gui() -> None:
@@ -43,6 +55,7 @@ class Job:
     on_done: Callable[[Any], None] = _ignore
     on_finally: Callable[[], None] = _ignore
     cancellable: bool = True
+    steps: int | None = None  # known amount of work (a determinate progress bar); None: unknown
 
 
 @dataclass
@@ -74,6 +87,10 @@ class _Worker(QObject):
     status = Signal(str)
     finished = Signal(object, object, object, str)  # job, result, error, details
 
+    @Slot()
+    def lower_priority(self) -> None:
+        lower_thread_priority()
+
     @Slot(object, object)
     def run(self, job: Job, ctx: JobContext) -> None:
         try:
@@ -100,6 +117,7 @@ class ModelRunner(QObject):
         self._thread.setObjectName("emotion-lab-model")
         self._worker = _Worker()
         self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.lower_priority)
         self._submit.connect(self._worker.run)
         self._worker.finished.connect(self._finished)
         self._worker.progress.connect(self.progress)
@@ -108,7 +126,7 @@ class ModelRunner(QObject):
         self._drain.timeout.connect(self._deliver)
         self._job: Job | None = None
         self._ctx: JobContext | None = None
-        self._thread.start()
+        self._thread.start(QThread.Priority.LowPriority)
 
     @property
     def busy(self) -> bool:
@@ -127,6 +145,7 @@ class ModelRunner(QObject):
         self._drain.start()
         self.status.emit(f"{job.doing[0].upper()}{job.doing[1:]}…")
         self.busy_changed.emit(True)
+        self.progress.emit(0, job.steps if job.steps is not None else 0)
         self._submit.emit(job, self._ctx)
         return True
 
