@@ -343,6 +343,10 @@ def test_presentation_mode_and_screenshots(idle, qtbot):
     window.tabs.setCurrentWidget(window.map)
     qtbot.wait(300)
     window.grab().save(str(SCREENSHOTS / "map.png"))
+    window.tabs.setCurrentWidget(window.sessions)
+    window.sessions.table.selectRow(0)
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "sessions.png"))
     window.tabs.setCurrentWidget(window.chat)
     normal = window.chat.transcript.font().pointSizeF()
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
@@ -352,7 +356,7 @@ def test_presentation_mode_and_screenshots(idle, qtbot):
     window.grab().save(str(SCREENSHOTS / "presentation.png"))
     window.set_presentation(False)
     assert not window.theme.presentation and window.chat.transcript.font().pointSizeF() == normal
-    for name in ("main", "compare", "editor", "map", "presentation"):
+    for name in ("main", "compare", "editor", "map", "sessions", "presentation"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
 
 

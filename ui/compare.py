@@ -18,10 +18,11 @@ from PySide6.QtWidgets import (
 
 from lab.errors import LabError
 from lab.events import TokenEvent
+from lab.store import SessionRecorder
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
 from ui.plot import ROW_NAMES, ReadingsPlot
-from ui.recorder import Recorder
+from ui.recorder import Recorder, TurnLog
 from ui.sampling import SamplingPanel
 from ui.state import LabState
 from ui.transcript import LEGEND, TranscriptView
@@ -105,9 +106,9 @@ class CompareTab(QWidget):
         for view in self.views:
             view.clear_all()
             view.begin_answer("Answer")
-        session = []
+        session: list[SessionRecorder | None] = []
 
-        def open_log():
+        def open_log() -> TurnLog:
             log, recorded = self.recorder.compare_run(engine, settings, system, text, strengths)
             session.append(recorded)
             return log

@@ -217,10 +217,12 @@ class MainWindow(QMainWindow):
         engine = self.state.engine
         assert engine is not None
         emotions = engine.directions.emotions
-        saved = self.settings.value("plotted")
-        plotted = [e for e in (saved if isinstance(saved, list) else DEFAULT_PLOTTED) if e in emotions] or emotions[:4]
-        current = self.emotions.plotted() if self.emotions.rows else plotted
-        self.emotions.set_directions(engine.directions, self.state.strengths, [e for e in current if e in emotions] or plotted)
+        if self.emotions.rows:  # directions re-extracted: keep the current choice
+            wanted = self.emotions.plotted()
+        else:
+            wanted = self.settings.value("plotted", list(DEFAULT_PLOTTED), type=list)
+        plotted = [e for e in wanted if e in emotions] or emotions[:4]
+        self.emotions.set_directions(engine.directions, self.state.strengths, plotted)
         self._plotted_changed(self.emotions.plotted())
         tint = self.tint.currentText() or str(self.settings.value("tint", DEFAULT_TINT))
         self.tint.blockSignals(True)

@@ -41,6 +41,7 @@ class ReadingsPlot(Chart):
         self._marks: list[Line2D] = []
         self._background = None
         self.canvas.mpl_connect("draw_event", self._on_draw)
+        self.canvas.mpl_connect("resize_event", self._fit_margins)
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self._refresh)
         self._timer.start()
@@ -54,6 +55,11 @@ class ReadingsPlot(Chart):
         self._peak = max((abs(v) for row in self._y for name in self._shown for v in row.get(name, []) if v == v), default=0.0)
         self._rebuild()
 
+    def set_rows(self, rows: int) -> None:
+        """Show `rows` batch rows (1, or 2 for Compare) from now on; clears the data."""
+        self.rows = rows
+        self.clear()
+
     def clear(self) -> None:
         self._x: list[list[int]] = [[] for _ in range(self.rows)]
         self._y: list[dict[str, list[float]]] = [{} for _ in range(self.rows)]
@@ -65,13 +71,15 @@ class ReadingsPlot(Chart):
         self._xmax, self._ymax = float(MIN_SPAN), Y_START
         self._rebuild()
 
-    def mark_turn(self, expected_tokens: int = MIN_SPAN) -> None:
-        """The next token starts a new answer of up to `expected_tokens` tokens."""
+    def mark_turn(self, expected_tokens: int = MIN_SPAN, draw_now: bool = True) -> None:
+        """The next token starts a new answer of up to `expected_tokens` tokens.
+
+        draw_now: redraw at once, before the model starts, so that streaming needs only blits."""
         self._turn_pending = True
         self._xmax = max(self._xmax, self._next_x() + expected_tokens)
         self._rebuild()
-        if self.isVisible():
-            self.canvas.draw()  # now, before the model starts: while it streams, only blits are needed
+        if draw_now and self.isVisible():
+            self.canvas.draw()
 
     def settle(self) -> None:
         """An answer ended: fit the x range to the tokens actually generated."""
@@ -146,14 +154,22 @@ class ReadingsPlot(Chart):
             self._add_mark(x, "steering")
         if self._lines:
             self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=self.font_size, frameon=False)
-        wide = 0.72 if self.rows == 2 else 0.8
-        self.figure.subplots_adjust(left=0.12 if self.presentation else 0.09, right=wide,
-                                    top=0.96, bottom=0.26 if self.presentation else 0.18)
+        self._fit_margins()
         self._set_limits()
         self.restyle()
         self._dirty = True
         self._background = None
         self.canvas.draw_idle()
+
+    def _fit_margins(self, _event: object = None) -> None:
+        """Margins in pixels (axis labels left and below, the legend right), whatever the size."""
+        width, height = self.figure.get_size_inches() * self.figure.dpi
+        scale = 1.5 if self.presentation else 1.0
+        legend = (175 if self.rows == 2 else 105) * scale if self._lines else 10
+        self.figure.subplots_adjust(
+            left=min(0.3, 62 * scale / width), right=max(0.5, 1 - legend / width),
+            top=1 - min(0.2, 10 / height), bottom=min(0.4, 42 * scale / height),
+        )
 
     def _add_mark(self, x: int, kind: str) -> None:
         style = {"color": "#999999", "linestyle": "--"} if kind == "turn" else {"color": self.colors["ink"], "linestyle": ":"}

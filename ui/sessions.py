@@ -60,15 +60,14 @@ class SessionsTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(False)
         self.table.horizontalHeader().setSectionResizeMode(1, self.table.horizontalHeader().ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._open_selected)
         self.title = QLabel("Choose a session to look at it.")
         self.title.setWordWrap(True)
         self.transcript = TranscriptView()
-        self.plot = ReadingsPlot(rows=2)
-        location = QLabel(f"Recording to {recorder.store.path}" if recorder.store else "Sessions are not being recorded.")
-        location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.plot = ReadingsPlot()
+        location = QLabel(f"Recording to {recorder.store.path.name}" if recorder.store else "Sessions are not being recorded.")
+        location.setToolTip(str(recorder.store.path) if recorder.store else "")
 
         bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
@@ -93,6 +92,7 @@ class SessionsTab(QWidget):
         splitter.addWidget(viewer)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([360, 640])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
 
@@ -115,6 +115,11 @@ class SessionsTab(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, s.id)
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self.table.clearSelection()
+        open_id = self.record.id if self.record is not None else None
+        for row, summary in enumerate(sessions):
+            if summary.id == open_id:
+                self.table.selectRow(row)
         self.table.blockSignals(False)
 
     def open_session(self, session_id: int) -> None:
@@ -133,7 +138,7 @@ class SessionsTab(QWidget):
             f"temperature {sampling.temperature:g}, top-p {sampling.top_p:g}, seed {sampling.seed}"
         )
         self.transcript.clear_all()
-        self.plot.clear()
+        self.plot.set_rows(2 if any(t.event.row for t in record.tokens) else 1)
         emotions = record.emotions()
         self.plot.set_emotions(emotions, self._plotted or emotions[:4])
         for turn in record.turns:
@@ -142,7 +147,7 @@ class SessionsTab(QWidget):
                 continue
             generated = [t.event for t in record.tokens if t.turn == turn.index and not t.event.is_prompt]
             rows = sorted({e.row for e in generated}) or [0]
-            self.plot.mark_turn()
+            self.plot.mark_turn(len(generated), draw_now=False)
             for row in rows:
                 label = "Assistant" if rows == [0] else f"Assistant ({ROW_NAMES[row] if row < 2 else row})"
                 self.transcript.begin_answer(label)

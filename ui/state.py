@@ -11,7 +11,6 @@ class LabState(QObject):
     """GUI-thread state. Slider changes reach the running generation through `steer`."""
 
     engine_changed = Signal()
-    strengths_changed = Signal()  # the sliders' values changed (not emitted per token)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,4 +53,3 @@ class LabState(QObject):
             self.strengths[emotion] = strength
         if self._active is not None:
             self._active.set(emotion, strength, row=self._active_row)  # thread-safe (locked)
-        self.strengths_changed.emit()
