@@ -419,3 +419,225 @@ def test_bench_prints_one_json_object(lab_home):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["tokens"] > 0 and report["ui_stall_ms"] >= 0 and report["tokens_per_s"] > 0
+
+
+def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from ui.model_menu import MAX_RECENT, recent_models, remember_model
+
+    window = idle
+    shown: list[str] = []
+    monkeypatch.setattr(window.errors, "_show", lambda message, details: shown.append(message))
+    engine, spec = window.state.engine, window.spec
+    picker = window.model_picker
+    menu_titles = [a.text() for a in window.menuBar().actions()]
+    assert "&Model" in menu_titles
+    texts = [a.text() for a in picker.menu.actions()]
+    assert {"&Embedded model (default)", "Open &folder…", "Open .&gguf file…", "&Hub id…"} <= set(texts)
+
+    attempts = [
+        (picker.folder_action, QFileDialog, "getExistingDirectory", str(tmp_path / "no-such-model"), "no-such-model"),
+        (picker.gguf_action, QFileDialog, "getOpenFileName", (str(tmp_path / "missing.gguf"), ""), "missing.gguf"),
+        (picker.hub_action, QInputDialog, "getText", ("not a hub id", True), "not a hub id"),
+    ]
+    for action, dialog, name, answer, expected in attempts:
+        monkeypatch.setattr(dialog, name, staticmethod(lambda *args, _a=answer, **kwargs: _a))
+        shown.clear()
+        action.trigger()
+        qtbot.waitUntil(lambda: bool(shown) and not window.runner.busy, timeout=30_000)
+        assert expected in shown[-1] and "Traceback" not in shown[-1]
+        assert window.state.engine is engine and window.spec == spec  # the previous model stays
+        assert window.chat.send_button.isEnabled() and not window.progress.isVisible()
+    assert not any("no-such" in s or "missing" in s for s in recent_models(window.settings))
+
+    # recent models: newest first, no duplicates, at most MAX_RECENT, offered in the menu
+    for i in range(MAX_RECENT + 2):
+        remember_model(window.settings, f"org/model-{i}")
+    remember_model(window.settings, "org/model-3")
+    recent = recent_models(window.settings)
+    assert recent[0] == "org/model-3" and len(recent) == MAX_RECENT and len(set(recent)) == MAX_RECENT
+    picker.menu.aboutToShow.emit()
+    assert [a.data() for a in picker.recent_actions()] == recent
+    window.settings.remove("models/recent")
+
+    picker.embedded_action.trigger()  # a model that loads replaces the current one and is remembered
+    qtbot.waitUntil(lambda: window.state.engine is not engine and not window.runner.busy, timeout=LOAD_TIMEOUT_MS)
+    assert window.spec == "embedded" and recent_models(window.settings) == ["embedded"]
+    assert "Embedded" in picker.button.text() and window.status_label.text().startswith("Ready")
+    window.settings.remove("models/recent")
+
+
+def test_clicking_the_plot_selects_the_token_and_shows_its_readings(idle, qtbot):
+    window = idle
+    send(window, qtbot, "Name three animals.")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    plot, view = window.chat.plot, window.chat.transcript
+    qtbot.wait(250)  # a redraw tick: the lines hold the new points
+    spans = view.spans
+    target = spans[len(spans) // 2]
+    x = plot._x[0][plot._events[0].index(target.event)]
+    emotion = plot.shown[0]
+    y = target.event.readings[emotion]
+    px, py = plot.ax.transData.transform((x, y))
+    ratio = plot.canvas.device_pixel_ratio
+    point = QPoint(round(px / ratio), round(plot.canvas.height() - py / ratio))
+    qtbot.mouseClick(plot.canvas, Qt.MouseButton.LeftButton, pos=point)
+    cursor = view.textCursor()
+    assert (cursor.selectionStart(), cursor.selectionEnd()) == (target.start, target.end)
+    status = window.status_label.text()
+    assert status.startswith(f"Token {target.event.position}") and f"{emotion} {y:+.2f}" in status
+    assert all(name in status for name in window.state.emotions)
+    assert plot.event_near(-5.0) is plot._events[0][0]  # clicks beyond the ends pick the nearest token
+
+
+def test_edit_last_takes_back_the_exchange_and_send_asks_again(idle, qtbot):
+    window = idle
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    send(window, qtbot, "Name a fruit.")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    first = (list(window.chat.messages), window.chat.transcript.toPlainText(), len(window.chat.transcript.spans),
+             window.chat.plot.point_count())
+    send(window, qtbot, "Name a vegetable.")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    assert len(window.chat.messages) == 4
+    assert window.chat.edit_button.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert window.chat.prompt.toPlainText() == "Name a vegetable."
+    assert (window.chat.messages, window.chat.transcript.toPlainText(), len(window.chat.transcript.spans),
+            window.chat.plot.point_count()) == first
+    window.chat.prompt.setPlainText("Name a flower.")
+    qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    assert [m["content"] for m in window.chat.messages if m["role"] == "user"] == ["Name a fruit.", "Name a flower."]
+    assert "Name a vegetable." not in window.chat.transcript.toPlainText()
+    assert "Name a flower." in window.chat.transcript.toPlainText()
+    assert window.chat.plot.point_count() == first[3] + len(generated(window.chat.last_events))
+    qtbot.mouseClick(window.chat.edit_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.chat.edit_button, Qt.MouseButton.LeftButton)  # and the one before
+    assert window.chat.messages == [] and window.chat.transcript.spans == [] and window.chat.plot.point_count() == 0
+    assert window.chat.prompt.toPlainText() == "Name a fruit." and not window.chat.edit_button.isEnabled()
+    window.chat.prompt.clear()
+
+
+def _select_sessions(window, ids):
+    from PySide6.QtCore import QItemSelectionModel
+
+    table = window.sessions.table
+    table.clearSelection()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    for row in range(table.rowCount()):
+        if int(table.item(row, 0).data(Qt.ItemDataRole.UserRole)) in ids:
+            table.selectionModel().select(table.model().index(row, 0), flags)
+    assert sorted(window.sessions.selected_ids()) == sorted(ids)
+
+
+def test_sessions_continue_rerun_compare_delete_and_export(idle, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    window = idle
+    store = window.recorder.store
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    window.chat.system.setText("You are a cheerful pirate.")
+    window.sampling.temperature.setValue(0.9)
+    send(window, qtbot, "Tell me about the sea.")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    send(window, qtbot, "And the wind?")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    conversation = list(window.chat.messages)
+    original_id = window.recorder.chat_session_id()
+    window.chat.system.clear()
+    window.sampling.temperature.setValue(0.0)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    original = store.load_session(original_id)
+
+    # Continue: the conversation, its system prompt and readings come back into the chat
+    window.tabs.setCurrentWidget(window.sessions)
+    _select_sessions(window, [original_id])
+    assert window.sessions.record.id == original_id and window.sessions.continue_button.isEnabled()
+    qtbot.mouseClick(window.sessions.continue_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.chat
+    assert window.chat.messages == conversation
+    assert window.chat.system.text() == "You are a cheerful pirate."
+    assert window.chat.plot.point_count() == sum(1 for t in original.tokens if not t.event.is_prompt)
+    send(window, qtbot, "Thank you!")
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    assert len(window.chat.messages) == len(conversation) + 2
+    continued = window.recorder.chat_session_id()
+    assert continued not in (None, original_id)
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+
+    # Re-run: same first message, system prompt, seed and sampling -> a new session with the same answer
+    window.tabs.setCurrentWidget(window.sessions)
+    _select_sessions(window, [original_id])
+    qtbot.mouseClick(window.sessions.rerun_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.chat
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
+    rerun_id = window.recorder.chat_session_id()
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    rerun = store.load_session(rerun_id)
+    assert rerun_id not in (original_id, continued) and rerun.sampling == original.sampling
+    assert [t.text for t in rerun.turns[:2]] == [t.text for t in original.turns[:2]]  # same seed: same answer
+
+    # Compare two: paired tokens with the chosen emotion's readings
+    window.tabs.setCurrentWidget(window.sessions)
+    _select_sessions(window, [original_id, rerun_id])
+    assert window.sessions.compare_button.isEnabled() and not window.sessions.continue_button.isEnabled()
+    qtbot.mouseClick(window.sessions.compare_button, Qt.MouseButton.LeftButton)
+    dialog = window.sessions.compare_dialog
+    assert dialog.isVisible() and dialog.table.rowCount() == len(dialog.pairs) > 0
+    pair = next(p for p in dialog.pairs if p.a is not None and p.b is not None)
+    assert pair.difference(dialog.emotion.currentText()) == pytest.approx(0.0, abs=1e-4)  # same tokens, same readings
+    dialog.emotion.setCurrentIndex(1)
+    assert dialog.emotion.currentText() in dialog.summary.text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    dialog.grab().save(str(SCREENSHOTS / "sessions-compare.png"))
+    dialog.close()
+
+    # Export: every format
+    _select_sessions(window, [original_id])
+    for suffix in (".html", ".json", ".csv", ".md"):
+        target = tmp_path / f"export{suffix}"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, _t=target, **k: (str(_t), "")))
+        window.errors.messages.clear()
+        qtbot.mouseClick(window.sessions.export_button, Qt.MouseButton.LeftButton)
+        assert not window.errors.messages and target.stat().st_size > 100
+    assert json.loads((tmp_path / "export.json").read_text())["title"] == original.title
+    assert "Tell me about the sea." in (tmp_path / "export.md").read_text()
+    assert (tmp_path / "export.csv").read_text().splitlines()[0].count(",") >= len(window.state.emotions)
+    assert "<html" in (tmp_path / "export.html").read_text().lower()
+
+    # Delete: asks first; Cancel keeps the sessions, Yes deletes them
+    _select_sessions(window, [continued, rerun_id])
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: answers.pop(0)))
+    before = len(store.list_sessions())
+    qtbot.mouseClick(window.sessions.delete_button, Qt.MouseButton.LeftButton)
+    assert len(store.list_sessions()) == before and answers
+    qtbot.mouseClick(window.sessions.delete_button, Qt.MouseButton.LeftButton)
+    assert not answers and len(store.list_sessions()) == before - 2
+    assert window.sessions.table.rowCount() == before - 2
+    assert {continued, rerun_id}.isdisjoint(s.id for s in store.list_sessions())
+
+
+def test_rerunning_a_compare_session_runs_it_again_in_the_compare_tab(idle, qtbot):
+    window = idle
+    store = window.recorder.store
+    window.tabs.setCurrentWidget(window.compare)
+    window.sampling.temperature.setValue(0.9)
+    window.compare.prompt.setPlainText("Describe a storm.")
+    window.compare.run()
+    qtbot.waitUntil(lambda: not window.compare.generating, timeout=60_000)
+    original = store.load_session(store.list_sessions()[0].id)
+    assert original.scenario["kind"] == "compare"
+    window.sampling.temperature.setValue(0.0)
+    window.compare.prompt.clear()
+    window.tabs.setCurrentWidget(window.sessions)
+    _select_sessions(window, [original.id])
+    qtbot.mouseClick(window.sessions.rerun_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.compare
+    qtbot.waitUntil(lambda: not window.compare.generating, timeout=60_000)
+    rerun = store.load_session(store.list_sessions()[0].id)
+    assert rerun.id != original.id and rerun.sampling == original.sampling
+    unsteered = [[t.event.text for t in r.tokens if t.event.row == 0 and not t.event.is_prompt] for r in (original, rerun)]
+    assert unsteered[0] == unsteered[1] and unsteered[0]  # same seed and sampling: the same unsteered answer

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -16,21 +17,32 @@ from PySide6.QtWidgets import (
 )
 
 from lab.errors import LabError
-from lab.events import TokenEvent
+from lab.events import SamplingSettings, TokenEvent
+from lab.records import SessionRecord
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
 from ui.plot import ReadingsPlot
 from ui.recorder import Recorder
 from ui.sampling import SamplingPanel
 from ui.state import LabState
-from ui.transcript import LEGEND, TranscriptView
+from ui.transcript import LEGEND, TranscriptView, readings_summary
 from ui.workers import ModelRunner
+
+
+def session_system_prompt(record: SessionRecord) -> str:
+    """The system prompt in force at the end of a recorded chat."""
+    system = str((record.scenario or {}).get("system") or "")
+    for turn in record.turns:
+        if turn.role == "system":
+            system = turn.text or ""
+    return system
 
 
 class ChatTab(QWidget):
     """A multi-turn chat whose answers stream in token by token, tinted by their readings."""
 
     generation_finished = Signal()
+    status_message = Signal(str)  # for the status bar (e.g. the readings of a token clicked in the plot)
 
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
                  errors: ErrorFunnel, parent: QWidget | None = None) -> None:
@@ -49,7 +61,9 @@ class ChatTab(QWidget):
         legend.setObjectName("legend")
         self.plot = ReadingsPlot()
         self.plot.setToolTip("Readings of the ticked emotions for every generated token. "
-                             "Dashed: a new answer starts. Dotted: the steering changed.")
+                             "Dashed: a new answer starts. Dotted: the steering changed. "
+                             "Click a point to find its token in the transcript.")
+        self.plot.point_picked.connect(self.show_token)
         self.prompt = QPlainTextEdit(placeholderText="Type a message and press Ctrl+Enter (or Send)…")
         self.prompt.setMaximumHeight(90)
         self.send_button = QPushButton("Send")
@@ -58,6 +72,10 @@ class ChatTab(QWidget):
         self.regenerate_button = QPushButton("Regenerate")
         self.regenerate_button.setToolTip("Write the last answer again, with the current sliders and settings (Ctrl+R)")
         self.regenerate_button.clicked.connect(self.regenerate)
+        self.edit_button = QPushButton("Edit last")
+        self.edit_button.setToolTip("Take back your last message and its answer, and put the message in the "
+                                    "box to change it and send it again (Ctrl+E)")
+        self.edit_button.clicked.connect(self.edit_last)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -72,6 +90,7 @@ class ChatTab(QWidget):
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.regenerate_button)
+        buttons.addWidget(self.edit_button)
         buttons.addStretch(1)
         entry = QHBoxLayout()
         entry.addWidget(self.prompt, 1)
@@ -117,20 +136,86 @@ class ChatTab(QWidget):
             self.plot.drop_last_turn()
         self._generate()
 
+    def edit_last(self) -> None:
+        """Drop the last exchange (your message and its answer) and put your message back in the prompt box."""
+        if self.runner.busy or not any(m["role"] == "user" for m in self.messages):
+            return
+        if self.messages[-1]["role"] == "assistant":
+            self.messages.pop()
+            self.plot.drop_last_turn()
+        text = self.messages.pop()["content"]
+        self.transcript.drop_last_exchange()
+        self.plot.settle()
+        self.last_events = []
+        self.prompt.setPlainText(text)
+        self.prompt.moveCursor(QTextCursor.MoveOperation.End)
+        self.prompt.setFocus()
+        self._update_buttons()
+
     def new_conversation(self) -> None:
         """Forget the messages (the recorded session is ended by the caller)."""
         self.messages = []
         self.last_events = []
         self.transcript.clear_all()
         self.plot.clear()
+        self._update_buttons()
 
-    def _generate(self) -> None:
+    def show_token(self, event: TokenEvent) -> None:
+        """A point of the plot was clicked: select its token in the transcript, readings to the status bar."""
+        self.transcript.select_event(event)
+        self.status_message.emit(readings_summary(event, self.plot.shown))
+
+    def continue_session(self, record: SessionRecord) -> bool:
+        """Show a recorded chat (its system prompt, messages and readings) to go on talking from it.
+
+        The caller ends the current recorded session first; the next turn starts a new recording."""
+        if self.runner.busy:
+            self.errors.report("Please wait until the model has finished before continuing a session.")
+            return False
+        if (record.scenario or {}).get("kind", "chat") != "chat":
+            self.errors.report("Only chat sessions can be continued. Open the Compare tab to run this prompt again.")
+            return False
+        self.new_conversation()
+        self.system.setText(session_system_prompt(record))
+        for turn in record.turns:
+            text = record.turn_text(turn) or ""
+            if turn.role == "user":
+                self.messages.append({"role": "user", "content": text})
+                self.transcript.add_message("You", text)
+            elif turn.role == "assistant":
+                generated = [t.event for t in record.tokens
+                             if t.turn == turn.index and not t.event.is_prompt and t.event.row == 0]
+                self.messages.append({"role": "assistant", "content": text.strip()})
+                self.transcript.begin_answer()
+                self.transcript.add_tokens(generated)
+                self.plot.mark_turn(len(generated), draw_now=False)
+                self.plot.add(generated)
+        self.plot.settle()
+        self._update_buttons()
+        return True
+
+    def rerun_session(self, record: SessionRecord) -> bool:
+        """Ask a recorded chat's first message again in a new conversation: same system prompt, seed and
+        sampling, the current sliders. The caller ends the current recorded session first."""
+        user = next((record.turn_text(t) for t in record.turns if t.role == "user"), None)
+        if self.runner.busy or self.state.engine is None or not user:
+            self.errors.report("Cannot re-run this session now: " + (
+                "it has no message." if not user else "the model is busy or not loaded."))
+            return False
+        self.new_conversation()
+        self.system.setText(session_system_prompt(record))
+        self.messages.append({"role": "user", "content": user})
+        self.transcript.add_message("You", user)
+        self._generate(record.sampling)
+        return self._running
+
+    def _generate(self, settings: SamplingSettings | None = None) -> None:
         engine = self.state.engine
         assert engine is not None
         system = self.system.text().strip()
         messages = ([{"role": "system", "content": system}] if system else []) + list(self.messages)
         user_text = self.messages[-1]["content"]
-        settings = self.sampling.settings(seed=random.randrange(2**31))
+        settings = settings or self.sampling.settings(seed=random.randrange(2**31))
         steering = self.state.steering_for()
         self._answer, self.last_events = [], []
         self.transcript.begin_answer()
@@ -169,3 +254,4 @@ class ChatTab(QWidget):
         self.send_button.setText("Stop" if self._running else "Send")
         self.send_button.setEnabled(ready and (self._running or not self.runner.busy))
         self.regenerate_button.setEnabled(ready and not self.runner.busy and bool(self.messages))
+        self.edit_button.setEnabled(not self.runner.busy and any(m["role"] == "user" for m in self.messages))

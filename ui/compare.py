@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.errors import LabError
-from lab.events import TokenEvent
+from lab.events import SamplingSettings, TokenEvent
 from lab.store import SessionRecorder
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
@@ -87,7 +87,8 @@ class CompareTab(QWidget):
         else:
             self.run()
 
-    def run(self) -> None:
+    def run(self, settings: SamplingSettings | None = None) -> None:
+        """Run the prompt twice (unsteered, steered); `settings` (a Re-run) replaces the sampling panel's."""
         text = self.prompt.toPlainText().strip()
         if not text:
             self.errors.report(LabError("Type a prompt to compare first."))
@@ -97,7 +98,7 @@ class CompareTab(QWidget):
             return
         system = self.system_prompt()
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
-        settings = self.sampling.settings(seed=random.randrange(2**31))
+        settings = settings or self.sampling.settings(seed=random.randrange(2**31))
         strengths = dict(self.state.strengths)
         steering = self.state.steering_for(rows=2, steered_row=1)
         self.last_events = []

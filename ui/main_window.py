@@ -32,6 +32,7 @@ from ui.emotion_panel import EmotionPanel
 from ui.errors import ErrorFunnel
 from ui.help import HelpPanel
 from ui.map_view import MapTab
+from ui.model_menu import ModelPicker
 from ui.presets import load_preset, save_preset
 from ui.recorder import Recorder
 from ui.sampling import SamplingPanel
@@ -70,6 +71,9 @@ class MainWindow(QMainWindow):
         for widget, title in ((self.chat, "Chat"), (self.compare, "Compare"), (self.editor, "Emotion editor"),
                               (self.map, "Emotion map"), (self.sessions, "Sessions")):
             self.tabs.addTab(widget, title)
+        from ui.scenario_tabs import add_scenario_tabs  # the Scenarios and Experiments tabs
+
+        add_scenario_tabs(self)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.help = HelpPanel()
@@ -145,6 +149,8 @@ class MainWindow(QMainWindow):
                                         "Send the message (Chat) or run the comparison (Compare)")
         self.stop_action = self._action("S&top", self.runner.stop, "Esc", "Stop the model")
         self.regenerate_action = self._action("&Regenerate", self.chat.regenerate, "Ctrl+R")
+        self.edit_last_action = self._action("&Edit last message", self._edit_last, "Ctrl+E",
+                                             "Take back the last message and its answer to change and resend it")
         self.presentation_action = self._action("&Presentation mode", self.set_presentation, "Ctrl+Shift+P",
                                                 "Large fonts and high contrast for projectors")
         self.presentation_action.setCheckable(True)
@@ -159,8 +165,10 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        self.model_picker = ModelPicker(self)
+        menus.addMenu(self.model_picker.menu)
         generate_menu = menus.addMenu("&Generate")
-        for action in (self.send_action, self.stop_action, self.regenerate_action):
+        for action in (self.send_action, self.stop_action, self.regenerate_action, self.edit_last_action):
             generate_menu.addAction(action)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.presentation_action)
@@ -173,6 +181,8 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
+        toolbar.addWidget(self.model_picker.button)
+        toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Colour tokens by: "))
         self.tint = QComboBox(minimumContentsLength=12)
         self.tint.setToolTip("Which emotion's reading tints the tokens in the transcripts")
@@ -187,6 +197,9 @@ class MainWindow(QMainWindow):
         self.runner.status.connect(self.status_label.setText)
         self.runner.progress.connect(self._progress)
         self.errors.reported.connect(lambda message: self.status_label.setText(message.splitlines()[0]))
+        self.chat.status_message.connect(self.status_label.setText)
+        self.sessions.continue_requested.connect(self.continue_session)
+        self.sessions.rerun_requested.connect(self.rerun_session)
         self.state.engine_changed.connect(self._engine_changed)
         self.emotions.strength_changed.connect(self.state.steer)
         self.emotions.plotted_changed.connect(self._plotted_changed)
@@ -207,8 +220,24 @@ class MainWindow(QMainWindow):
 
         self.runner.start(Job("loading the model", work, on_done=self.use_engine, cancellable=False))
 
+    def open_model(self, spec: str) -> None:
+        """Load another model in the background; on failure the error funnel explains and the current one stays."""
+        self.status_label.setText(f"Loading {spec}…")
+
+        def work(ctx: JobContext) -> Engine:
+            return open_engine(spec, progress=ctx)
+
+        def done(engine: Engine) -> None:
+            self.spec = spec
+            self.chat.new_conversation()  # the conversation belonged to the previous model
+            self.recorder.new_chat()
+            self.use_engine(engine)
+
+        self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
+
     def use_engine(self, engine: Engine) -> None:
         self.state.set_engine(engine)
+        self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
         gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
         self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers), "
                                   f"{len(engine.directions.emotions)} emotions.")
@@ -242,6 +271,36 @@ class MainWindow(QMainWindow):
         else:
             self.tabs.setCurrentWidget(self.chat)
             self.chat.send()
+
+    def continue_session(self, record) -> None:
+        """Sessions tab: load a recorded chat into the Chat tab to keep talking (recorded as a new session)."""
+        if self.runner.busy:
+            self.errors.report("Please wait until the model has finished (or press Stop) first.")
+            return
+        self.recorder.new_chat()
+        if self.chat.continue_session(record):
+            self.tabs.setCurrentWidget(self.chat)
+            self.status_label.setText(f"Continuing session {record.id}: the next message starts a new recording.")
+
+    def rerun_session(self, record) -> None:
+        """Sessions tab: ask a session's first message again (same seed and sampling, current sliders)."""
+        if self.runner.busy:
+            self.errors.report("Please wait until the model has finished (or press Stop) first.")
+            return
+        if (record.scenario or {}).get("kind") == "compare":  # a Compare run: run it again in the Compare tab
+            user = next((record.turn_text(t) for t in record.turns if t.role == "user"), "")
+            self.chat.system.setText(str(record.scenario.get("system") or ""))
+            self.compare.prompt.setPlainText(user)
+            self.tabs.setCurrentWidget(self.compare)
+            self.compare.run(record.sampling)
+            return
+        self.recorder.new_chat()
+        if self.chat.rerun_session(record):
+            self.tabs.setCurrentWidget(self.chat)
+
+    def _edit_last(self) -> None:
+        self.tabs.setCurrentWidget(self.chat)
+        self.chat.edit_last()
 
     def new_session(self) -> None:
         """Stop any answer, end the recorded session and clear the conversation."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from matplotlib.lines import Line2D
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from lab.events import TokenEvent
@@ -26,7 +26,10 @@ class ReadingsPlot(Chart):
 
     Axes limits only grow while tokens stream in, so most refreshes blit the lines onto a cached
     background (a few ms); the full figure is redrawn only when the limits or the theme change.
+    Clicking the plot emits `point_picked` with the TokenEvent nearest the click.
     """
+
+    point_picked = Signal(object)  # TokenEvent
 
     def __init__(self, parent: QWidget | None = None, rows: int = 1) -> None:
         super().__init__(parent, size=(6, 2.4))
@@ -42,6 +45,7 @@ class ReadingsPlot(Chart):
         self._background = None
         self.canvas.mpl_connect("draw_event", self._on_draw)
         self.canvas.mpl_connect("resize_event", self._fit_margins)
+        self.canvas.mpl_connect("button_press_event", self._on_click)
         self._timer = QTimer(self, interval=REDRAW_MS)
         self._timer.timeout.connect(self._refresh)
         self._timer.start()
@@ -63,6 +67,7 @@ class ReadingsPlot(Chart):
     def clear(self) -> None:
         self._x: list[list[int]] = [[] for _ in range(self.rows)]
         self._y: list[dict[str, list[float]]] = [{} for _ in range(self.rows)]
+        self._events: list[list[TokenEvent]] = [[] for _ in range(self.rows)]
         self._last_strengths: list[dict[str, float]] = [{} for _ in range(self.rows)]
         self.steering_marks: list[int] = []
         self.turn_marks: list[int] = []
@@ -95,6 +100,7 @@ class ReadingsPlot(Chart):
         for row in range(self.rows):
             keep = sum(1 for x in self._x[row] if x < start)
             del self._x[row][keep:]
+            del self._events[row][keep:]
             for values in self._y[row].values():
                 del values[keep:]
         self.steering_marks = [x for x in self.steering_marks if x < start]
@@ -117,6 +123,7 @@ class ReadingsPlot(Chart):
                 self.steering_marks.append(x)
                 self._add_mark(x, "steering")
             xs.append(x)
+            self._events[row].append(event)
             for name in self._all:
                 self._y[row].setdefault(name, [math.nan] * (len(xs) - 1)).append(event.readings.get(name, math.nan))
             for name in self._shown:
@@ -125,8 +132,37 @@ class ReadingsPlot(Chart):
                     self._peak = value
         self._dirty = True
 
+    @property
+    def shown(self) -> list[str]:
+        """The emotions drawn."""
+        return list(self._shown)
+
     def point_count(self) -> int:
         return sum(len(xs) for xs in self._x)
+
+    def event_near(self, x: float, y: float | None = None) -> TokenEvent | None:
+        """The token plotted nearest data coordinates (x, y): nearest x, then (two rows) the nearer line."""
+        best: tuple[float, float, TokenEvent] | None = None
+        for row in range(self.rows):
+            xs = self._x[row]
+            if not xs:
+                continue
+            i = min(range(len(xs)), key=lambda k: abs(xs[k] - x))
+            dy = 0.0
+            if y is not None:
+                values = [self._y[row][n][i] for n in self._shown if i < len(self._y[row].get(n, []))]
+                dy = min((abs(v - y) for v in values if v == v), default=0.0)
+            key = (abs(xs[i] - x), dy, self._events[row][i])
+            if best is None or key[:2] < best[:2]:
+                best = key
+        return best[2] if best is not None else None
+
+    def _on_click(self, event) -> None:
+        if event.inaxes is not self.ax or event.xdata is None:
+            return
+        picked = self.event_near(event.xdata, event.ydata)
+        if picked is not None:
+            self.point_picked.emit(picked)
 
     def _next_x(self) -> int:
         return max((xs[-1] + 1 for xs in self._x if xs), default=0)

@@ -124,6 +124,11 @@ class Recorder:
         with self._lock:
             self._finish_chat()
 
+    def chat_session_id(self) -> int | None:
+        """The id of the chat session being recorded now, if any."""
+        with self._lock:
+            return self._chat.session_id if self._chat is not None else None
+
     def close(self) -> None:
         """Finish the chat session and close the file (when the app quits)."""
         self.new_chat()

@@ -5,13 +5,14 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -26,6 +27,7 @@ from lab.records import SessionRecord
 from ui.errors import ErrorFunnel
 from ui.plot import ROW_NAMES, ReadingsPlot
 from ui.recorder import Recorder
+from ui.session_compare import SessionCompareDialog
 from ui.transcript import TranscriptView
 
 COLUMNS = ("#", "Title", "Created", "Status", "Turns", "Tokens")
@@ -39,7 +41,10 @@ def local_time(iso: str) -> str:
 
 
 class SessionsTab(QWidget):
-    """Browse the lab file the app records into; nothing here changes it."""
+    """Browse the lab file the app records into: open, export, compare, continue, re-run or delete sessions."""
+
+    continue_requested = Signal(object)  # SessionRecord: load it into the chat to keep talking
+    rerun_requested = Signal(object)  # SessionRecord: ask its first message again as a new session
 
     def __init__(self, recorder: Recorder, errors: ErrorFunnel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,10 +59,24 @@ class SessionsTab(QWidget):
         self.export_button.setToolTip("Save the open session as an HTML report, JSON, CSV or Markdown")
         self.export_button.clicked.connect(self.export)
         self.export_button.setEnabled(False)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("Load this conversation into the Chat tab, with its system prompt, to keep talking")
+        self.continue_button.clicked.connect(lambda: self.record and self.continue_requested.emit(self.record))
+        self.rerun_button = QPushButton("Re-run")
+        self.rerun_button.setToolTip("Ask the first message again with the same system prompt, seed and sampling "
+                                     "but the current sliders (a new session)")
+        self.rerun_button.clicked.connect(lambda: self.record and self.rerun_requested.emit(self.record))
+        self.compare_button = QPushButton("Compare two")
+        self.compare_button.setToolTip("Select two sessions (Ctrl+click) to see their tokens and readings side by side")
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip("Delete the selected sessions from the lab file (asks first)")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.compare_dialog: SessionCompareDialog | None = None
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(1, self.table.horizontalHeader().ResizeMode.Stretch)
@@ -66,6 +85,7 @@ class SessionsTab(QWidget):
         self.title.setWordWrap(True)
         self.transcript = TranscriptView()
         self.plot = ReadingsPlot()
+        self.plot.point_picked.connect(self.transcript.select_event)  # click a point: find its token
         location = QLabel(f"Recording to {recorder.store.path.name}" if recorder.store else "Sessions are not being recorded.")
         location.setToolTip(str(recorder.store.path) if recorder.store else "")
 
@@ -78,6 +98,10 @@ class SessionsTab(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(bar)
         left_layout.addWidget(self.table, 1)
+        actions = QHBoxLayout()
+        for button in (self.continue_button, self.rerun_button, self.compare_button, self.delete_button):
+            actions.addWidget(button)
+        left_layout.addLayout(actions)
         left_layout.addWidget(location)
         viewer = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
@@ -95,6 +119,7 @@ class SessionsTab(QWidget):
         splitter.setSizes([360, 640])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self._update_buttons()
 
     def refresh(self) -> None:
         """Reload the list of sessions from the lab file."""
@@ -121,6 +146,7 @@ class SessionsTab(QWidget):
             if summary.id == open_id:
                 self.table.selectRow(row)
         self.table.blockSignals(False)
+        self._update_buttons()
 
     def open_session(self, session_id: int) -> None:
         """Show one session's transcript and readings."""
@@ -171,7 +197,60 @@ class SessionsTab(QWidget):
             except LabError as error:
                 self.errors.report(error)
 
+    def selected_ids(self) -> list[int]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)) for row in rows]
+
+    def compare_selected(self) -> None:
+        """The two selected sessions side by side, with the tint emotion's readings."""
+        ids = self.selected_ids()
+        if len(ids) != 2 or self.recorder.store is None:
+            self.errors.report("Select exactly two sessions to compare (Ctrl+click the second one).")
+            return
+        try:
+            a, b = (self.recorder.store.load_session(i) for i in sorted(ids))  # A: the older one
+        except LabError as error:
+            self.errors.report(error)
+            return
+        self.compare_dialog = SessionCompareDialog(a, b, self.transcript.tint_emotion, self)
+        self.compare_dialog.show()
+
+    def delete_selected(self) -> None:
+        """Delete the selected sessions after a confirmation."""
+        ids = self.selected_ids()
+        if not ids or self.recorder.store is None:
+            return
+        what = f"session {ids[0]}" if len(ids) == 1 else f"{len(ids)} sessions ({', '.join(map(str, ids))})"
+        answer = QMessageBox.question(self, "Delete sessions", f"Delete {what} and everything recorded in it? "
+                                      "This cannot be undone.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if self.recorder.chat_session_id() in ids:
+            self.recorder.new_chat()  # the chat being recorded: the next message starts a new session
+        try:
+            for session_id in ids:
+                self.recorder.store.delete_session(session_id)
+        except LabError as error:
+            self.errors.report(error)
+        if self.record is not None and self.record.id in ids:
+            self.record = None
+            self.transcript.clear_all()
+            self.plot.clear()
+            self.title.setText("Choose a session to look at it.")
+            self.export_button.setEnabled(False)
+        self.refresh()
+
+    def _update_buttons(self) -> None:
+        count = len(self.selected_ids())
+        for button in (self.continue_button, self.rerun_button):
+            button.setEnabled(count == 1 and self.record is not None)
+        self.compare_button.setEnabled(count == 2)
+        self.delete_button.setEnabled(count > 0)
+
     def _open_selected(self) -> None:
-        items = self.table.selectedItems()
-        if items:
-            self.open_session(int(items[0].data(Qt.ItemDataRole.UserRole)))
+        ids = self.selected_ids()
+        if len(ids) == 1:
+            self.open_session(ids[0])
+        self._update_buttons()

@@ -47,14 +47,16 @@ class TranscriptView(QTextBrowser):
         self.tint_emotion: str | None = None
         self._answer_start: int | None = None
         self._answer_spans = 0
+        self._messages: list[tuple[int, int]] = []  # (document position, spans so far) where each message began
         self.setPlaceholderText("The conversation appears here. Hover a coloured word to see every emotion reading for it.")
 
     def clear_all(self) -> None:
         self.clear()
-        self.spans, self._answer_start = [], None
+        self.spans, self._answer_start, self._messages = [], None, []
 
     def add_message(self, role: str, text: str) -> None:
         """A user or system message (plain text, not tinted)."""
+        self._messages.append((self._end(), len(self.spans)))
         self._block(role).insertText(text, QTextCharFormat())
         self._scroll()
 
@@ -89,6 +91,19 @@ class TranscriptView(QTextBrowser):
         del self.spans[self._answer_spans:]
         self._answer_start = None
 
+    def drop_last_exchange(self) -> bool:
+        """Remove the last message and everything after it (its answer); False if there is none."""
+        if not self._messages:
+            return False
+        start, spans = self._messages.pop()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        del self.spans[spans:]
+        self._answer_start = None
+        return True
+
     def set_tint(self, emotion: str | None) -> None:
         """Re-tint every token by `emotion`'s reading."""
         self.tint_emotion = emotion
@@ -106,6 +121,18 @@ class TranscriptView(QTextBrowser):
         if index >= 0 and self.spans[index].start <= position < self.spans[index].end:
             return self.spans[index]
         return None
+
+    def select_event(self, event: TokenEvent) -> TokenSpan | None:
+        """Select (highlight) the token of `event` and scroll to it; None if it is not shown here."""
+        span = next((s for s in self.spans if s.event is event), None)
+        if span is None:
+            return None
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(span.start)
+        cursor.setPosition(span.end, QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        return span
 
     def viewportEvent(self, event: QEvent) -> bool:
         """Hovering a token shows all its readings."""
@@ -153,6 +180,14 @@ class TranscriptView(QTextBrowser):
 
     def _scroll(self) -> None:
         self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+
+
+def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = ()) -> str:
+    """One line for the status bar: the token and its readings (`first` emotions first, then highest first)."""
+    rest = sorted((n for n in event.readings if n not in first), key=lambda n: -event.readings[n])
+    names = [n for n in first if n in event.readings] + rest
+    values = ", ".join(f"{n} {event.readings[n]:+.2f}" for n in names)
+    return f"Token {event.position} {event.text!r}: {values}"
 
 
 LEGEND = (

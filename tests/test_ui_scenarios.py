@@ -1,0 +1,309 @@
+"""The Scenarios (builder) and Experiments tabs, driven offscreen with the real embedded model.
+
+Same fixture approach as tests/test_ui.py: an isolated EMOTION_LAB_HOME whose cache links to the
+user's real cache, one main window for the module. Model runs are tiny (3 tokens per turn).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+
+import ui  # noqa: E402,F401  (its PySide6 workaround must run before the tests make Qt calls)
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "screenshots-ui"
+LOAD_TIMEOUT_MS = 300_000
+
+
+@pytest.fixture(scope="module")
+def lab_home(tmp_path_factory):
+    from lab.paths import cache_dir
+
+    real_cache = cache_dir()
+    home = tmp_path_factory.mktemp("lab-home")
+    (home / "cache").symlink_to(real_cache, target_is_directory=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMOTION_LAB_HOME", str(home))
+        yield home
+
+
+def wait_for(qapp, condition, timeout_ms: int) -> None:
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop
+
+    deadline = QDeadlineTimer(timeout_ms)
+    while not condition():
+        if deadline.hasExpired():
+            raise TimeoutError("condition not met in time")
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+
+@pytest.fixture(scope="module")
+def window(qapp, lab_home, tmp_path_factory):
+    from ui.main_window import MainWindow
+
+    folder = tmp_path_factory.mktemp("ui-scenarios")
+    settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow("embedded", settings=settings)
+    win.show()
+    win.start_loading()
+    wait_for(qapp, lambda: win.state.engine is not None or bool(win.errors.messages), LOAD_TIMEOUT_MS)
+    assert win.state.engine is not None, win.errors.messages
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+@pytest.fixture
+def idle(window, qtbot):
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    window.emotions.reset_all()
+    window.errors.messages.clear()
+    yield window
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+
+
+def select_builtin(tab, name: str) -> None:
+    rows = [i for i, e in enumerate(tab.entries) if e.builtin and e.path.stem == name]
+    assert rows, [e.path for e in tab.entries]
+    tab.scenario_list.setCurrentRow(rows[0])
+
+
+def test_builder_lists_shows_and_protects_builtins(idle, qtbot):
+    window = idle
+    tab = window.scenarios
+    window.tabs.setCurrentWidget(tab)
+    assert any(e.builtin for e in tab.entries)
+    select_builtin(tab, "impossible-task")
+    assert tab.builtin and tab.title_edit.text() == "Impossible task"
+    assert "shut down" in tab.system_edit.toPlainText()
+    assert tab.variables.rowCount() == 1 and tab.variables.item(0, 0).text() == "n"
+    assert tab.steps.count() == 3 and tab.steps.item(2).text().startswith("Repeat")
+    assert "edits the test" in tab.checks_edit.toPlainText()
+    assert tab.problems == [] and "No problems" in tab.problem_list.item(0).text()
+    assert tab.yaml_edit.isReadOnly() and not tab.save_button.isEnabled()
+    tab.add_step({"user": "ignored"})  # read-only: nothing changes
+    assert tab.steps.count() == 3
+
+
+def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
+    window = idle
+    tab = window.scenarios
+    window.tabs.setCurrentWidget(tab)
+    select_builtin(tab, "impossible-task")
+    path = tab.duplicate()
+    assert path is not None and path.parent.name == "scenarios" and path.is_file()
+    assert not tab.builtin and tab.title_edit.text() == "Impossible task (copy)"
+    assert not tab.yaml_edit.isReadOnly() and tab.save_button.isEnabled()
+    assert any(e.path == path and not e.builtin for e in tab.entries)
+    # form -> YAML
+    tab.title_edit.selectAll()
+    qtbot.keyClicks(tab.title_edit, "Tiny task")
+    assert yaml.safe_load(tab.yaml_text())["title"] == "Tiny task"
+    tab.steps.setCurrentRow(1)
+    tab.add_step({"user": "Are you sure?"})
+    assert tab.steps.currentRow() == 2 and tab.steps.item(2).text() == "User: Are you sure?"
+    tab.add_step({"model": {"max_tokens": 5}})
+    tab.move_step(-1)
+    assert tab.steps.item(2).text().startswith("Model turn") and tab.steps.item(3).text().startswith("User")
+    tab.move_step(1)
+    tab.set_step(3, {"model": {"max_tokens": 7}})
+    assert [step_kind for step_kind in yaml.safe_load(tab.yaml_text())["steps"][2:4]] == [
+        {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}]
+    tab.steps.setCurrentRow(4)  # the repeat block
+    tab.remove_step()
+    assert tab.steps.count() == 4 and tab.problems == []
+    # YAML -> form and live problems with line numbers
+    text = tab.yaml_text()
+    tab.yaml_edit.setPlainText(text.replace("max_tokens: 7", "max_tokens: lots"))
+    assert tab.problems and any(p.startswith("line ") and "max_tokens" in p for p in tab.problems), tab.problems
+    assert not tab.run_button.isEnabled()
+    tab.yaml_edit.setPlainText(text + "\nsystem: [unclosed\n")
+    assert tab.problems and tab.problems[0].startswith("line ")
+    tab.yaml_edit.setPlainText(text.replace("Tiny task", "Tiny task 2"))
+    assert tab.problems == [] and tab.title_edit.text() == "Tiny task 2" and tab.run_button.isEnabled()
+    # variables table -> YAML (repeat removed, so {n} is unused; keep it defined)
+    tab.variables.item(0, 1).setText("2")
+    assert yaml.safe_load(tab.yaml_text())["variables"] == {"n": "2"}
+    assert tab.save()
+    from lab.scenario_file import load_scenario
+
+    saved = load_scenario(path)
+    assert saved.title == "Tiny task 2" and len(saved.steps) == 4
+    # saving a broken text is refused through the error funnel; the file stays as it was
+    tab.yaml_edit.setPlainText("title: [")
+    assert not tab.save()
+    assert window.errors.messages and load_scenario(path).title == "Tiny task 2"
+    window.errors._box.close()
+    # unsaved edits survive browsing other scenarios; Revert drops them
+    label = tab.scenario_list.currentItem().text()
+    assert "unsaved" in label and tab.revert_button.isEnabled()
+    select_builtin(tab, "good-bad-news")
+    tab.select_path(path)
+    assert tab.yaml_text() == "title: ["
+    qtbot.mouseClick(tab.revert_button, Qt.MouseButton.LeftButton)
+    assert tab.title_edit.text() == "Tiny task 2" and tab.problems == []
+    assert "unsaved" not in tab.scenario_list.currentItem().text() and not tab.revert_button.isEnabled()
+
+
+def test_builder_runs_with_current_sliders_and_labels_a_turn(idle, qtbot):
+    window = idle
+    tab = window.scenarios
+    window.tabs.setCurrentWidget(tab)
+    path = next(e.path for e in tab.entries if not e.builtin and e.label == "Tiny task 2")
+    tab.select_path(path)
+    window.emotions.rows["calm"].spin.setValue(0.03)
+    tab.max_tokens.setValue(3)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    assert tab.running and tab.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not tab.running, timeout=120_000)
+    assert window.errors.messages == []
+    result = tab.result
+    assert result is not None and result.session_id is not None and result.steer == {"calm": pytest.approx(0.03)}
+    roles = [tab.turn_table.item(r, 0).text() for r in range(tab.turn_table.rowCount())]
+    assert roles == ["system", "user", "model", "user", "model"]
+    assert tab.chart.replies and len(tab.chart.replies) == 2
+    assert all(t.reply_start_readings for t in tab.chart.replies)
+    assert "calm +0.030" in tab.steer_label.text()
+    tab.turn_table.selectRow(4)
+    tab.label_edit.setText("hedges")
+    qtbot.mouseClick(tab.label_button, Qt.MouseButton.LeftButton)
+    assert "hedges" in tab.turn_table.item(4, 2).text()
+    checks = window.recorder.store.load_checks(result.session_id)
+    assert any(c.name == "hedges" and c.turn == tab.turns[4].turn for c in checks)
+    tab.add_label(1, "not a model turn")
+    assert "Select a model turn" in window.errors.messages[-1]
+    window.errors._box.close()
+
+
+def test_builder_run_can_be_cancelled(idle, qtbot):
+    window = idle
+    tab = window.scenarios
+    select_builtin(tab, "good-bad-news")
+    tab.max_tokens.setValue(4)
+    tab.run()
+    assert tab.running
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: not tab.running, timeout=120_000)
+    assert tab.result is None and window.errors.messages == []
+    assert tab.run_button.isEnabled()
+
+
+def test_experiments_sweep_fills_table_exports_and_opens_sessions(idle, qtbot, tmp_path):
+    window = idle
+    tab = window.experiments
+    window.tabs.setCurrentWidget(tab)
+    path = next(e.path for e in tab.entries if e.label == "Tiny task 2")
+    tab.select_scenario(path)
+    assert set(window.state.emotions) == {tab.emotion_list.item(i).text() for i in range(tab.emotion_list.count())}
+    tab.set_emotions(["happy"])
+    assert tab.emotions() == ["happy"]
+    tab.strengths.setText("-0.03, 0.03")
+    tab.seeds.setValue(1)
+    tab.control.setChecked(False)
+    tab.max_tokens.setValue(3)
+    updates = []
+    window.runner.progress.connect(lambda done, total: updates.append((done, total)))
+    qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    assert tab.running and tab.cancel_button.isEnabled() and not tab.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not tab.running, timeout=180_000)
+    assert window.errors.messages == []
+    result = tab.result
+    assert result is not None and not result.cancelled and len(result.runs) == 2
+    assert updates and tab.progress.value() == tab.progress.maximum()
+    assert tab.table.rowCount() == 2
+    head = [tab.table.horizontalHeaderItem(c).text() for c in range(tab.table.columnCount())]
+    assert head[:3] == ["Series", "Strength", "Runs"] and "Mean reading" in head and "Distinct-2" in head
+    assert tab.table.item(0, 1).text() == "-0.03" and tab.table.item(1, 1).text() == "+0.03"
+    assert "[" in tab.table.item(0, 3).text()  # a rate with its interval
+    assert tab.chart.result is result
+    for suffix in ("csv", "png", "html"):
+        out = tmp_path / f"sweep.{suffix}"
+        assert tab.export(out) and out.stat().st_size > 100
+    assert "series,strength,runs" in (tmp_path / "sweep.csv").read_text()
+    session = result.runs[0].run.session_id
+    assert session is not None
+    tab.runs.cellDoubleClicked.emit(0, 0)
+    assert window.tabs.currentWidget() is window.sessions
+    assert window.sessions.record is not None and window.sessions.record.id == session
+    dialog = tab.show_transcript(result.runs[1])
+    from PySide6.QtWidgets import QTextBrowser
+
+    assert "Are you sure?" in dialog.findChild(QTextBrowser).toPlainText()
+    dialog.close()
+
+
+def test_experiments_plot_fills_in_per_batch_and_cancel_keeps_partial_results(idle, qtbot):
+    window = idle
+    tab = window.experiments
+    window.tabs.setCurrentWidget(tab)
+    path = next(e.path for e in tab.entries if e.label == "Tiny task 2")
+    tab.select_scenario(path)
+    tab.set_emotions(["sad"])
+    tab.strengths.setText("-0.06,-0.04,-0.02,0,0.02,0.04,0.06")
+    tab.seeds.setValue(1)
+    tab.control.setChecked(True)
+    tab.max_tokens.setValue(4)
+    tab.batch_rows = 1
+    try:
+        tab.start()
+        qtbot.waitUntil(lambda: tab.updates >= 1, timeout=120_000)
+        assert tab.result is not None and 0 < len(tab.result.runs) < 14
+        assert tab.table.rowCount() == len(tab.result.points()) and tab.chart.result is tab.result
+        qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not tab.running, timeout=120_000)
+    finally:
+        tab.batch_rows = 16
+    assert window.errors.messages == []
+    result = tab.result
+    assert result.cancelled and 0 < len(result.runs) < 13  # 13 unique runs: strength 0 is shared
+    assert "Stopped early" in tab.status.text()
+    assert tab.start_button.isEnabled() and not tab.cancel_button.isEnabled()
+
+
+def test_experiments_bad_strengths_are_reported(idle):
+    tab = idle.experiments
+    tab.set_emotions(["happy"])
+    tab.strengths.setText("-0.03, lots")
+    tab.start()
+    assert "'lots' is not a number" in idle.errors.messages[-1]
+    idle.errors._box.close()
+    assert not tab.running
+
+
+def test_screenshots_of_both_tabs(idle, qtbot):
+    window = idle
+    SCREENSHOTS.mkdir(exist_ok=True)
+    window.tabs.setCurrentWidget(window.scenarios)
+    path = next(e.path for e in window.scenarios.entries if e.label == "Tiny task 2")
+    window.scenarios.select_path(path)
+    window.scenarios.editor_tabs.setCurrentIndex(0)
+    qtbot.wait(300)
+    window.grab().save(str(SCREENSHOTS / "scenarios-form.png"))
+    window.emotions.rows["calm"].spin.setValue(0.04)
+    window.scenarios.max_tokens.setValue(12)
+    window.scenarios.run()
+    qtbot.waitUntil(lambda: not window.scenarios.running, timeout=120_000)
+    window.scenarios.turn_table.selectRow(2)
+    qtbot.wait(400)
+    window.grab().save(str(SCREENSHOTS / "scenarios.png"))
+    window.tabs.setCurrentWidget(window.experiments)
+    tab = window.experiments
+    assert tab.scenario.currentText() == "Tiny task 2"  # the choice survives a refresh
+    tab.set_emotions(["happy", "sad"])
+    tab.strengths.setText("-0.06,0,0.06")
+    tab.seeds.setValue(1)
+    tab.control.setChecked(True)
+    tab.max_tokens.setValue(4)
+    tab.start()
+    qtbot.waitUntil(lambda: not tab.running, timeout=180_000)
+    assert tab.result is not None and len(tab.result.runs) == 9 and not tab.result.cancelled
+    qtbot.wait(400)
+    window.grab().save(str(SCREENSHOTS / "experiments.png"))
+    for name in ("scenarios-form", "scenarios", "experiments"):
+        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000

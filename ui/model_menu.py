@@ -1,0 +1,118 @@
+"""The Model menu (and toolbar button): the embedded model, a model folder, a .gguf file or a hub id.
+
+Choosing one asks the window to load it in the background (MainWindow.open_model); a failure goes
+through the error funnel and the previous model stays loaded. The last few models that loaded are
+remembered in QSettings and offered again.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QToolButton
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+RECENT_KEY = "models/recent"
+MAX_RECENT = 5
+
+
+def recent_models(settings: QSettings) -> list[str]:
+    value = settings.value(RECENT_KEY, [], type=list)
+    return [str(v) for v in value if str(v).strip()][:MAX_RECENT]
+
+
+def remember_model(settings: QSettings, spec: str) -> list[str]:
+    """Put `spec` first in the recent list (at most MAX_RECENT, no duplicates)."""
+    recent = [spec] + [s for s in recent_models(settings) if s != spec]
+    settings.setValue(RECENT_KEY, recent[:MAX_RECENT])
+    return recent[:MAX_RECENT]
+
+
+def short_name(spec: str) -> str:
+    if spec == "embedded":
+        return "Embedded (SmolLM2)"
+    path = Path(spec)
+    return path.name if (path.is_absolute() or spec.startswith("~")) and path.name else spec
+
+
+class ModelPicker(QObject):
+    """Builds the Model menu and a toolbar button that opens it."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.menu = QMenu("&Model", window)
+        self.menu.setToolTipsVisible(True)
+        self.embedded_action = QAction("&Embedded model (default)", self)
+        self.embedded_action.setStatusTip("The small model that ships with Emotion Lab")
+        self.embedded_action.triggered.connect(lambda: self.choose("embedded"))
+        self.folder_action = QAction("Open &folder…", self)
+        self.folder_action.setStatusTip("A Hugging Face model folder (config.json + .safetensors)")
+        self.folder_action.triggered.connect(self.open_folder)
+        self.gguf_action = QAction("Open .&gguf file…", self)
+        self.gguf_action.setStatusTip("A GGUF model file (converted once, then cached)")
+        self.gguf_action.triggered.connect(self.open_gguf)
+        self.hub_action = QAction("&Hub id…", self)
+        self.hub_action.setStatusTip("A model on the Hugging Face hub, e.g. HuggingFaceTB/SmolLM2-135M-Instruct")
+        self.hub_action.triggered.connect(self.ask_hub_id)
+        self.menu.aboutToShow.connect(self._rebuild)
+        self.button = QToolButton()
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.button.setMenu(self.menu)
+        self.button.setToolTip("Which language model the lab reads and steers")
+        self._rebuild()
+        self.show_current(window.spec)
+
+    def choose(self, spec: str) -> None:
+        spec = spec.strip()
+        if spec:
+            self.window.open_model(spec)
+
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a model folder")
+        if folder:
+            self.choose(folder)
+
+    def open_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open a GGUF model file", "", "GGUF models (*.gguf)")
+        if path:
+            self.choose(path)
+
+    def ask_hub_id(self) -> None:
+        text, ok = QInputDialog.getText(self.window, "Model from the hub",
+                                        "Hugging Face hub id (organisation/name):")
+        if ok and text.strip():
+            self.choose(text)
+
+    def loaded(self, spec: str) -> None:
+        """A model loaded: remember it and show its name."""
+        remember_model(self.window.settings, spec)
+        self._rebuild()
+        self.show_current(spec)
+
+    def show_current(self, spec: str) -> None:
+        self.button.setText(f" Model: {short_name(spec)} ")
+        self.button.setToolTip(f"Loaded model: {spec}. Click to choose another one.")
+
+    def recent_actions(self) -> list[QAction]:
+        return [a for a in self.menu.actions() if a.data() is not None]
+
+    def _rebuild(self) -> None:
+        self.menu.clear()
+        for action in (self.embedded_action, self.folder_action, self.gguf_action, self.hub_action):
+            self.menu.addAction(action)
+        recent = [s for s in recent_models(self.window.settings) if s != "embedded"]
+        if recent:
+            self.menu.addSection("Recent models")
+            for spec in recent:
+                action = self.menu.addAction(short_name(spec))
+                action.setData(spec)
+                action.setToolTip(spec)
+                action.setStatusTip(spec)
+                action.triggered.connect(lambda _=False, s=spec: self.choose(s))
+        self.menu.addSeparator()
+        self.menu.addAction(self.window.reload_action)
