@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -85,6 +86,17 @@ class DirectionSet:
 
     def top_emotion(self, readings: torch.Tensor, layer: int | None = None) -> str:
         return self.emotions[int(self.contrast_scores(readings, layer).argmax())]
+
+    def map_coordinates(self, layer: int | None = None) -> tuple[np.ndarray, float]:
+        """The directions on their top two principal components ([n_emotions, 2]) and the variance share kept.
+
+        In the research, the first two components track valence and arousal."""
+        layer = self.reading_layer if layer is None else layer
+        vectors = self.vectors[layer].double().numpy()
+        centred = vectors - vectors.mean(axis=0, keepdims=True)
+        _, singular, basis = np.linalg.svd(centred, full_matrices=False)
+        share = float((singular[:2] ** 2).sum() / max((singular**2).sum(), 1e-12))
+        return centred @ basis[:2].T, share
 
     def steering_basis(self, layer: int) -> torch.Tensor:
         """[n_emotions, width]: strength 1.0 of an emotion adds its row at this layer."""

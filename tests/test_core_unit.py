@@ -585,3 +585,18 @@ def test_imported_vectors_fill_layers_and_join_the_set(tiny_lm, tiny_directions)
     assert torch.equal(merged.vectors[:, :3], tiny_directions.vectors)
     assert bool((merged.calib_std[:, 3] > 0).all())
     assert merged.extras["imported"] == ["wistful"]
+
+
+def test_emotion_map_coordinates_are_the_top_two_components(tiny_directions):
+    import numpy as np
+
+    points, share = tiny_directions.map_coordinates()
+    vectors = tiny_directions.vectors[tiny_directions.reading_layer].double().numpy()
+    centred = vectors - vectors.mean(axis=0)
+    assert points.shape == (len(tiny_directions.emotions), 2)
+    assert 0 < share <= 1 + 1e-9
+    assert np.allclose(points.mean(axis=0), 0, atol=1e-9)
+    # pairwise distances in 2-D never exceed those in full space (a projection)
+    full = np.linalg.norm(centred[:, None] - centred[None], axis=-1)
+    flat = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    assert (flat <= full + 1e-9).all()

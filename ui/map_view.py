@@ -9,14 +9,6 @@ from ui.charts import Chart
 from ui.palette import emotion_color
 
 
-def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, float]:
-    """Rows of `vectors` projected on their top two principal components, and the variance share kept."""
-    centred = vectors - vectors.mean(axis=0, keepdims=True)
-    _, singular, basis = np.linalg.svd(centred, full_matrices=False)
-    share = float((singular[:2] ** 2).sum() / max((singular**2).sum(), 1e-12))
-    return centred @ basis[:2].T, share
-
-
 class MapChart(Chart):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, size=(5, 4))
@@ -32,7 +24,7 @@ class MapChart(Chart):
         d = self._directions
         if d is None:
             return
-        self.points, share = pca_2d(d.vectors[d.reading_layer].double().numpy())
+        self.points, share = d.map_coordinates()
         ax = self.figure.add_subplot()
         for i, (name, (x, y)) in enumerate(zip(d.emotions, self.points, strict=True)):
             ax.scatter([x], [y], s=90 if self.presentation else 50, color=emotion_color(i), zorder=3)
