@@ -220,6 +220,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         elif args.action == "import":
             new_id = import_json(store, Path(_require(args.target, "a JSON export to import")))
             print(f"Imported as session {new_id}.")
+        elif args.action == "rerun":
+            _rerun(args, store, _session_id(args))
         elif args.action == "delete":
             store.delete_session(_session_id(args))
             print(f"Deleted session {args.target}.")
@@ -234,6 +236,27 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 diff = pair.difference(emotion) if emotion else None
                 print(f"{pair.turn:>3} {pair.index:>4}  {a!r:<18} {b!r:<18}" + (f" {emotion} diff {diff:+.2f}" if diff is not None else ""))
     return 0
+
+
+def _rerun(args: argparse.Namespace, store, session_id: int) -> None:
+    """Generate a recorded session's first reply again (same seed; recorded or --steer steering)."""
+    from lab.recording import recorded, start_recording
+    from lab.replay import replay_plan, rerun
+    from lab.steering import parse_steer
+
+    plan = replay_plan(store.load_session(session_id))
+    engine = _engine(args)
+    steer = parse_steer(args.steer) if args.steer else None
+    with start_recording(store, engine, f"Re-run of session {session_id}", plan.sampling) as recorder:
+        recorder.begin_turn("assistant")
+        events = recorded(recorder, rerun(engine, plan, steer), engine.directions.steering_layers)
+        reply = [e for e in events if not e.is_prompt]
+        text = "".join(e.text for e in reply)
+        recorder.end_turn(text)
+        recorder.finish()
+    same = [e.token_id for e in reply] == plan.recorded_ids
+    print(text)
+    print(f"Recorded as session {recorder.session_id}; tokens {'identical to' if same else 'different from'} session {session_id}.", file=sys.stderr)
 
 
 def _require(value: str | None, what: str) -> str:
@@ -297,13 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.set_defaults(handler=cmd_import)
 
-    p = sub.add_parser("sessions", parents=[common], help="list, show, export, import, report, compare or delete recorded sessions")
-    p.add_argument("action", choices=["list", "show", "export", "import", "report", "compare", "delete"])
+    p = sub.add_parser("sessions", parents=[common], help="list, show, export, import, report, compare, rerun or delete recorded sessions")
+    p.add_argument("action", choices=["list", "show", "export", "import", "report", "compare", "rerun", "delete"])
     p.add_argument("target", nargs="?", help="session id (or JSON file for import)")
     p.add_argument("out", nargs="?", help="output file (.json .csv .md .html) or, for compare, the second session id")
     p.add_argument("--search")
     p.add_argument("--emotion", help="emotion used to tint reports and compare")
     p.add_argument("--read-only", action="store_true", help="open the lab file without changing it")
+    p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH", help="rerun: steer this way instead")
     p.set_defaults(handler=cmd_sessions)
 
     add_scenario_commands(sub, common)
