@@ -151,6 +151,27 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     assert "unsaved" not in tab.scenario_list.currentItem().text() and not tab.revert_button.isEnabled()
 
 
+def test_step_dialog_and_new_scenario(idle, qtbot):
+    from ui.scenario_builder import StepDialog
+
+    dialog = StepDialog({"user": "Hi {name}", "only": ["a"]})
+    dialog.text.setPlainText("Hello {name}")
+    assert dialog.result_step() == {"user": "Hello {name}", "only": ["a"]}
+    dialog = StepDialog({"model": {"max_tokens": 30, "steer": {"calm": 0.02}}})
+    dialog.tokens.setValue(9)
+    assert dialog.result_step() == {"model": {"max_tokens": 9, "steer": {"calm": 0.02}}}
+    dialog = StepDialog({"repeat": {"count": 2, "steps": [{"user": "x"}, {"model": {"max_tokens": 5}}]}})
+    assert "count: 2" in dialog.text.toPlainText()
+    dialog.text.setPlainText("repeat:\n  count: 3\n  steps:\n  - user: y\n")
+    assert dialog.result_step() == {"repeat": {"count": 3, "steps": [{"user": "y"}]}}
+    tab = idle.scenarios
+    path = tab.new_scenario()
+    assert path is not None and path.is_file() and tab.path == path and not tab.builtin
+    assert tab.title_edit.text() == "My scenario" and tab.problems == []
+    path.unlink()
+    tab.refresh()
+
+
 def test_builder_runs_with_current_sliders_and_labels_a_turn(idle, qtbot):
     window = idle
     tab = window.scenarios
@@ -307,3 +328,17 @@ def test_screenshots_of_both_tabs(idle, qtbot):
     window.grab().save(str(SCREENSHOTS / "experiments.png"))
     for name in ("scenarios-form", "scenarios", "experiments"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_charts_follow_presentation_mode(idle, qtbot):
+    window = idle
+    window.tabs.setCurrentWidget(window.experiments)
+    window.set_presentation(True)
+    try:
+        qtbot.waitUntil(lambda: window.experiments.chart.presentation, timeout=5_000)
+        window.tabs.setCurrentWidget(window.scenarios)
+        window.scenarios.editor_tabs.setCurrentIndex(window.scenarios.editor_tabs.count() - 1)
+        qtbot.waitUntil(lambda: window.scenarios.chart.presentation, timeout=5_000)
+    finally:
+        window.set_presentation(False)
+    qtbot.waitUntil(lambda: not window.scenarios.chart.presentation, timeout=5_000)

@@ -43,10 +43,9 @@ from lab.scenario_file import load_scenario
 from lab.stats import Estimate
 from lab.sweep import SweepPlan, SweepResult, SweepRun, sweep
 from lab.sweep_report import export_sweep
-from ui.charts import Chart
 from ui.errors import ErrorFunnel
 from ui.recorder import Recorder
-from ui.scenario_list import ScenarioEntry, list_scenarios
+from ui.scenario_list import ScenarioEntry, ThemedChart, list_scenarios
 from ui.state import LabState
 from ui.workers import Job, JobContext, ModelRunner
 
@@ -78,7 +77,7 @@ def fmt(e: Estimate, percent: bool = False) -> str:
     return f"{f(e.value)} [{f(e.low)}, {f(e.high)}]"
 
 
-class DoseResponseChart(Chart):
+class DoseResponseChart(ThemedChart):
     """Mean reading and check rates against steering strength, one line per series."""
 
     def __init__(self, parent: QWidget | None = None) -> None:

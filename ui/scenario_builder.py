@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -363,7 +362,7 @@ class ScenarioBuilderTab(QWidget):
         rows = [i for i, e in enumerate(self.entries) if select is not None and e.path == select]
         if rows:
             self.scenario_list.setCurrentRow(rows[0])
-        elif self.entries and self.path is None:
+        elif self.entries and (self.path is None or not self.path.exists()):
             self.scenario_list.setCurrentRow(0)
 
     def select_path(self, path: Path) -> None:
