@@ -237,7 +237,7 @@ class ReadingsPlot(Chart):
         if self._next_x() > self._xmax:
             self._xmax, grow = max(self._next_x(), 2 * self._xmax), True
         if self._peak > self._ymax:
-            self._ymax, grow = max(float(math.ceil(self._peak) + 1), 1.6 * self._ymax), True  # grow in big steps: few full redraws
+            self._ymax, grow = max(float(math.ceil(self._peak) + 1), 2 * self._ymax), True  # grow in big steps: few full redraws
         if grow or self._background is None:
             self._background = None
             self._set_limits()
