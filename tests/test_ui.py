@@ -19,51 +19,24 @@ from PySide6.QtCore import QEvent, QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QHelpEvent, QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
-import ui  # noqa: E402,F401  (its PySide6 workaround must run before the tests make Qt calls)
+import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
+from ui_support import LOAD_TIMEOUT_MS, isolated_home, loaded_window  # noqa: E402
 from lab.events import TokenEvent  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots-ui"
-LOAD_TIMEOUT_MS = 300_000
 STORY = "Tell me a long story about a dragon who lives in a library."
 
 
 @pytest.fixture(scope="session")
 def lab_home(tmp_path_factory):
-    """An isolated EMOTION_LAB_HOME sharing the real model and directions cache."""
-    from lab.paths import cache_dir
-
-    real_cache = cache_dir()
-    home = tmp_path_factory.mktemp("lab-home")
-    (home / "cache").symlink_to(real_cache, target_is_directory=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EMOTION_LAB_HOME", str(home))
-        yield home
-
-
-def wait_for(qapp, condition, timeout_ms: int) -> None:
-    from PySide6.QtCore import QDeadlineTimer, QEventLoop
-
-    deadline = QDeadlineTimer(timeout_ms)
-    while not condition():
-        if deadline.hasExpired():
-            raise TimeoutError("condition not met in time")
-        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    yield from isolated_home(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def window(qapp, lab_home, tmp_path_factory):
-    """The real main window with the embedded model loaded (shared by every test)."""
-    from ui.main_window import MainWindow
-
-    folder = tmp_path_factory.mktemp("ui")
-    settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow("embedded", settings=settings)
-    win.show()
-    win.start_loading()
-    assert win.progress.isVisible() and win.isVisible(), "the window shows at once, with a progress bar"
-    wait_for(qapp, lambda: win.state.engine is not None or bool(win.errors.messages), LOAD_TIMEOUT_MS)
-    assert win.state.engine is not None, win.errors.messages
+    """The real main window with the embedded model loaded (shared by the tests here)."""
+    win = loaded_window(qapp, tmp_path_factory.mktemp("ui"))
     yield win
     if win.isVisible():
         win.close()
