@@ -15,8 +15,8 @@ from ui.charts import Chart
 from ui.palette import emotion_color
 
 REDRAW_MS = 100
-MIN_SPAN = 32  # tokens on the x axis before any answer
-Y_START = 4.0  # initial y range +-4 (z-scores); grows when readings go beyond it
+MIN_SPAN = 64  # tokens on the x axis before any answer
+Y_START = 8.0  # initial y range +-8 (z-scores); grows when readings go beyond it
 ROW_STYLES = ("-", "--")
 ROW_NAMES = ("unsteered", "steered")
 
@@ -81,7 +81,10 @@ class ReadingsPlot(Chart):
 
         draw_now: redraw at once, before the model starts, so that streaming needs only blits."""
         self._turn_pending = True
-        self._xmax = max(self._xmax, self._next_x() + expected_tokens)
+        needed = self._next_x() + expected_tokens
+        if needed <= self._xmax and self._background is not None:
+            return  # the drawn axes already fit the answer: its mark and lines are blitted as they come
+        self._xmax = max(needed, 2 * self._xmax)
         self._rebuild()
         if draw_now and self.isVisible():
             self.canvas.draw()
