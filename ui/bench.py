@@ -15,6 +15,7 @@ from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, SignalIns
 from ui.main_window import MainWindow
 
 HEARTBEAT_MS = 5
+TYPING_PAUSE_S = 1.0
 PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
 
 
@@ -66,6 +67,7 @@ def run_bench(spec: str = "embedded", tokens: int = 40, as_json: bool = False) -
             window.sampling.temperature.setValue(0.0)
             window.sampling.max_tokens.setValue(tokens)
             window.chat.prompt.setPlainText(PROMPT)
+            _wait([], TYPING_PAUSE_S)  # as a user would: the window settles while the prompt is typed
             heartbeat.reset()
             started = time.perf_counter()
             window.send()
