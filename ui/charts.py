@@ -27,7 +27,14 @@ class Chart(QWidget):
         self._stale = False
 
     def redraw(self) -> None:
-        """Rebuild the whole figure (subclasses with static content override this)."""
+        """Rebuild the whole figure (subclasses draw here, then call finish)."""
+        self.finish()
+
+    def finish(self) -> None:
+        """Theme, lay out and schedule the drawing of a freshly built figure."""
+        self.restyle()
+        self.figure.tight_layout()
+        self.canvas.draw_idle()
 
     def request_redraw(self) -> None:
         """Redraw now if visible, else when next shown (keeps hidden tabs from costing GUI time)."""
@@ -53,8 +60,7 @@ class Chart(QWidget):
 
     def set_presentation(self, on: bool) -> None:
         self.presentation = on
-        self.restyle()
-        self.canvas.draw_idle()
+        self.request_redraw()  # sizes of markers and labels depend on the mode, not only colours
 
     def restyle(self) -> None:
         """Apply the theme to the figure and every axes (call after (re)building them)."""

@@ -57,13 +57,7 @@ class AccuracyChart(Chart):
         ax.set_ylabel("held-out accuracy")
         ax.set_title("How well each layer recognises unseen example texts")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2, fontsize=self.font_size, frameon=False)
-        self.figure.tight_layout()
-        self.restyle()
-        self.canvas.draw_idle()
-
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
-        self.request_redraw()
+        self.finish()
 
 
 class EditorTab(QWidget):

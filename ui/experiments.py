@@ -43,9 +43,10 @@ from lab.scenario_file import load_scenario
 from lab.stats import Estimate
 from lab.sweep import SweepPlan, SweepResult, SweepRun, sweep
 from lab.sweep_report import export_sweep
+from ui.charts import Chart
 from ui.errors import ErrorFunnel
 from ui.recorder import Recorder
-from ui.scenario_list import ScenarioEntry, ThemedChart, list_scenarios
+from ui.scenario_list import ScenarioEntry, list_scenarios
 from ui.state import LabState
 from ui.workers import Job, JobContext, ModelRunner
 
@@ -77,7 +78,7 @@ def fmt(e: Estimate, percent: bool = False) -> str:
     return f"{f(e.value)} [{f(e.low)}, {f(e.high)}]"
 
 
-class DoseResponseChart(ThemedChart):
+class DoseResponseChart(Chart):
     """Mean reading and check rates against steering strength, one line per series."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -126,9 +127,7 @@ class DoseResponseChart(ThemedChart):
         rates.set_title("Checks fired (share of runs)")
         rates.set_xlabel("steering strength")
         rates.set_ylim(-0.05, 1.05)
-        self.restyle()
-        self.figure.tight_layout()
-        self.canvas.draw_idle()
+        self.finish()
 
 
 class ExperimentsTab(QWidget):

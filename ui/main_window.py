@@ -345,7 +345,8 @@ class MainWindow(QMainWindow):
     def set_presentation(self, on: bool) -> None:
         self.presentation_action.setChecked(on)
         self.theme.set_presentation(on)
-        for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart):
+        for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart,
+                      self.scenarios.chart, self.experiments.chart):
             chart.set_presentation(on)
 
     def _about(self) -> None:

@@ -36,13 +36,7 @@ class MapChart(Chart):
         ax.set_ylabel("second principal component")
         ax.set_title(f"Emotion directions at layer {d.reading_layer} ({share:.0%} of their spread shown)")
         ax.margins(0.15)
-        self.figure.tight_layout()
-        self.restyle()
-        self.canvas.draw_idle()
-
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
-        self.request_redraw()
+        self.finish()
 
 
 class MapTab(QWidget):

@@ -3,12 +3,9 @@ and a small per-turn chart of reply-start readings."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QWidget
 
 from lab.errors import LabError
@@ -44,28 +41,7 @@ def list_scenarios() -> list[ScenarioEntry]:
     return entries
 
 
-class ThemedChart(Chart):
-    """A Chart that follows presentation mode by itself: the main window's set_presentation does not
-    know these charts, so they check `presentation_source` when the app's font or style changes
-    and whenever they are shown."""
-
-    presentation_source: Callable[[], bool] | None = None
-
-    def _sync_presentation(self) -> None:
-        if self.presentation_source is not None and self.presentation_source() != self.presentation:
-            self.set_presentation(self.presentation_source())
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.ApplicationFontChange):
-            self._sync_presentation()
-
-    def showEvent(self, event: QShowEvent) -> None:
-        self._sync_presentation()
-        super().showEvent(event)
-
-
-class TurnChart(ThemedChart):
+class TurnChart(Chart):
     """Each chosen emotion's reading where each model reply begins, across the scenario's turns."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -99,6 +75,4 @@ class TurnChart(ThemedChart):
             ax.set_xticks(xs)
         if self.emotions and self.replies:
             ax.legend(fontsize="x-small", loc="best")
-        self.restyle()
-        self.figure.tight_layout()
-        self.canvas.draw_idle()
+        self.finish()

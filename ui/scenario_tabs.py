@@ -21,7 +21,5 @@ def add_scenario_tabs(window: MainWindow) -> None:
                                           plotted=lambda: window.emotions.plotted())
     window.experiments = ExperimentsTab(window.state, window.runner, window.recorder, window.errors,
                                         open_session=open_session)
-    for chart in (window.scenarios.chart, window.experiments.chart):
-        chart.presentation_source = lambda: window.theme.presentation
     window.tabs.addTab(window.scenarios, "Scenarios")
     window.tabs.addTab(window.experiments, "Experiments")
