@@ -21,6 +21,7 @@ from lab.events import SamplingSettings, TokenEvent
 from lab.records import SessionRecord
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
+from ui.generation_tab import GenerationTab
 from ui.plot import ReadingsPlot
 from ui.recorder import Recorder
 from ui.sampling import SamplingPanel
@@ -38,20 +39,16 @@ def session_system_prompt(record: SessionRecord) -> str:
     return system
 
 
-class ChatTab(QWidget):
+class ChatTab(GenerationTab):
     """A multi-turn chat whose answers stream in token by token, tinted by their readings."""
 
-    generation_finished = Signal()
     status_message = Signal(str)  # for the status bar (e.g. the readings of a token clicked in the plot)
 
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
                  errors: ErrorFunnel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state, self.runner, self.recorder, self.sampling, self.errors = state, runner, recorder, sampling, errors
+        super().__init__(state, runner, recorder, sampling, errors, parent)
         self.messages: list[dict[str, str]] = []
-        self.last_events: list[TokenEvent] = []
         self._answer: list[str] = []
-        self._running = False
 
         self.system = QLineEdit(placeholderText="System prompt (optional): who should the assistant be?")
         self.system.setToolTip("Instructions the model sees before the conversation, e.g. 'You are a pirate.'")
@@ -68,7 +65,7 @@ class ChatTab(QWidget):
         self.prompt.setMaximumHeight(90)
         self.send_button = QPushButton("Send")
         self.send_button.setToolTip("Send the message (Ctrl+Enter). While the model writes, this button stops it (Esc).")
-        self.send_button.clicked.connect(self.send_or_stop)
+        self.send_button.clicked.connect(lambda: self.start_or_stop(self.send))
         self.regenerate_button = QPushButton("Regenerate")
         self.regenerate_button.setToolTip("Write the last answer again, with the current sliders and settings (Ctrl+R)")
         self.regenerate_button.clicked.connect(self.regenerate)
@@ -102,16 +99,6 @@ class ChatTab(QWidget):
         runner.busy_changed.connect(self._update_buttons)
         state.engine_changed.connect(self._update_buttons)
         self._update_buttons()
-
-    @property
-    def generating(self) -> bool:
-        return self._running
-
-    def send_or_stop(self) -> None:
-        if self._running:
-            self.runner.stop()
-        else:
-            self.send()
 
     def send(self) -> None:
         """Send the prompt box as the next user message."""
@@ -222,25 +209,15 @@ class ChatTab(QWidget):
         self.plot.mark_turn(settings.max_new_tokens)
 
         def finished() -> None:
-            self.state.release(steering)
-            self.plot.settle()
             self.messages.append({"role": "assistant", "content": "".join(self._answer).strip()})
-            self._running = False
-            self._update_buttons()
-            failure = self.recorder.take_failure()
-            if failure is not None:
-                self.errors.report(failure, "recording the session")
-            self.generation_finished.emit()
+            self._finish(steering)
 
         job = generation_job(
             engine, messages, steering, settings,
             open_log=lambda: self.recorder.chat_turn(engine, settings, system, user_text),
             on_items=self._show, on_finally=finished,
         )
-        self._running = self.runner.start(job)
-        if not self._running:
-            self.state.release(steering)
-        self._update_buttons()
+        self._launch(job, steering)
 
     def _show(self, events: list[TokenEvent]) -> None:
         self.last_events.extend(events)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from lab.events import SamplingSettings, TokenEvent
 from lab.store import SessionRecorder
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
+from ui.generation_tab import GenerationTab
 from ui.plot import ROW_NAMES, ReadingsPlot
 from ui.recorder import Recorder, TurnLog
 from ui.sampling import SamplingPanel
@@ -29,18 +30,13 @@ from ui.transcript import LEGEND, TranscriptView
 from ui.workers import ModelRunner
 
 
-class CompareTab(QWidget):
+class CompareTab(GenerationTab):
     """Streams the unsteered and the steered answer to the same prompt side by side."""
-
-    generation_finished = Signal()
 
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
                  errors: ErrorFunnel, system_prompt: Callable[[], str], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state, self.runner, self.recorder, self.sampling, self.errors = state, runner, recorder, sampling, errors
+        super().__init__(state, runner, recorder, sampling, errors, parent)
         self.system_prompt = system_prompt
-        self.last_events: list[TokenEvent] = []
-        self._running = False
         intro = QLabel("Both answers come from one batch with the same seed. The left one is never steered; "
                        "the right one follows the sliders, even while it is being written.")
         intro.setWordWrap(True)
@@ -48,7 +44,7 @@ class CompareTab(QWidget):
         self.prompt.setMaximumHeight(70)
         self.run_button = QPushButton("Compare")
         self.run_button.setToolTip("Generate both answers (Ctrl+Enter); press again to stop (Esc)")
-        self.run_button.clicked.connect(self.run_or_stop)
+        self.run_button.clicked.connect(lambda: self.start_or_stop(self.run))
         self.views = (TranscriptView(), TranscriptView())
         self.plot = ReadingsPlot(rows=2)
         panes = QWidget()
@@ -77,16 +73,6 @@ class CompareTab(QWidget):
         state.engine_changed.connect(self._update_buttons)
         self._update_buttons()
 
-    @property
-    def generating(self) -> bool:
-        return self._running
-
-    def run_or_stop(self) -> None:
-        if self._running:
-            self.runner.stop()
-        else:
-            self.run()
-
     def run(self, settings: SamplingSettings | None = None) -> None:
         """Run the prompt twice (unsteered, steered); `settings` (a Re-run) replaces the sampling panel's."""
         text = self.prompt.toPlainText().strip()
@@ -114,25 +100,12 @@ class CompareTab(QWidget):
             session.append(recorded)
             return log
 
-        def finished() -> None:
-            self.state.release(steering)
-            self.plot.settle()
-            self._running = False
-            self._update_buttons()
-            failure = self.recorder.take_failure()
-            if failure is not None:
-                self.errors.report(failure, "recording the session")
-            self.generation_finished.emit()
-
         job = generation_job(
-            engine, messages, steering, settings, open_log=open_log, on_items=self._show, on_finally=finished,
+            engine, messages, steering, settings, open_log=open_log, on_items=self._show, on_finally=lambda: self._finish(steering),
             answer_text=lambda answers: "\n\n".join(f"[{ROW_NAMES[r]}] {a}" for r, a in enumerate(answers)),
             after=lambda: self.recorder.finish(session[0] if session else None),
         )
-        self._running = self.runner.start(job)
-        if not self._running:
-            self.state.release(steering)
-        self._update_buttons()
+        self._launch(job, steering)
 
     def _show(self, events: list[TokenEvent]) -> None:
         self.last_events.extend(events)
