@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     if not exe.is_file():
         print(f"bundle_self_test: {exe} not found; run `make package` first.", file=sys.stderr)
         return 2
-    from lab.paths import cache_dir
+    from lab.common.paths import cache_dir
 
     before = snapshot(bundle)
     with tempfile.TemporaryDirectory(prefix="emotion-lab-frozen-home-") as home:

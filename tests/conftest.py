@@ -4,12 +4,12 @@ Core fixtures (tests/test_core_*.py, tests/test_cli.py):
   torch_one_thread  (module scope) torch.set_num_threads(1) while the module runs
   lab_home          EMOTION_LAB_HOME -> a fresh temporary folder (isolated user data and cache)
   tiny_model_dir    a random 4-layer Llama (width 32) with a tiny byte-level ChatML tokenizer, saved as a model folder
-  tiny_lm           that folder loaded with lab.model.load_model
+  tiny_lm           that folder loaded with lab.model.loader.load_model
   tiny_emotions     three synthetic emotions (+ neutral texts) made of disjoint word lists
-  tiny_directions   lab.directions.extract on tiny_lm with tiny_emotions
+  tiny_directions   lab.emotions.directions.extract on tiny_lm with tiny_emotions
   real_model_home   an EMOTION_LAB_HOME whose cache is the real user cache (the converted embedded model and its
                     directions are reused) while user data (user-made and imported emotions) starts empty
-  engine            lab.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
+  engine            lab.runtime.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
 
 Heavy imports (torch, transformers) happen inside the fixtures, so tests that do not use them stay fast.
 """
@@ -111,7 +111,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_lm(tiny_model_dir):
-    from lab.model import load_model
+    from lab.model.loader import load_model
 
     return load_model(str(tiny_model_dir))
 
@@ -119,7 +119,7 @@ def tiny_lm(tiny_model_dir):
 @pytest.fixture(scope="session")
 def tiny_emotions():
     """(emotions, neutral texts): 10 texts per emotion drawn from disjoint word lists, 24 neutral texts."""
-    from lab.emotions import Emotion
+    from lab.emotions.definitions import Emotion
 
     rng = random.Random(0)
     emotions = [
@@ -132,7 +132,7 @@ def tiny_emotions():
 
 @pytest.fixture(scope="session")
 def tiny_directions(tiny_lm, tiny_emotions):
-    from lab.directions import extract
+    from lab.emotions.directions import extract
 
     emotions, neutral = tiny_emotions
     return extract(tiny_lm, emotions, neutral, "mean_diff")
@@ -141,7 +141,7 @@ def tiny_directions(tiny_lm, tiny_emotions):
 @pytest.fixture(scope="session")
 def real_model_home(tmp_path_factory) -> Path:
     """A lab home that shares the real user cache (fast after the first run) but has empty user data."""
-    from lab.paths import cache_dir
+    from lab.common.paths import cache_dir
 
     real_cache = cache_dir()  # honours an EMOTION_LAB_HOME already set by whoever runs the tests
     home = tmp_path_factory.mktemp("real-model-home")
@@ -151,7 +151,7 @@ def real_model_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(real_model_home):
-    from lab.engine import open_engine
+    from lab.runtime.engine import open_engine
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EMOTION_LAB_HOME", str(real_model_home))

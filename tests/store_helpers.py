@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from lab.events import SamplingSettings, SteeringChange, TokenEvent
-from lab.store import SessionStore
+from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.store.lab_file import SessionStore
 
 EMOTIONS = ["happy", "afraid", "calm"]
 SAMPLING = SamplingSettings(temperature=0.7, top_p=0.9, seed=42, max_new_tokens=32)

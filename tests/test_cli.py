@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.emotions import load_emotions
+from lab.emotions.definitions import load_emotions
 
 pytestmark = pytest.mark.integration
 

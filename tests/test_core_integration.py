@@ -10,12 +10,12 @@ import threading
 import pytest
 import torch
 
-from lab.directions import split_holdout
-from lab.emotions import load_emotions
-from lab.events import SamplingSettings
-from lab.generate import generate
-from lab.reading import read_text
-from lab.steering import SteeringState
+from lab.emotions.directions import split_holdout
+from lab.emotions.definitions import load_emotions
+from lab.runtime.events import SamplingSettings
+from lab.runtime.generator import generate
+from lab.runtime.reading import read_text
+from lab.runtime.steering import SteeringState
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("torch_one_thread")]
 

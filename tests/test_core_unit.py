@@ -19,22 +19,22 @@ from conftest import build_tiny_tokenizer, save_tiny_model, tiny_llama_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lab.control_vectors import export_control_vector, fill_layers, read_control_vector
-from lab.directions import METHODS, DirectionSet, extract, merge_imported
-from lab.emotions import (
+from lab.emotions.control_vectors import export_control_vector, fill_layers, read_control_vector
+from lab.emotions.directions import METHODS, DirectionSet, extract, merge_imported
+from lab.emotions.definitions import (
     MIN_EXAMPLES,
     load_emotion_file,
     load_emotions,
     parse_examples,
     save_user_emotion,
 )
-from lab.errors import LabError
-from lab.events import SamplingSettings
-from lab.generate import _Decoder, generate
-from lab.hooks import residual_hooks
-from lab.model import SUPPORTED_FAMILIES, load_model
-from lab.reading import read_ids, read_text
-from lab.steering import Steerer, SteeringState, parse_steer
+from lab.common.errors import LabError
+from lab.runtime.events import SamplingSettings
+from lab.runtime.generator import _Decoder, generate
+from lab.model.hooks import residual_hooks
+from lab.model.loader import SUPPORTED_FAMILIES, load_model
+from lab.runtime.reading import read_ids, read_text
+from lab.runtime.steering import Steerer, SteeringState, parse_steer
 
 PROMPT = [{"role": "user", "content": "hello there"}]
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

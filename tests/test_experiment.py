@@ -15,26 +15,26 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from lab.cli import main
-from lab.coherence import distinct_2, repetition_rate, reply_perplexities
-from lab.directions import extract
-from lab.emotions import Emotion
-from lab.engine import Engine
-from lab.errors import LabError
-from lab.events import SamplingSettings
-from lab.experiment import CONTROL, RowSpec, run_from_session, run_rows, run_scenario, with_control
-from lab.generate import generate
-from lab.generate import generate_rows
-from lab.model import load_model
-from lab.paths import cache_dir
-from lab.progress import Cancelled, SilentProgress
-from lab.scenario import expand
-from lab.scenario_file import parse_scenario
-from lab.stats import mean_interval, wilson
-from lab.steering import SteeringState
-from lab.store import open_store
-from lab.sweep import SweepPlan, load_sweep, sweep
-from lab.sweep_report import export_sweep, to_csv, turn_figure
+from lab.cli.main import main
+from lab.scenarios.coherence import distinct_2, repetition_rate, reply_perplexities
+from lab.emotions.directions import extract
+from lab.emotions.definitions import Emotion
+from lab.runtime.engine import Engine
+from lab.common.errors import LabError
+from lab.runtime.events import SamplingSettings
+from lab.scenarios.runner import CONTROL, RowSpec, run_from_session, run_rows, run_scenario, with_control
+from lab.runtime.generator import generate
+from lab.runtime.generator import generate_rows
+from lab.model.loader import load_model
+from lab.common.paths import cache_dir
+from lab.common.progress import Cancelled, SilentProgress
+from lab.scenarios.scenario import expand
+from lab.scenarios.files import parse_scenario
+from lab.common.stats import mean_interval, wilson
+from lab.runtime.steering import SteeringState
+from lab.store.lab_file import open_store
+from lab.scenarios.sweep import SweepPlan, load_sweep, sweep
+from lab.scenarios.sweep_report import export_sweep, to_csv, turn_figure
 
 SCENARIO = textwrap.dedent("""\
     title: Tiny
@@ -338,7 +338,7 @@ def test_turn_view_plots_reply_start_readings(engine_tiny, scenario):
 def test_imported_agentic_scenario_runs(engine_tiny, tmp_path):
     from test_scenarios import write_framework
 
-    from lab.agentic_import import import_agentic
+    from lab.scenarios.agentic_import import import_agentic
 
     scenario = import_agentic(write_framework(tmp_path / "framework"))
     result = run_scenario(engine_tiny, scenario, variant="blackmail_explicit-global_replacement", max_tokens=3, temperature=0)
@@ -347,7 +347,7 @@ def test_imported_agentic_scenario_runs(engine_tiny, tmp_path):
 
 
 def test_sweep_ratio_is_measured(engine_tiny):
-    from lab.bench_sweep import sweep_ratio
+    from lab.diagnostics.bench_sweep import sweep_ratio
 
     assert 0 < sweep_ratio(engine_tiny, rounds=1, tokens=4) < 5
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from store_helpers import EMOTIONS, SAMPLING, event, record_session, register
 
-from lab.errors import LabError
-from lab.events import TokenEvent
-from lab.export import export_session, from_json, import_json, to_csv, to_json, to_markdown
-from lab.report import to_html
-from lab.store import open_store
+from lab.common.errors import LabError
+from lab.runtime.events import TokenEvent
+from lab.store.export import export_session, from_json, import_json, to_csv, to_json, to_markdown
+from lab.store.report import to_html
+from lab.store.lab_file import open_store
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_report_without_readings_still_renders(store):
 
 
 def test_store_and_exports_never_import_qt():
-    code = ("import sys, lab.store, lab.export, lab.report, lab.bench_store; "
+    code = ("import sys, lab.store.lab_file, lab.store.export, lab.store.report, lab.diagnostics.bench_store; "
             "sys.exit(any(m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6') or m == 'matplotlib.pyplot' "
             "for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1]).returncode == 0

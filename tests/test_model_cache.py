@@ -9,8 +9,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home):
-    from lab.model import load_model
-    from lab.paths import cache_dir
+    from lab.model.loader import load_model
+    from lab.common.paths import cache_dir
 
     real_folder = Path(engine.lm.model.name_or_path)
     copy = cache_dir() / "models" / real_folder.name

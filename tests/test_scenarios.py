@@ -11,16 +11,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.agentic_import import import_agentic, is_agentic_config
-from lab.checks import Check, Pattern, fired
-from lab.cli import main
-from lab.errors import LabError
-from lab.scenario import MAX_STEPS, Problem, ScenarioError, expand, fill
-from lab.scenario_file import (
+from lab.scenarios.agentic_import import import_agentic, is_agentic_config
+from lab.scenarios.checks import Check, Pattern, fired
+from lab.cli.main import main
+from lab.common.errors import LabError
+from lab.scenarios.scenario import MAX_STEPS, Problem, ScenarioError, expand, fill
+from lab.scenarios.files import (
     builtin_scenarios, find_scenario, load_scenario, parse_scenario, save_scenario,
     scenario_from_dict, scenario_problems, scenario_to_dict, scenario_to_yaml, scenarios_dir,
 )
-from lab.scenario_reader import STEP_KINDS, TOP_FIELDS
+from lab.scenarios.validation import STEP_KINDS, TOP_FIELDS
 
 VALID = textwrap.dedent("""\
     title: Tests fail

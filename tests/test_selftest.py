@@ -43,7 +43,8 @@ def test_self_test_fails_with_the_reason_and_a_nonzero_exit(lab_home):
 
 
 def test_frozen_paths_resolve_inside_the_bundle_and_user_data_outside(monkeypatch, tmp_path):
-    from lab import model, paths
+    from lab.common import paths
+    from lab.model import loader as model
 
     bundle = tmp_path / "_internal"
     (bundle / "models").mkdir(parents=True)
@@ -58,7 +59,7 @@ def test_frozen_paths_resolve_inside_the_bundle_and_user_data_outside(monkeypatc
     assert paths.default_db_path() == tmp_path / "user-data" / "lab.db"
     assert paths.cache_dir() == tmp_path / "user-cache"
     (bundle / "models" / model.EMBEDDED_FILE).unlink()
-    from lab.errors import LabError
+    from lab.common.errors import LabError
 
     with pytest.raises(LabError, match="missing from this installation"):
         model.embedded_gguf_path()

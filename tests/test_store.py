@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from store_helpers import EMOTIONS, SAMPLING, event, record_session, register
 
-import lab.store
-from lab.bench_store import bytes_per_token
-from lab.errors import LabError
-from lab.events import SteeringChange
-from lab.records import compare_sessions
-from lab.store import open_store
-from lab.store_files import network_filesystem
+import lab.store.lab_file
+from lab.diagnostics.bench_store import bytes_per_token
+from lab.common.errors import LabError
+from lab.runtime.events import SteeringChange
+from lab.store.records import compare_sessions
+from lab.store.lab_file import open_store
+from lab.store.files import network_filesystem
 
 HELPER = Path(__file__).with_name("record_until_killed.py")
 
@@ -246,7 +246,7 @@ def test_damaged_file_is_refused_untouched(tmp_path):
         for n in range(3):
             record_session(store, f"session {n}", answer=[" word"] * 300)
     data = bytearray(path.read_bytes())
-    page = lab.store.PAGE_SIZE
+    page = lab.store.lab_file.PAGE_SIZE
     assert len(data) >= 4 * page
     data[2 * page:3 * page] = np.random.default_rng(0).integers(0, 256, page, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
@@ -306,7 +306,7 @@ def test_network_folders_are_detected(tmp_path):
 
 
 def test_network_folder_is_refused_unless_wal_is_off(tmp_path, monkeypatch):
-    monkeypatch.setattr(lab.store, "network_filesystem", lambda path: "nfs4")
+    monkeypatch.setattr(lab.store.lab_file, "network_filesystem", lambda path: "nfs4")
     with pytest.raises(LabError, match="network folder.*--no-wal"):
         open_store(tmp_path / "lab.db")
     assert not (tmp_path / "lab.db").exists()
@@ -321,13 +321,13 @@ def test_failed_writes_stop_recording_with_a_clear_error(tmp_path, monkeypatch):
     def disk_full(db, rows):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(lab.store, "_write_rows", disk_full)
+    monkeypatch.setattr(lab.store.lab_file, "_write_rows", disk_full)
     with open_store(tmp_path / "lab.db") as store:
         model, directions = register(store)
         rec = store.start_session("full disk", model, directions, SAMPLING, app_version="t")
         rec.begin_turn("assistant")
         rec.add_token(event(0, "x"))
-        time.sleep(lab.store.FLUSH_SECONDS + 0.3)
+        time.sleep(lab.store.lab_file.FLUSH_SECONDS + 0.3)
         with pytest.raises(LabError, match="Recording stopped.*disk is full"):
             rec.add_token(event(1, "y"))
         with pytest.raises(LabError, match="Recording stopped"):

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
 from ui_support import LOAD_TIMEOUT_MS, isolated_home, loaded_window  # noqa: E402
-from lab.events import TokenEvent  # noqa: E402
+from lab.runtime.events import TokenEvent  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots-ui"
@@ -360,7 +360,7 @@ def test_closing_mid_generation_stops_cleanly(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(generated(second.chat.last_events)) >= 2, timeout=60_000)
     second.close()
     assert second.runner._thread.isFinished()
-    from lab.store import open_store
+    from lab.store.lab_file import open_store
 
     with open_store(tmp_path / "lab.db", read_only=True) as store:
         [summary] = store.list_sessions()

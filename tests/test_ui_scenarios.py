@@ -107,7 +107,7 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     tab.variables.item(0, 1).setText("2")
     assert yaml.safe_load(tab.yaml_text())["variables"] == {"n": "2"}
     assert tab.save()
-    from lab.scenario_file import load_scenario
+    from lab.scenarios.files import load_scenario
 
     saved = load_scenario(path)
     assert saved.title == "Tiny task 2" and len(saved.steps) == 4

@@ -15,7 +15,7 @@ LOAD_TIMEOUT_MS = 300_000
 
 
 def isolated_home(tmp_path_factory) -> Iterator[Path]:
-    from lab.paths import cache_dir
+    from lab.common.paths import cache_dir
 
     real_cache = cache_dir()
     home = tmp_path_factory.mktemp("lab-home")

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.errors import LabError
-from lab.events import SamplingSettings, TokenEvent
-from lab.records import SessionRecord
+from lab.common.errors import LabError
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.store.records import SessionRecord
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
 from ui.generation_tab import GenerationTab

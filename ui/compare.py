@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.errors import LabError
-from lab.events import SamplingSettings, TokenEvent
-from lab.store import SessionRecorder
+from lab.common.errors import LabError
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.store.lab_file import SessionRecorder
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job
 from ui.generation_tab import GenerationTab

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.directions import DirectionSet, load_or_extract
-from lab.emotions import MIN_EXAMPLES, delete_user_emotion, parse_examples, save_user_emotion, user_dir
-from lab.engine import Engine
-from lab.errors import LabError
+from lab.emotions.directions import DirectionSet, load_or_extract
+from lab.emotions.definitions import MIN_EXAMPLES, delete_user_emotion, parse_examples, save_user_emotion, user_dir
+from lab.runtime.engine import Engine
+from lab.common.errors import LabError
 from ui.charts import Chart
 from ui.errors import ErrorFunnel
 from ui.palette import emotion_color

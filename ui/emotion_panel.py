@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.directions import DirectionSet
+from lab.emotions.directions import DirectionSet
 from ui.palette import emotion_color
 
 MAX_STRENGTH = 0.2

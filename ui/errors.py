@@ -8,7 +8,7 @@ from types import TracebackType
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from lab.errors import LabError
+from lab.common.errors import LabError
 
 
 def human_message(error: BaseException, doing: str) -> str:

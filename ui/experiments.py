@@ -36,13 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.errors import LabError
-from lab.experiment import CONTROL
-from lab.scenario import Scenario
-from lab.scenario_file import load_scenario
-from lab.stats import Estimate
-from lab.sweep import SweepPlan, SweepResult, SweepRun, sweep
-from lab.sweep_report import export_sweep
+from lab.common.errors import LabError
+from lab.scenarios.runner import CONTROL
+from lab.scenarios.scenario import Scenario
+from lab.scenarios.files import load_scenario
+from lab.common.stats import Estimate
+from lab.scenarios.sweep import SweepPlan, SweepResult, SweepRun, sweep
+from lab.scenarios.sweep_report import export_sweep
 from ui.charts import Chart
 from ui.errors import ErrorFunnel
 from ui.recorder import Recorder

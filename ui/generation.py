@@ -1,12 +1,12 @@
-"""Generation jobs: stream lab.generate's TokenEvents from the worker thread to the GUI and the recorder."""
+"""Generation jobs: stream lab.runtime.generator's TokenEvents from the worker thread to the GUI and the recorder."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from lab.engine import Engine
-from lab.events import SamplingSettings, TokenEvent
-from lab.generate import generate
-from lab.steering import SteeringState
+from lab.runtime.engine import Engine
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.runtime.generator import generate
+from lab.runtime.steering import SteeringState
 from ui.recorder import TurnLog
 from ui.workers import Job, JobContext
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from lab.events import TokenEvent
-from lab.steering import SteeringState
+from lab.runtime.events import TokenEvent
+from lab.runtime.steering import SteeringState
 from ui.errors import ErrorFunnel
 from ui.plot import ReadingsPlot
 from ui.recorder import Recorder

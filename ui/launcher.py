@@ -1,6 +1,6 @@
 """The frozen app's entry point (build.spec); from source: `python -m ui.launcher [options]`.
 
-  --self-test        check the whole app headless: the core self-test (lab.selftest), then open the
+  --self-test        check the whole app headless: the core self-test (lab.diagnostics.selftest), then open the
                      main window offscreen with the loaded model and close it again; prints one JSON
                      line and exits 0, or exits 1 with the reasons in "errors"
   --time-to-window   open the main window, print one JSON line with the seconds until it was
@@ -27,7 +27,7 @@ if getattr(sys, "frozen", False):
     # PyInstaller's matplotlib run-time hook points MPLCONFIGDIR at a new temporary folder on every
     # start, so matplotlib would rebuild its font cache each time (about a second). Keep that cache
     # in the user's cache folder instead (never inside the bundle).
-    from lab.paths import cache_dir
+    from lab.common.paths import cache_dir
 
     os.environ["MPLCONFIGDIR"] = str(cache_dir() / "matplotlib")
 
@@ -81,13 +81,13 @@ def _close(app, window) -> None:
 def self_test(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -> int:
     """Core checks, then the main window offscreen; one JSON line on stdout; 0 only if all passed."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless: no display needed (set before QApplication)
-    from lab.paths import is_frozen
+    from lab.common.paths import is_frozen
 
     summary: dict[str, object] = {"self_test": "emotion-lab", "frozen": is_frozen()}
     errors: list[str] = []
     engine = None
     try:
-        from lab.selftest import run_selftest
+        from lab.diagnostics.selftest import run_selftest
 
         report = run_selftest(spec, tokens, quiet)
         summary.update(report.summary)

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from lab import __version__
-from lab.engine import Engine, open_engine
-from lab.errors import LabError
+from lab.runtime.engine import Engine, open_engine
+from lab.common.errors import LabError
 from ui.chat import ChatTab
 from ui.compare import CompareTab
 from ui.editor import EditorTab

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lab.directions import DirectionSet
+from lab.emotions.directions import DirectionSet
 from ui.charts import Chart
 from ui.palette import emotion_color
 

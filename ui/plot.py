@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from lab.events import TokenEvent
+from lab.runtime.events import TokenEvent
 from ui.charts import Chart
 from ui.palette import emotion_color
 

@@ -5,7 +5,7 @@ import json
 import math
 from pathlib import Path
 
-from lab.errors import LabError
+from lab.common.errors import LabError
 
 FORMAT = "emotion-lab-preset"
 VERSION = 1

@@ -1,4 +1,4 @@
-"""The one place generation output goes on record: a lab.store session file.
+"""The one place generation output goes on record: a lab.store.lab_file session file.
 
 Called from the model worker thread while generating (never from widgets). A chat keeps one
 session for all its turns; each Compare run is a session of its own. Recording failures never
@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from lab.directions import DirectionSet
-from lab.engine import Engine
-from lab.errors import LabError
-from lab.events import SamplingSettings, SteeringChange, TokenEvent
-from lab.recording import start_recording
-from lab.store import SessionRecorder, SessionStore, open_store
+from lab.emotions.directions import DirectionSet
+from lab.runtime.engine import Engine
+from lab.common.errors import LabError
+from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.store.recording import start_recording
+from lab.store.lab_file import SessionRecorder, SessionStore, open_store
 
 
 def _title(text: str, prefix: str = "") -> str:
@@ -61,7 +61,7 @@ class TurnLog:
 
 
 class Recorder:
-    """Adapter between the app and lab.store; disabled (store None) when the file cannot be opened."""
+    """Adapter between the app and lab.store.lab_file; disabled (store None) when the file cannot be opened."""
 
     def __init__(self, store: SessionStore | None) -> None:
         self.store = store
@@ -73,7 +73,7 @@ class Recorder:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Recorder:
-        """Open the lab file (default: lab.paths.default_db_path()); raises LabError."""
+        """Open the lab file (default: lab.common.paths.default_db_path()); raises LabError."""
         return cls(open_store(path))
 
     def chat_turn(self, engine: Engine, sampling: SamplingSettings, system: str, user_text: str) -> TurnLog:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QWidget
 
-from lab.events import SamplingSettings
+from lab.runtime.events import SamplingSettings
 
 
 class SamplingPanel(QGroupBox):

@@ -2,7 +2,7 @@
 
 The YAML text is the source of truth. The form edits a parsed copy (a plain dict) and writes it
 back as YAML; editing the YAML text updates the form whenever the text parses as a mapping. Every
-change is validated live with lab.scenario_file.scenario_problems (line numbers included).
+change is validated live with lab.scenarios.files.scenario_problems (line numbers included).
 Built-in scenarios are read-only: Duplicate makes an editable copy in the user's scenarios folder.
 """
 from __future__ import annotations
@@ -41,10 +41,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.errors import LabError
-from lab.experiment import RunResult, TurnResult, run_scenario
-from lab.scenario import Scenario
-from lab.scenario_file import parse_scenario, save_scenario, scenario_problems
+from lab.common.errors import LabError
+from lab.scenarios.runner import RunResult, TurnResult, run_scenario
+from lab.scenarios.scenario import Scenario
+from lab.scenarios.files import parse_scenario, save_scenario, scenario_problems
 from ui.errors import ErrorFunnel
 from ui.recorder import Recorder
 from ui.scenario_list import ScenarioEntry, TurnChart, list_scenarios, user_scenarios_dir
@@ -65,7 +65,7 @@ checks:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Multi-line texts as readable | blocks (as lab.scenario_file writes them)."""
+    """Multi-line texts as readable | blocks (as lab.scenarios.files writes them)."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

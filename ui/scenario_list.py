@@ -8,10 +8,10 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
-from lab.errors import LabError
-from lab.experiment import TurnResult
-from lab.paths import user_data_dir
-from lab.scenario_file import builtin_scenarios, load_scenario
+from lab.common.errors import LabError
+from lab.scenarios.runner import TurnResult
+from lab.common.paths import user_data_dir
+from lab.scenarios.files import builtin_scenarios, load_scenario
 from ui.charts import Chart
 from ui.palette import emotion_color
 

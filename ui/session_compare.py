@@ -1,4 +1,4 @@
-"""Two recorded sessions side by side: their tokens paired (lab.records.compare_sessions) with one
+"""Two recorded sessions side by side: their tokens paired (lab.store.records.compare_sessions) with one
 emotion's readings and the difference."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.records import SessionRecord, TokenPair, compare_sessions
+from lab.store.records import SessionRecord, TokenPair, compare_sessions
 from ui.palette import tint
 
 COLUMNS = ("Turn", "Row", "#", "Token A", "A", "Token B", "B", "B − A")

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.errors import LabError
-from lab.export import export_session
-from lab.records import SessionRecord
+from lab.common.errors import LabError
+from lab.store.export import export_session
+from lab.store.records import SessionRecord
 from ui.errors import ErrorFunnel
 from ui.plot import ROW_NAMES, ReadingsPlot
 from ui.recorder import Recorder

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from lab.engine import Engine
-from lab.steering import SteeringState
+from lab.runtime.engine import Engine
+from lab.runtime.steering import SteeringState
 
 
 class LabState(QObject):

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from lab.progress import Cancelled
+from lab.common.progress import Cancelled
 from ui.errors import ErrorFunnel, details_of
 
 BATCH_MS = 30

@@ -1,0 +1,357 @@
+"""The headless command line: `python -m lab COMMAND ...`. Errors are one line on stderr, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from lab.cli.scenarios import add_scenario_commands
+from lab.common.errors import LabError
+from lab.common.paths import user_data_dir
+from lab.common.progress import TerminalProgress
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _engine(args: argparse.Namespace):
+    from lab.runtime.engine import open_engine
+
+    return open_engine(args.model, args.method, TerminalProgress())
+
+
+def cmd_emotions(args: argparse.Namespace) -> int:
+    directions = _engine(args).directions
+    layer = directions.reading_layer
+    imported = set(directions.extras.get("imported", []))
+    builtin = set(directions.extras.get("builtin", []))
+    rows = []
+    for i, name in enumerate(directions.emotions):
+        kind = "imported" if name in imported else "built-in" if name in builtin else "user"
+        accuracy = None if name in imported else round(float(directions.accuracy[layer, i]), 3)
+        rows.append({"emotion": name, "kind": kind, "held_out_accuracy": accuracy, "layer": layer, "description": directions.descriptions.get(name, "")})
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    validated_columns = [i for i, name in enumerate(directions.emotions) if name not in imported]
+    overall = float(directions.accuracy[layer, validated_columns].mean())
+    validated = len(rows) - len(imported)
+    print(f"Reading layer {layer} of {directions.depth}, chosen by held-out accuracy ({overall:.0%} over {validated} emotions; chance is {1 / max(1, validated):.0%}).")
+    for row in rows:
+        accuracy = "not validated" if row["held_out_accuracy"] is None else f"{row['held_out_accuracy']:.0%}"
+        print(f"  {row['emotion']:<12} {row['kind']:<9} held-out accuracy {accuracy}")
+    return 0
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as error:
+        raise LabError(f"Cannot read {path}: {error.strerror if isinstance(error, OSError) else 'not UTF-8 text'}. Give a UTF-8 text file with one text per line.") from error
+    if not lines:
+        raise LabError(f"{path} holds no text. Put one text per line.")
+    return lines
+
+
+def _open_store(args: argparse.Namespace):
+    from lab.store.lab_file import open_store
+
+    return open_store(args.db, wal=not args.no_wal, read_only=getattr(args, "read_only", False))
+
+
+@contextlib.contextmanager
+def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
+    """A session recorder, or None with --no-record."""
+    if args.no_record:
+        yield None
+        return
+    from lab.store.recording import start_recording
+
+    with _open_store(args) as store, start_recording(store, engine, title, sampling) as recorder:
+        yield recorder
+        recorder.finish()
+        print(f"Recorded as session {recorder.session_id} in {store.path}.", file=sys.stderr)
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from lab.runtime.events import SamplingSettings, TokenEvent
+    from lab.runtime.reading import read_text, readings_dict
+
+    texts = _read_lines(args.file)
+    engine = _engine(args)
+    with _maybe_recording(args, engine, f"read {Path(args.file).name}", SamplingSettings(max_new_tokens=0)) as recorder:
+        for text in texts:
+            result = read_text(engine.lm, engine.directions, text)
+            if recorder is not None:
+                recorder.begin_turn("text", text)
+                for position, (token_id, values) in enumerate(zip(result.token_ids, result.per_token), start=1):
+                    piece = engine.lm.tokenizer.decode([token_id])
+                    recorder.add_token(TokenEvent(0, position, token_id, piece, True, readings_dict(engine.directions, values)))
+                recorder.end_turn()
+            _print_reading(args, text, result)
+    return 0
+
+
+def _print_reading(args: argparse.Namespace, text: str, result) -> None:
+    if args.json:
+        print(json.dumps({"text": text, "readings": result.readings, "top": result.top}), flush=True)
+    else:
+        strongest = sorted(result.readings.items(), key=lambda kv: -kv[1])[:3]
+        print(f"[{result.top}] {text}\n    " + "  ".join(f"{k} {v:+.2f}" for k, v in strongest), flush=True)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from lab.runtime.events import SamplingSettings
+    from lab.runtime.generator import generate
+    from lab.store.recording import recorded
+    from lab.runtime.steering import SteeringState, parse_steer
+
+    engine = _engine(args)
+    steering = SteeringState(engine.directions)
+    steering.set_all(parse_steer(args.steer))
+    messages = ([{"role": "system", "content": args.system}] if args.system else []) + [{"role": "user", "content": args.prompt}]
+    settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, seed=args.seed, max_new_tokens=args.max_new_tokens)
+    pieces: list[str] = []
+    with _maybe_recording(args, engine, args.prompt[:60], settings) as recorder:
+        events = generate(engine.lm, engine.directions, engine.chat_ids(messages), steering, settings)
+        if recorder is not None:
+            for message in messages:
+                recorder.begin_turn(message["role"], message["content"])
+            recorder.begin_turn("assistant")
+            events = recorded(recorder, events, steering.layers)
+        for event in events:
+            if event.is_prompt:
+                continue
+            pieces.append(event.text)
+            if args.json:
+                print(json.dumps({"text": event.text, "readings": event.readings}), flush=True)
+            else:
+                print(event.text, end="", flush=True)
+        reply = "".join(pieces)
+        if recorder is not None:
+            recorder.end_turn(reply)
+    if args.json:
+        print(json.dumps({"reply": reply, "steering": steering.strengths(), "tokens": len(pieces)}))
+    else:
+        print()
+    return 0
+
+
+def cmd_add_emotion(args: argparse.Namespace) -> int:
+    from lab.emotions.definitions import save_user_emotion
+
+    emotion = save_user_emotion(args.name, _read_lines(args.examples), args.description or "")
+    directions = _engine(args).directions
+    i = directions.index(emotion.name)
+    print(f"Added '{emotion.name}' ({len(emotion.examples)} examples). Held-out accuracy at layer {directions.reading_layer}: {float(directions.accuracy[directions.reading_layer, i]):.0%}.")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    engine = _engine(args)
+    directions = engine.directions
+    if out.suffix.lower() == ".gguf":
+        from lab.emotions.control_vectors import export_control_vector
+
+        if not args.emotion:
+            raise LabError("A GGUF control vector holds one emotion: add --emotion NAME (and optionally --strength).")
+        i = directions.index(args.emotion)
+        vectors = {layer: directions.vectors[layer, i] * directions.layer_norms[layer] * args.strength for layer in directions.steering_layers}
+        export_control_vector(out, vectors, engine.lm.family)
+        print(f"Wrote {out}: '{args.emotion}' on layers {min(vectors)}-{max(vectors)}. In llama.cpp: --control-vector-scaled {out} 0.05")
+    else:
+        directions.save(out)
+        print(f"Wrote {out}: {len(directions.emotions)} emotions, {directions.depth} layers, reading layer {directions.reading_layer}.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from lab.emotions.control_vectors import read_control_vector, save_imported
+    from lab.emotions.directions import DirectionSet
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise LabError(f"No such file: {path}.")
+    if path.suffix.lower() == ".gguf":
+        name = (args.name or path.stem).lower()
+        save_imported(name, read_control_vector(path), str(path))
+        names = [name]
+    else:
+        source = DirectionSet.load(path)
+        names = [n for n in ([args.name] if args.name else source.emotions)]
+        for name in names:
+            i = source.index(name)
+            save_imported(name, {layer: source.vectors[layer, i] for layer in range(source.depth)}, str(path))
+    directions = _engine(args).directions
+    print(f"Imported {', '.join(names)}; the set now has {len(directions.emotions)} emotions.")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lab.diagnostics.bench import run_benchmarks
+
+    results = run_benchmarks(args.model, rounds=args.rounds)
+    print(json.dumps(results) if args.json else "\n".join(f"{k:>14}: {v}" for k, v in results.items()))
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from lab.store.export import export_session, import_json
+
+    with _open_store(args) as store:
+        if args.action == "list":
+            for summary in store.list_sessions(args.search):
+                print(f"{summary.id:>5}  {summary.created[:19]}  {summary.status:<11}  {summary.title}")
+        elif args.action == "show":
+            from lab.store.export import to_markdown
+
+            print(to_markdown(store.load_session(_session_id(args))))
+        elif args.action in ("export", "report"):
+            out = Path(_require(args.out, "an output file (OUT)"))
+            if args.action == "report" and out.suffix.lower() not in (".html", ".htm"):
+                out = out.with_suffix(".html")
+            export_session(store.load_session(_session_id(args), raw=True), out, emotion=args.emotion)
+            print(f"Wrote {out}.")
+        elif args.action == "import":
+            new_id = import_json(store, Path(_require(args.target, "a JSON export to import")))
+            print(f"Imported as session {new_id}.")
+        elif args.action == "rerun":
+            _rerun(args, store, _session_id(args))
+        elif args.action == "delete":
+            store.delete_session(_session_id(args))
+            print(f"Deleted session {args.target}.")
+        elif args.action == "compare":
+            from lab.store.records import compare_sessions
+
+            emotion = args.emotion
+            pairs = compare_sessions(store.load_session(_session_id(args)), store.load_session(_session_id(args, args.out)))
+            for pair in pairs:
+                a = pair.a.text if pair.a else ""
+                b = pair.b.text if pair.b else ""
+                diff = pair.difference(emotion) if emotion else None
+                print(f"{pair.turn:>3} {pair.index:>4}  {a!r:<18} {b!r:<18}" + (f" {emotion} diff {diff:+.2f}" if diff is not None else ""))
+    return 0
+
+
+def _rerun(args: argparse.Namespace, store, session_id: int) -> None:
+    """Generate a recorded session's first reply again (same seed; recorded or --steer steering)."""
+    from lab.store.recording import recorded, start_recording
+    from lab.store.replay import replay_plan, rerun
+    from lab.runtime.steering import parse_steer
+
+    plan = replay_plan(store.load_session(session_id))
+    engine = _engine(args)
+    steer = parse_steer(args.steer) if args.steer else None
+    with start_recording(store, engine, f"Re-run of session {session_id}", plan.sampling) as recorder:
+        recorder.begin_turn("assistant")
+        events = recorded(recorder, rerun(engine, plan, steer), engine.directions.steering_layers)
+        reply = [e for e in events if not e.is_prompt]
+        text = "".join(e.text for e in reply)
+        recorder.end_turn(text)
+        recorder.finish()
+    same = [e.token_id for e in reply] == plan.recorded_ids
+    print(text)
+    print(f"Recorded as session {recorder.session_id}; tokens {'identical to' if same else 'different from'} session {session_id}.", file=sys.stderr)
+
+
+def _require(value: str | None, what: str) -> str:
+    if not value:
+        raise LabError(f"This command needs {what}.")
+    return value
+
+
+def _session_id(args: argparse.Namespace, value: str | None = None) -> int:
+    text = _require(value if value is not None else args.target, "a session id (see `sessions list`)")
+    try:
+        return int(text)
+    except ValueError:
+        raise LabError(f"'{text}' is not a session id; ids are numbers shown by `python -m lab sessions list`.") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
+    common.add_argument("--method", default="mean_diff", choices=["mean_diff", "pca_diff"], help="direction extraction method")
+    common.add_argument("--db", default=None, help="the lab file (SQLite) for recordings; default sessions/lab.db")
+    common.add_argument("--no-record", action="store_true", help="do not record generate/read as a session")
+    common.add_argument("--no-wal", action="store_true", help="use a rollback journal instead of WAL (network folders)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("emotions", parents=[common], help="list emotions with held-out accuracy and the reading layer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_emotions)
+
+    p = sub.add_parser("read", parents=[common], help="read the emotions of each line of a text file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_read)
+
+    p = sub.add_parser("generate", parents=[common], help="generate a reply, optionally steered, streaming readings")
+    p.add_argument("prompt")
+    p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
+    p.add_argument("--system", default="")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("add-emotion", parents=[common], help="add an emotion from example texts (one per line)")
+    p.add_argument("name")
+    p.add_argument("--examples", required=True)
+    p.add_argument("--description", default="")
+    p.set_defaults(handler=cmd_add_emotion)
+
+    p = sub.add_parser("export", parents=[common], help="export directions (.safetensors native, or .gguf control vector)")
+    p.add_argument("out")
+    p.add_argument("--emotion")
+    p.add_argument("--strength", type=float, default=1.0)
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("import", parents=[common], help="import a native direction file or a GGUF control vector")
+    p.add_argument("file")
+    p.add_argument("--name")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("sessions", parents=[common], help="list, show, export, import, report, compare, rerun or delete recorded sessions")
+    p.add_argument("action", choices=["list", "show", "export", "import", "report", "compare", "rerun", "delete"])
+    p.add_argument("target", nargs="?", help="session id (or JSON file for import)")
+    p.add_argument("out", nargs="?", help="output file (.json .csv .md .html) or, for compare, the second session id")
+    p.add_argument("--search")
+    p.add_argument("--emotion", help="emotion used to tint reports and compare")
+    p.add_argument("--read-only", action="store_true", help="open the lab file without changing it")
+    p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH", help="rerun: steer this way instead")
+    p.set_defaults(handler=cmd_sessions)
+
+    add_scenario_commands(sub, common)
+
+    p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--rounds", type=int, default=5)
+    p.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except LabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as error:  # last resort: one line for the user, the traceback in a log file
+        log = user_data_dir() / "error.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        print(f"error: unexpected problem ({type(error).__name__}: {error}). Details were written to {log}.", file=sys.stderr)
+        return 1

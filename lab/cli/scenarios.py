@@ -1,0 +1,200 @@
+"""Scenario and sweep commands for the CLI: `run`, `sweep` and `scenarios` (list, check, import)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from lab.common.errors import LabError
+
+
+def add_scenario_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Register the scenario commands on the main parser's subcommands."""
+    p = sub.add_parser("run", parents=[common], help="run a scenario file (or built-in scenario) and check each model turn")
+    p.add_argument("file", help="a scenario .yaml, a built-in name (see `scenarios list`) or an agentic-misalignment config")
+    p.add_argument("--variant")
+    p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--temperature", type=float, default=None, help="default: the scenario's")
+    p.add_argument("--max-tokens", type=int, default=None, help="cap every model turn at this many tokens")
+    p.add_argument("--json", action="store_true", help="one JSON object per turn")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("sweep", parents=[common], help="run a scenario over a grid of steering strengths x seeds, with a random-direction control")
+    p.add_argument("file")
+    p.add_argument("--emotion", action="append", required=True, help="emotion to sweep (repeat for several)")
+    p.add_argument("--strengths", default="-0.06,-0.03,0,0.03,0.06", help="comma-separated strengths; write --strengths=-0.06,0,0.06 when the first is negative")
+    p.add_argument("--seeds", type=int, default=3, help="runs per strength")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--no-control", action="store_true", help="leave out the random-direction control")
+    p.add_argument("--no-perplexity", action="store_true", help="skip the unsteered model's perplexity (faster)")
+    p.add_argument("--variant")
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--max-tokens", type=int, default=None)
+    p.add_argument("--batch-rows", type=int, default=16, help="runs per batch")
+    p.add_argument("--out", action="append", default=[], help="write results (.csv, .png or .html); repeat for several")
+    p.add_argument("--json", action="store_true", help="one JSON object per series and strength")
+    p.set_defaults(handler=cmd_sweep)
+
+    p = sub.add_parser("scenarios", help="list built-in scenarios, check a scenario file, or import agentic-misalignment configs")
+    p.add_argument("action", choices=["list", "check", "import"])
+    p.add_argument("target", nargs="?", help="scenario file to check, or config to import")
+    p.add_argument("out", nargs="?", help="for import: the scenario .yaml to write")
+    p.add_argument("--templates", help="for import: the framework's templates folder")
+    p.add_argument("--condition", action="append", default=[], help="for import: only this condition (repeatable)")
+    p.set_defaults(handler=cmd_scenarios)
+
+
+def open_any_scenario(name_or_path: str):
+    """A scenario file, a built-in scenario by name, or an agentic-misalignment config imported on the fly."""
+    from lab.scenarios.agentic_import import import_agentic, is_agentic_config
+    from lab.scenarios.files import find_scenario, load_scenario
+
+    path = find_scenario(name_or_path)
+    return import_agentic(path) if is_agentic_config(path) else load_scenario(path)
+
+
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[object]:
+    if args.no_record:
+        yield None
+        return
+    from lab.store.lab_file import open_store
+
+    with open_store(args.db, wal=not args.no_wal) as store:
+        yield store
+
+
+def _engine(args: argparse.Namespace):
+    from lab.runtime.engine import open_engine
+    from lab.common.progress import TerminalProgress
+
+    return open_engine(args.model, args.method, TerminalProgress())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from lab.scenarios.runner import run_scenario
+    from lab.runtime.steering import parse_steer
+
+    scenario = open_any_scenario(args.file)
+    steer = parse_steer(args.steer)
+    engine = _engine(args)
+
+    def show(_row: int, turn) -> None:
+        if args.json:
+            print(json.dumps(turn.to_json(), ensure_ascii=False), flush=True)
+        else:
+            _print_turn(turn)
+
+    with _store(args) as store:
+        result = run_scenario(engine, scenario, variant=args.variant, steer=steer, seed=args.seed,
+                              temperature=args.temperature, max_tokens=args.max_tokens, store=store, on_turn=show)
+    if result.seed is not None:
+        print(f"Seed {result.seed}.", file=sys.stderr)
+    if result.session_id is not None:
+        print(f"Recorded as session {result.session_id}.", file=sys.stderr)
+    return 0
+
+
+def _print_turn(turn) -> None:
+    print(f"--- {turn.turn} {turn.role}")
+    if turn.text:
+        print(turn.text.strip())
+    if turn.generated:
+        print("    reply starts: " + _strongest(turn.reply_start_readings))
+        if turn.reread_readings:
+            writing = {e: sum(r[e] for r in turn.token_readings) / len(turn.token_readings) for e in turn.reread_readings} if turn.token_readings else {}
+            print("    while writing: " + _strongest(writing))
+            print("    re-read fresh: " + _strongest(turn.reread_readings))
+        print("    checks: " + (", ".join(turn.checks) or "none"))
+    sys.stdout.flush()
+
+
+def _strongest(readings: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:+.2f}" for k, v in sorted(readings.items(), key=lambda kv: -kv[1])[:3])
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from lab.common.progress import TerminalProgress
+    from lab.scenarios.sweep import SweepPlan, sweep
+    from lab.scenarios.sweep_report import export_sweep
+
+    try:
+        strengths = tuple(float(s) for s in args.strengths.split(",") if s.strip())
+    except ValueError:
+        raise LabError(f"Cannot read --strengths '{args.strengths}'. Write numbers separated by commas, e.g. -0.06,0,0.06.") from None
+    if args.seeds < 1:
+        raise LabError("--seeds must be at least 1.")
+    outputs = [Path(o) for o in args.out]
+    bad = [o.name for o in outputs if o.suffix.lower() not in (".csv", ".png", ".html")]
+    if bad:
+        raise LabError(f"Cannot write {', '.join(bad)}: sweep results go to .csv, .png or .html files.")
+    scenario = open_any_scenario(args.file)
+    plan = SweepPlan(
+        emotions=tuple(e.strip().lower() for e in args.emotion), strengths=strengths,
+        seeds=tuple(range(args.seed, args.seed + args.seeds)), control=not args.no_control, variant=args.variant,
+        max_tokens=args.max_tokens, temperature=args.temperature, perplexity=not args.no_perplexity,
+        batch_rows=args.batch_rows,
+    )
+    plan.check()
+    engine = _engine(args)
+    with _store(args) as store:
+        result = sweep(engine, scenario, plan, store=store, progress=TerminalProgress())
+    for point in result.points():
+        if args.json:
+            print(json.dumps(_point_json(point)), flush=True)
+        else:
+            rates = ", ".join(f"{k} {v.value:.0%}" for k, v in point.rates.items())
+            readings = ", ".join(f"{k} {v.value:+.2f}" for k, v in point.readings.items())
+            print(f"{point.series:>15} {point.strength:+.3f}  n={point.runs}  {readings}  distinct-2 {point.distinct2.value:.2f}  {rates}")
+    for out in outputs:
+        export_sweep(result, out)
+        print(f"Wrote {out}.", file=sys.stderr)
+    if result.experiment_id is not None:
+        print(f"Recorded as experiment {result.experiment_id} ({len(result.runs)} runs).", file=sys.stderr)
+    return 0
+
+
+def _point_json(point) -> dict[str, object]:
+    def triple(e) -> list[float | None]:
+        return [v if math.isfinite(v) else None for v in (e.value, e.low, e.high)]
+
+    return {
+        "series": point.series, "strength": point.strength, "runs": point.runs,
+        "rates": {k: triple(v) for k, v in point.rates.items()}, "readings": {k: triple(v) for k, v in point.readings.items()},
+        "repetition": triple(point.repetition), "distinct2": triple(point.distinct2), "perplexity": triple(point.perplexity),
+    }
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from lab.scenarios.scenario import ScenarioError
+    from lab.scenarios.files import builtin_scenarios, find_scenario, load_scenario, save_scenario
+
+    if args.action == "list":
+        for item in builtin_scenarios():
+            print(f"{item.name:<20} {item.title}")
+    elif args.action == "check":
+        if not args.target:
+            raise LabError("Give the scenario file to check.")
+        try:
+            scenario = load_scenario(find_scenario(args.target))
+        except ScenarioError as error:
+            print(f"{args.target} has {len(error.problems)} problem(s):")
+            for problem in error.problems:
+                print(f"  {problem}")
+            return 1
+        variants = ", ".join(scenario.variants) or "none"
+        print(f"{scenario.title}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
+    else:
+        from lab.scenarios.agentic_import import import_agentic
+
+        if not args.target or not args.out:
+            raise LabError("Give the framework's config file and the scenario .yaml to write.")
+        scenario = import_agentic(Path(args.target), Path(args.templates) if args.templates else None, conditions=args.condition or None)
+        save_scenario(scenario, Path(args.out))
+        print(f"Wrote {args.out}: {len(scenario.variants)} variants ({', '.join(list(scenario.variants)[:5])}{', ...' if len(scenario.variants) > 5 else ''}).")
+    return 0

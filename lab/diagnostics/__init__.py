@@ -1,0 +1,1 @@
+"""Benchmarks, the self-test and the validation report: measuring the lab itself."""

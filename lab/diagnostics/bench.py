@@ -1,0 +1,105 @@
+"""Benchmarks on the embedded model. Variants alternate round by round; the best round counts."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+from pathlib import Path
+
+import torch
+
+from lab.diagnostics.bench_store import bytes_per_token
+from lab.diagnostics.bench_sweep import sweep_ratio
+from lab.emotions.directions import extract
+from lab.runtime.engine import Engine
+from lab.emotions.definitions import load_emotions, load_neutral_texts
+from lab.runtime.events import SamplingSettings
+from lab.runtime.generator import generate
+from lab.model.loader import LoadedModel, load_model
+from lab.store.recording import recorded, start_recording
+from lab.runtime.steering import SteeringState
+from lab.store.lab_file import SessionStore, open_store
+
+PROMPT = "Write a long story about a lighthouse keeper and a storm."
+TOKENS = 48
+STEER = {"happy": 0.02, "calm": 0.02, "desperate": -0.02}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _plain_tokens_per_s(lm: LoadedModel, ids: list[int]) -> float:
+    inputs = torch.tensor([ids], device=lm.device)
+    with torch.inference_mode():
+        start = time.perf_counter()
+        out = lm.model.generate(inputs, max_new_tokens=TOKENS, min_new_tokens=TOKENS, do_sample=False, pad_token_id=lm.stop_token_ids[0])
+        elapsed = time.perf_counter() - start
+    return (out.shape[1] - len(ids)) / elapsed
+
+
+def _lab_tokens_per_s(lm: LoadedModel, directions, ids: list[int], store: SessionStore | None = None) -> float:
+    steering = SteeringState(directions)
+    steering.set_all(STEER)
+    settings = SamplingSettings(max_new_tokens=TOKENS)
+    start = time.perf_counter()
+    events = generate(lm, directions, ids, steering, settings)
+    if store is None:
+        count = sum(1 for e in events if not e.is_prompt)
+    else:
+        with start_recording(store, Engine(lm, directions), "benchmark", settings) as recorder:
+            recorder.begin_turn("assistant")
+            count = sum(1 for e in recorded(recorder, events, steering.layers) if not e.is_prompt)
+            recorder.end_turn()
+            recorder.finish()
+    return count / (time.perf_counter() - start)
+
+
+def cold_load_seconds() -> float:
+    """Load the embedded model with an empty cache (GGUF dequantized from scratch)."""
+    saved = os.environ.get("EMOTION_LAB_HOME")
+    with tempfile.TemporaryDirectory() as home:
+        os.environ["EMOTION_LAB_HOME"] = home
+        try:
+            return _timed(lambda: load_model("embedded"))
+        finally:
+            if saved is None:
+                os.environ.pop("EMOTION_LAB_HOME")
+            else:
+                os.environ["EMOTION_LAB_HOME"] = saved
+
+
+def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
+    load_model(spec)  # make sure the cache is warm
+    warm = min(_timed(lambda: load_model(spec)) for _ in range(2))
+    cold = cold_load_seconds() if spec == "embedded" else float("nan")
+    lm = load_model(spec)
+    emotions, neutral = load_emotions(), load_neutral_texts()
+    start = time.perf_counter()
+    directions = extract(lm, emotions, neutral)
+    extract_s = time.perf_counter() - start
+    ids = lm.chat_ids([{"role": "user", "content": PROMPT}])
+    _plain_tokens_per_s(lm, ids)  # warm-up
+    plain, steered, recording = [], [], []
+    with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "bench.db") as store:
+        for _ in range(rounds):
+            plain.append(_plain_tokens_per_s(lm, ids))
+            steered.append(_lab_tokens_per_s(lm, directions, ids))
+            recording.append(_lab_tokens_per_s(lm, directions, ids, store))
+    ratio_of_sweep = sweep_ratio(Engine(lm, directions), rounds=rounds)
+    return {
+        "plain_tok_s": round(max(plain), 2),
+        "lab_tok_s": round(max(steered), 2),
+        "ratio": round(max(steered) / max(plain), 3),
+        "cold_load_s": round(cold, 2),
+        "warm_load_s": round(warm, 2),
+        "extract_s": round(extract_s, 2),
+        "recorded_tok_s": round(max(recording), 2),
+        "record_ratio": round(max(recording) / max(steered), 3),
+        "bytes_per_token": round(bytes_per_token(with_raw=False)),
+        "bytes_per_token_raw": round(bytes_per_token(with_raw=True)),
+        "sweep_ratio": ratio_of_sweep,
+    }

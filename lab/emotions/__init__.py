@@ -1,0 +1,1 @@
+"""Emotions: example texts -> activations -> directions (extraction, calibration, validation, file formats, control vectors)."""

@@ -1,0 +1,89 @@
+"""llama.cpp / repeng control-vector files (GGUF) and imported emotions.
+
+A control vector holds `direction.N` tensors: the vector added to the output of (0-based) layer N.
+We export unit direction x layer norm, so `--control-vector-scaled FILE 0.05` in llama.cpp means
+strength 0.05 in Emotion Lab units. Imported vectors become emotions that join the set: they steer
+and are read like the others, but are not validated (no example texts).
+"""
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from lab.common.errors import LabError
+from lab.common.paths import user_data_dir
+
+ARCH = "controlvector"
+TENSOR_NAME = re.compile(r"^direction\.(\d+)$")
+
+
+def export_control_vector(path: Path, vectors: dict[int, torch.Tensor], model_hint: str) -> None:
+    """Write {layer: vector} as a llama.cpp control vector."""
+    import gguf
+
+    writer = gguf.GGUFWriter(str(path), ARCH)
+    writer.add_string(f"{ARCH}.model_hint", model_hint)
+    writer.add_uint32(f"{ARCH}.layer_count", len(vectors))
+    for layer, vector in sorted(vectors.items()):
+        writer.add_tensor(f"direction.{layer}", vector.detach().float().cpu().numpy().astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def read_control_vector(path: Path) -> dict[int, torch.Tensor]:
+    """{layer: vector} from a llama.cpp / repeng control-vector GGUF file."""
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except (OSError, ValueError, KeyError, IndexError, struct.error) as error:  # the last two: truncated file
+        raise LabError(f"{path.name} is not a readable GGUF file: {error}.") from error
+    vectors = {}
+    for tensor in reader.tensors:
+        match = TENSOR_NAME.match(tensor.name)
+        if match:
+            vectors[int(match.group(1))] = torch.tensor(np.array(tensor.data, dtype=np.float32)).flatten()
+    if not vectors:
+        raise LabError(f"{path.name} holds no 'direction.N' tensors, so it is not a control vector.")
+    return vectors
+
+
+def imported_dir() -> Path:
+    path = user_data_dir() / "imported"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_imported(name: str, vectors: dict[int, torch.Tensor], source: str) -> Path:
+    """Keep an imported emotion: per-layer vectors, later merged into the direction set."""
+    path = imported_dir() / f"{name}.safetensors"
+    save_file({f"direction.{layer}": v.contiguous() for layer, v in vectors.items()}, str(path), metadata={"source": source})
+    return path
+
+
+def load_imported() -> dict[str, dict[int, torch.Tensor]]:
+    imported = {}
+    for path in sorted(imported_dir().glob("*.safetensors")):
+        tensors = load_file(str(path))
+        imported[path.stem] = {int(TENSOR_NAME.match(k).group(1)): v for k, v in tensors.items() if TENSOR_NAME.match(k)}
+    return imported
+
+
+def fill_layers(vectors: dict[int, torch.Tensor], depth: int, width: int) -> torch.Tensor:
+    """Unit vectors for every layer: a layer without its own vector takes the nearest layer's."""
+    if any(v.numel() != width for v in vectors.values()):
+        raise LabError(f"The imported vectors do not fit this model (its width is {width}). Import vectors made for this model.")
+    present = sorted(vectors)
+    rows = []
+    for layer in range(depth):
+        nearest = min(present, key=lambda p: abs(p - layer))
+        vector = vectors[nearest].float()
+        rows.append(vector / vector.norm().clamp(min=1e-12))
+    return torch.stack(rows)

@@ -1,0 +1,111 @@
+"""Emotion definitions: built-in ones from assets/emotions/*.yaml, user-made ones from the data folder.
+
+An emotion is a name, a plain-language description and example texts that convey it without naming it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from lab.common.errors import LabError
+from lab.common.paths import asset_path, user_data_dir
+
+MIN_EXAMPLES = 8
+NEUTRAL_FILE = "_neutral.yaml"  # files starting with "_" are not emotions
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Emotion:
+    name: str
+    description: str
+    examples: tuple[str, ...]
+    builtin: bool = True
+
+
+def builtin_dir() -> Path:
+    return asset_path("emotions")
+
+
+def user_dir() -> Path:
+    path = user_data_dir() / "emotions"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise LabError(f"Could not read emotion file {path.name}: {error}. Fix or remove the file.") from error
+    if not isinstance(data, dict):
+        raise LabError(f"Emotion file {path.name} is empty or not a mapping. It needs 'name', 'description' and 'examples'.")
+    return data
+
+
+def _clean_texts(values: object, path: Path, key: str) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise LabError(f"Emotion file {path.name}: '{key}' must be a list of texts.")
+    return tuple(str(v).strip() for v in values if str(v).strip())
+
+
+def load_emotion_file(path: Path, builtin: bool) -> Emotion:
+    data = _read_yaml(path)
+    examples = _clean_texts(data.get("examples", []), path, "examples")
+    if len(examples) < MIN_EXAMPLES:
+        raise LabError(f"Emotion file {path.name} has {len(examples)} example texts; at least {MIN_EXAMPLES} are needed.")
+    name = str(data.get("name") or path.stem).strip().lower()
+    return Emotion(name=name, description=str(data.get("description", "")).strip(), examples=examples, builtin=builtin)
+
+
+def load_emotions(include_user: bool = True) -> list[Emotion]:
+    """Built-in emotions, then user-made ones (a user emotion may not reuse a built-in name)."""
+    emotions = [load_emotion_file(p, True) for p in sorted(builtin_dir().glob("*.yaml")) if not p.name.startswith("_")]
+    if include_user:
+        taken = {e.name for e in emotions}
+        emotions += [e for e in (load_emotion_file(p, False) for p in sorted(user_dir().glob("*.yaml"))) if e.name not in taken]
+    return emotions
+
+
+def load_neutral_texts() -> tuple[str, ...]:
+    path = builtin_dir() / NEUTRAL_FILE
+    return _clean_texts(_read_yaml(path).get("texts", []), path, "texts")
+
+
+def parse_examples(text: str) -> list[str]:
+    """One example per non-empty line (how users paste or type examples)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def save_user_emotion(name: str, examples: list[str], description: str = "") -> Emotion:
+    """Validate and store a user-made emotion; it joins the set on the next extraction."""
+    name = name.strip().lower()
+    if not NAME_PATTERN.match(name):
+        raise LabError(f"'{name}' is not a usable emotion name: use 1-32 lowercase letters, digits, '-' or '_', starting with a letter.")
+    if name in {e.name for e in load_emotions(include_user=False)}:
+        raise LabError(f"'{name}' is a built-in emotion. Choose another name.")
+    examples = [e.strip() for e in examples if e.strip()]
+    if len(examples) < MIN_EXAMPLES:
+        raise LabError(f"'{name}' has {len(examples)} example texts; give at least {MIN_EXAMPLES} (one per line), ideally 40 or more.")
+    emotion = Emotion(name=name, description=description.strip() or f"User-made emotion '{name}'.", examples=tuple(examples), builtin=False)
+    payload = {"name": emotion.name, "description": emotion.description, "examples": list(emotion.examples)}
+    (user_dir() / f"{name}.yaml").write_text(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return emotion
+
+
+def delete_user_emotion(name: str) -> None:
+    path = user_dir() / f"{name}.yaml"
+    if not path.is_file():
+        raise LabError(f"There is no user-made emotion called '{name}'.")
+    path.unlink()
+
+
+def data_hash(emotions: list[Emotion], neutral: tuple[str, ...]) -> str:
+    """A hash of everything extraction reads, so cached directions are reused only for the same data."""
+    payload = [[e.name, list(e.examples)] for e in emotions] + [["__neutral__", list(neutral)]]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()

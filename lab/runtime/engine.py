@@ -1,0 +1,24 @@
+"""The loaded model and its emotion directions: what every front end (CLI, app) works with."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.emotions.directions import DirectionSet, load_or_extract
+from lab.model.loader import LoadedModel, load_model
+from lab.common.progress import Progress, SilentProgress
+
+
+@dataclass
+class Engine:
+    lm: LoadedModel
+    directions: DirectionSet
+
+    def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        return self.lm.chat_ids(messages, add_generation_prompt=True)
+
+
+def open_engine(spec: str = "embedded", method: str = "mean_diff", progress: Progress | None = None) -> Engine:
+    """Load the model and its directions (extracting them on first use, then from the cache)."""
+    progress = progress or SilentProgress()
+    lm = load_model(spec, progress)
+    return Engine(lm=lm, directions=load_or_extract(lm, method, progress))

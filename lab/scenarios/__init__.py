@@ -1,0 +1,1 @@
+"""Scenarios: files, validation, checks, runs, sweeps, statistics, coherence, lessons."""

@@ -1,0 +1,237 @@
+"""Scenario files (YAML): read with yaml.safe_load, validated field by field with line numbers,
+written back tidily. A broken file gives a ScenarioError listing every problem; nothing here
+crashes on it or writes over it. The format is described in assets/scenarios/README.md and
+assets/scenarios/scenario.schema.json; built-in scenarios live in assets/scenarios/*.yaml.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lab.common.errors import LabError
+from lab.common.paths import asset_path
+from lab.scenarios.scenario import Message, ModelTurn, Problem, Reset, Scenario, ScenarioError, Step, Variant, problems_in_expansion
+from lab.scenarios.validation import Path_, Reader, field_name
+
+MAX_FILE_BYTES = 4_000_000
+
+
+@dataclass(frozen=True)
+class BuiltinScenario:
+    name: str  # the file name without .yaml, usable wherever a scenario file is asked for
+    title: str
+    path: Path
+
+
+def scenarios_dir() -> Path:
+    return asset_path("scenarios")
+
+
+def builtin_scenarios() -> list[BuiltinScenario]:
+    """The scenarios shipped with the app, in file-name order (titles read from the files)."""
+    found = []
+    for path in sorted(scenarios_dir().glob("*.yaml")):
+        try:
+            title = load_scenario(path).title
+        except LabError:
+            title = path.stem
+        found.append(BuiltinScenario(path.stem, title, path))
+    return found
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario file from a path, or from a built-in scenario's name (e.g. 'impossible-task')."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    builtin = scenarios_dir() / f"{name_or_path}.yaml"
+    if builtin.is_file():
+        return builtin
+    names = ", ".join(b.name for b in builtin_scenarios())
+    raise LabError(f"No scenario file '{name_or_path}'. Give a path to a .yaml file or a built-in name: {names}.")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; ScenarioError lists every problem."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(path.name, [Problem(None, "", f"the file is larger than {MAX_FILE_BYTES // 1000} kB")])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(path.name, [Problem(None, "", "the file is not UTF-8 text")]) from None
+    except OSError as error:
+        raise LabError(f"Cannot read {path}: {error.strerror}.") from error
+    scenario = parse_scenario(text, path.name)
+    return replace(scenario, source=path)
+
+
+def parse_scenario(text: str, source: str = "") -> Scenario:
+    """A scenario from YAML text; ScenarioError lists every problem."""
+    scenario, problems = _parse(text)
+    if problems or scenario is None:
+        raise ScenarioError(source, problems)
+    return scenario
+
+
+def scenario_problems(text: str) -> list[Problem]:
+    """Every problem in YAML text (empty when it is a valid scenario): for live checking in an editor."""
+    return _parse(text)[1]
+
+
+def scenario_from_dict(data: Any) -> Scenario:
+    """A scenario from already-parsed data (e.g. built in the app); ScenarioError without line numbers."""
+    reader = Reader({})
+    scenario = reader.scenario(data)
+    problems = reader.problems + (problems_in_expansion(scenario) if scenario and not reader.problems else [])
+    if problems or scenario is None:
+        raise ScenarioError("", problems)
+    return scenario
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The file's structure, leaving out fields at their defaults."""
+    defaults = Scenario(title="", steps=())
+    data: dict[str, Any] = {"title": scenario.title}
+    for key in ("description", "lesson", "system"):
+        if getattr(scenario, key):
+            data[key] = getattr(scenario, key)
+    if scenario.models:
+        data["models"] = list(scenario.models)
+    if scenario.variables:
+        data["variables"] = dict(scenario.variables)
+    if scenario.variants:
+        data["variants"] = {name: _variant_dict(v) for name, v in scenario.variants.items()}
+    for key in ("temperature", "top_p", "reread"):
+        if getattr(scenario, key) != getattr(defaults, key):
+            data[key] = getattr(scenario, key)
+    data["steps"] = [_step_dict(step) for step in scenario.steps]
+    if scenario.checks:
+        data["checks"] = [check.to_data() for check in scenario.checks]
+    return data
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    return yaml.dump(scenario_to_dict(scenario), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> None:
+    """Write `scenario` to `path` (atomically). Refuses to replace a built-in scenario or an
+    existing file that does not read as a valid scenario, so a broken file is never lost."""
+    path = Path(path)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise LabError(f"Save scenarios as .yaml files, not {path.name}.")
+    if path.resolve().parent == scenarios_dir().resolve():
+        raise LabError("Built-in scenarios cannot be changed. Save your version under another folder.")
+    text = scenario_to_yaml(scenario)
+    parse_scenario(text, "The scenario to save")  # never write a file that would not load again
+    if path.exists():
+        try:
+            load_scenario(path)
+        except LabError as error:
+            raise LabError(f"{path.name} already exists and does not read as a valid scenario, so it was left untouched ({error}). Save under another name.") from None
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise LabError(f"Cannot write {path} ({error.strerror}). Choose another location.") from error
+
+
+# --- parsing with line numbers --------------------------------------------------------------------
+
+def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        return None, [Problem(None, "", f"the text is larger than {MAX_FILE_BYTES // 1000} kB")]
+    try:
+        alias = next((e for e in yaml.parse(text, Loader=yaml.SafeLoader) if isinstance(e, yaml.AliasEvent)), None)
+        if alias is not None:
+            return None, [Problem(alias.start_mark.line + 1, "", f"uses the YAML alias *{alias.anchor}; write the value out instead")]
+        data = yaml.safe_load(text)
+        lines: dict[Path_, int] = {}
+        twice: list[Problem] = []
+        _line_numbers(yaml.compose(text, Loader=yaml.SafeLoader), (), lines, twice)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        return None, [Problem(mark.line + 1 if mark else None, "", f"this is not valid YAML ({error.problem or error.context})")]
+    except RecursionError:
+        return None, [Problem(None, "", "this is not valid YAML (it is nested too deeply)")]
+    except Exception as error:  # anything else the YAML reader raises on odd input: still a problem, never a crash
+        return None, [Problem(None, "", f"this is not valid YAML ({type(error).__name__}: {str(error)[:200]})")]
+    reader = Reader(lines)
+    scenario = reader.scenario(data)
+    if twice or reader.problems or scenario is None:
+        return None, sorted(twice + reader.problems, key=lambda p: (p.line or 0))
+    return scenario, problems_in_expansion(scenario)
+
+
+def _line_numbers(node: yaml.Node | None, path: Path_, lines: dict[Path_, int], twice: list[Problem]) -> None:
+    """Note the line (1-based) of every mapping value and list item by its path, and every field
+    written twice in one mapping (YAML would silently keep the last)."""
+    if node is None or len(path) > 40:
+        return
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    twice.append(Problem(key.start_mark.line + 1, field_name(path + (key.value,)), "is written twice; keep one"))
+                seen.add(key.value)
+                lines[path + (key.value,)] = key.start_mark.line + 1
+                _line_numbers(value, path + (key.value,), lines, twice)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_numbers(item, path + (i,), lines, twice)
+
+
+def _variant_dict(variant: Variant) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if variant.description:
+        data["description"] = variant.description
+    if variant.variables:
+        data["variables"] = dict(variant.variables)
+    if variant.system is not None:
+        data["system"] = variant.system
+    return data
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    data: dict[str, Any]
+    if isinstance(step, Message):
+        data = {step.role: step.text}
+    elif isinstance(step, Reset):
+        data = {"reset": True}
+    elif isinstance(step, ModelTurn):
+        spec: dict[str, Any] = {"max_tokens": step.max_tokens}
+        if step.steer:
+            spec["steer"] = dict(step.steer)
+        data = {"model": spec}
+    else:
+        spec = {"count": step.count}
+        if step.counter != "i":
+            spec["counter"] = step.counter
+        if step.vary:
+            spec["vary"] = {k: list(v) for k, v in step.vary.items()}
+        spec["steps"] = [_step_dict(s) for s in step.steps]
+        data = {"repeat": spec}
+    if step.only:
+        data["only"] = list(step.only)
+    return data
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line texts as readable | blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not any(c in value for c in "\r\t") and value == value.strip(" ") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)

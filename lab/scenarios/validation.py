@@ -1,0 +1,265 @@
+"""Validation of parsed scenario data: turns what yaml.safe_load gave into a Scenario, collecting
+a Problem (line, field, plain words) for everything wrong instead of stopping at the first."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from lab.scenarios.checks import Check, Pattern
+from lab.scenarios.scenario import (
+    DEFAULT_MAX_TOKENS, NAME, VARIANT_NAME, Message, ModelTurn, Problem, Repeat, Reset, Scenario, Step, Variant,
+)
+
+MAX_DEPTH = 8  # repeat blocks inside repeat blocks
+TOP_FIELDS = ("title", "description", "lesson", "models", "system", "variables", "variants", "checks",
+              "steps", "temperature", "top_p", "reread")
+STEP_KINDS = ("user", "assistant", "model", "reset", "repeat")
+Path_ = tuple[str | int, ...]
+
+
+def field_name(path: Path_) -> str:
+    return " > ".join(f"item {p + 1}" if isinstance(p, int) else str(p) for p in path)
+
+
+class Reader:
+    """Turns parsed YAML into a Scenario, collecting a Problem for everything wrong."""
+
+    def __init__(self, lines: dict[Path_, int]) -> None:
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, path: Path_, message: str) -> None:
+        line = next((self.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in self.lines), None)
+        self.problems.append(Problem(line, field_name(path), message))
+
+    def mapping(self, value: Any, path: Path_, allowed: tuple[str, ...]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a set of 'name: value' fields, not {_kind(value)}")
+            return None
+        for key in value:
+            if not isinstance(key, str) or key not in allowed:
+                self.problem(path + (str(key),), f"unknown field '{key}' (known fields: {', '.join(allowed)})")
+        return value
+
+    def text(self, value: Any, path: Path_, required: bool = False) -> str:
+        if value is None and not required:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or (required and not str(value).strip()):
+            self.problem(path, "must be text" + (" and cannot be empty" if required else f", not {_kind(value)}"))
+            return ""
+        return str(value)
+
+    def number(self, value: Any, path: Path_, low: float, high: float, whole: bool = False) -> float:
+        kind = int if whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or not low <= value <= high:
+            what = "a whole number" if whole else "a number"
+            self.problem(path, f"must be {what} from {low:g} to {high:g}, not {_show(value)}")
+            return low
+        return value
+
+    def flag(self, value: Any, path: Path_) -> bool:
+        if not isinstance(value, bool):
+            self.problem(path, f"must be true or false, not {_show(value)}")
+            return False
+        return value
+
+    def items(self, value: Any, path: Path_, required: bool = False) -> list[Any]:
+        if value is None and not required:
+            return []
+        if not isinstance(value, list) or (required and not value):
+            self.problem(path, "must be a list" + (" with at least one item" if required else f", not {_kind(value)}"))
+            return []
+        return value
+
+    def names(self, value: Any, path: Path_) -> tuple[str, ...]:
+        values = [value] if isinstance(value, str) else self.items(value, path)
+        return tuple(self.text(v, path + (i,), required=True) for i, v in enumerate(values))
+
+    def variables(self, value: Any, path: Path_) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a set of 'name: value' variables, not {_kind(value)}")
+            return {}
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not NAME.match(key):
+                self.problem(path + (str(key),), f"'{key}' is not a variable name: use letters, digits and _, starting with a letter")
+            else:
+                out[key] = self.text(item, path + (key,))
+        return out
+
+    # --- the parts of a scenario -------------------------------------------------------------
+
+    def scenario(self, data: Any) -> Scenario | None:
+        data = self.mapping(data, (), TOP_FIELDS)
+        if data is None:
+            return None
+        variants = self.variants(data.get("variants"), ("variants",))
+        steps = self.steps(data.get("steps"), ("steps",), set(variants), depth=0, required=True)
+        checks = self.checks(data.get("checks"), ("checks",))
+        return Scenario(
+            title=self.text(data.get("title"), ("title",), required=True).strip(),
+            steps=steps,
+            description=self.text(data.get("description"), ("description",)).strip(),
+            lesson=self.text(data.get("lesson"), ("lesson",)).strip(),
+            models=self.names(data.get("models"), ("models",)),
+            system=self.text(data.get("system"), ("system",)),
+            variables=self.variables(data.get("variables"), ("variables",)),
+            variants=variants,
+            checks=checks,
+            temperature=float(self.number(data.get("temperature", 0.7), ("temperature",), 0, 2)),
+            top_p=float(self.number(data.get("top_p", 0.95), ("top_p",), 0.01, 1)),
+            reread=self.flag(data.get("reread", False), ("reread",)),
+        )
+
+    def variants(self, value: Any, path: Path_) -> dict[str, Variant]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not value:
+            self.problem(path, f"must be a set of named variants, not {_kind(value)}")
+            return {}
+        out = {}
+        for name, spec in value.items():
+            where = path + (str(name),)
+            if not isinstance(name, str) or not VARIANT_NAME.match(name):
+                self.problem(where, f"'{name}' is not a variant name: use letters, digits, - and _, starting with a letter")
+                continue
+            spec = self.mapping({} if spec is None else spec, where, ("description", "variables", "system"))
+            if spec is not None:
+                system = spec.get("system")
+                out[name] = Variant(
+                    description=self.text(spec.get("description"), where + ("description",)).strip(),
+                    variables=self.variables(spec.get("variables"), where + ("variables",)),
+                    system=None if system is None else self.text(system, where + ("system",)),
+                )
+        return out
+
+    def steps(self, value: Any, path: Path_, variants: set[str], depth: int, required: bool = False) -> tuple[Step, ...]:
+        out = []
+        for i, item in enumerate(self.items(value, path, required=required)):
+            step = self.step(item, path + (i,), variants, depth)
+            if step is not None:
+                out.append(step)
+        return tuple(out)
+
+    def step(self, item: Any, path: Path_, variants: set[str], depth: int) -> Step | None:
+        item = self.mapping(item, path, STEP_KINDS + ("only",))
+        if item is None:
+            return None
+        kinds = [k for k in STEP_KINDS if k in item]
+        if len(kinds) != 1:
+            self.problem(path, f"a step needs exactly one of {', '.join(STEP_KINDS)}" + (f", not {' and '.join(kinds)}" if kinds else ""))
+            return None
+        kind, value = kinds[0], item[kinds[0]]
+        only = self.names(item.get("only"), path + ("only",))
+        for name in only:
+            if name not in variants:
+                self.problem(path + ("only",), f"'{name}' is not one of the variants ({', '.join(sorted(variants)) or 'none defined'})")
+        line = self.lines.get(path)
+        where = path + (kind,)
+        if kind in ("user", "assistant"):
+            return Message(kind, self.text(value, where, required=True), only, line)
+        if kind == "reset":
+            return Reset(only, line)
+        if kind == "model":
+            return self.model_turn(value, where, only, line)
+        if depth >= MAX_DEPTH:
+            self.problem(where, f"repeat blocks may be nested at most {MAX_DEPTH} deep")
+            return None
+        return self.repeat(value, where, only, line, variants, depth)
+
+    def model_turn(self, value: Any, path: Path_, only: tuple[str, ...], line: int | None) -> ModelTurn:
+        if value is None or isinstance(value, int) and not isinstance(value, bool):
+            value = {} if value is None else {"max_tokens": value}
+        spec = self.mapping(value, path, ("max_tokens", "steer")) or {}
+        max_tokens = int(self.number(spec.get("max_tokens", DEFAULT_MAX_TOKENS), path + ("max_tokens",), 1, 1024, whole=True))
+        return ModelTurn(max_tokens, self.steer(spec.get("steer"), path + ("steer",)), only, line)
+
+    def steer(self, value: Any, path: Path_) -> dict[str, float]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a set of 'emotion: strength' pairs, not {_kind(value)}")
+            return {}
+        out = {}
+        for name, strength in value.items():
+            if not isinstance(name, str) or not name.strip():
+                self.problem(path + (str(name),), "an emotion name must be text")
+                continue
+            out[name.strip().lower()] = float(self.number(strength, path + (name,), -1, 1))
+        return out
+
+    def repeat(self, value: Any, path: Path_, only: tuple[str, ...], line: int | None, variants: set[str], depth: int) -> Repeat | None:
+        spec = self.mapping(value, path, ("count", "counter", "vary", "steps"))
+        if spec is None:
+            return None
+        count: int | str
+        raw = spec.get("count")
+        if isinstance(raw, str) and "{" in raw:
+            count = raw
+        else:
+            count = int(self.number(raw, path + ("count",), 1, 100, whole=True))
+        counter = spec.get("counter", "i")
+        if not isinstance(counter, str) or not NAME.match(counter):
+            self.problem(path + ("counter",), f"'{counter}' is not a variable name: use letters, digits and _, starting with a letter")
+            counter = "i"
+        vary = {}
+        raw_vary = spec.get("vary") or {}
+        if not isinstance(raw_vary, dict):
+            self.problem(path + ("vary",), "must be a set of 'variable: [values, ...]' lists")
+            raw_vary = {}
+        for name, values in raw_vary.items():
+            where = path + ("vary", str(name))
+            if not isinstance(name, str) or not NAME.match(name):
+                self.problem(where, f"'{name}' is not a variable name: use letters, digits and _, starting with a letter")
+                continue
+            vary[name] = tuple(self.text(v, where + (i,)) for i, v in enumerate(self.items(values, where, required=True)))
+        steps = self.steps(spec.get("steps"), path + ("steps",), variants, depth + 1, required=True)
+        return Repeat(count, steps, counter, vary, only, line)
+
+    def checks(self, value: Any, path: Path_) -> tuple[Check, ...]:
+        out: list[Check] = []
+        for i, item in enumerate(self.items(value, path)):
+            where = path + (i,)
+            spec = self.mapping(item, where, ("name", "any", "unless", "negate"))
+            if spec is None:
+                continue
+            name = self.text(spec.get("name"), where + ("name",), required=True).strip()
+            if name and name in {c.name for c in out}:
+                self.problem(where + ("name",), f"another check is already called '{name}'")
+            patterns = self.patterns(spec.get("any"), where + ("any",), required=True)
+            unless = self.patterns(spec.get("unless"), where + ("unless",))
+            negate = self.flag(spec.get("negate", False), where + ("negate",))
+            out.append(Check(name, patterns, unless, negate))
+        return tuple(out)
+
+    def patterns(self, value: Any, path: Path_, required: bool = False) -> tuple[Pattern, ...]:
+        out = []
+        for i, item in enumerate(self.items(value, path, required=required)):
+            where = path + (i,)
+            if isinstance(item, dict):
+                spec = self.mapping(item, where, ("regex",))
+                text = self.text((spec or {}).get("regex"), where + ("regex",), required=True)
+                pattern = Pattern(text, regex=True)
+                try:
+                    pattern.compiled
+                except (re.error, RecursionError, OverflowError) as error:
+                    self.problem(where + ("regex",), f"is not a valid regular expression ({error})")
+                    continue
+            else:
+                text = self.text(item, where, required=True)
+                pattern = Pattern(text)
+            if text.strip():
+                out.append(pattern)
+        return tuple(out)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a set of fields", list: "a list", str: "text", bool: "true/false", type(None): "empty"}.get(type(value), f"'{_show(value)}'")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
