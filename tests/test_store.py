@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from store_helpers import EMOTIONS, SAMPLING, event, record_session, register
 
+import lab.store.connection
 import lab.store.lab_file
 from lab.diagnostics.bench_store import bytes_per_token
 from lab.common.errors import LabError
@@ -246,7 +247,7 @@ def test_damaged_file_is_refused_untouched(tmp_path):
         for n in range(3):
             record_session(store, f"session {n}", answer=[" word"] * 300)
     data = bytearray(path.read_bytes())
-    page = lab.store.lab_file.PAGE_SIZE
+    page = lab.store.connection.PAGE_SIZE
     assert len(data) >= 4 * page
     data[2 * page:3 * page] = np.random.default_rng(0).integers(0, 256, page, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
@@ -321,7 +322,7 @@ def test_failed_writes_stop_recording_with_a_clear_error(tmp_path, monkeypatch):
     def disk_full(db, rows):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(lab.store.lab_file, "_write_rows", disk_full)
+    monkeypatch.setattr(lab.store.lab_file, "write_rows", disk_full)
     with open_store(tmp_path / "lab.db") as store:
         model, directions = register(store)
         rec = store.start_session("full disk", model, directions, SAMPLING, app_version="t")
