@@ -12,7 +12,8 @@ from pathlib import Path
 from lab.emotions.directions import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.runtime.steering_changes import SteeringChanges
 from lab.store.recording import start_recording
 from lab.store.lab_file import SessionRecorder, SessionStore, open_store
 
@@ -26,9 +27,9 @@ class TurnLog:
     """One generation run: the prompt tokens go to the user turn, generated ones to the answer."""
 
     def __init__(self, recorder: Recorder, session: SessionRecorder | None, layers: tuple[int, ...]) -> None:
-        self._recorder, self._session, self._layers = recorder, session, layers
+        self._recorder, self._session = recorder, session
         self._answering = False
-        self._strengths: dict[int, dict[str, float]] = {}
+        self._changes = SteeringChanges(layers)
 
     def token(self, event: TokenEvent) -> None:
         """Record one token, and a steering change whenever its strengths differ from the last."""
@@ -39,9 +40,9 @@ class TurnLog:
                 self._session.end_turn()
                 self._session.begin_turn("assistant")
                 self._answering = True
-            if event.strengths != self._strengths.get(event.row, {}):
-                self._strengths[event.row] = dict(event.strengths)
-                self._session.steering(SteeringChange(event.position, dict(event.strengths), self._layers), event.row)
+            change = self._changes.change(event)
+            if change is not None:
+                self._session.steering(change, event.row)
             self._session.add_token(event)
         except LabError as error:
             self._fail(error)

@@ -24,7 +24,8 @@ from lab.scenarios.coherence import reply_perplexities
 from lab.emotions.directions import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.runtime.steering_changes import SteeringChanges
 from lab.runtime.generator import generate_rows
 from lab.common.progress import Cancelled, Progress, SilentProgress
 from lab.runtime.reading import read_text
@@ -187,7 +188,7 @@ class _Batch:
         self.messages: list[list[dict[str, str]]] = [list(system) for _ in rows]
         self.turns: list[list[TurnResult]] = [[] for _ in rows]
         self.seen_ids: list[list[int]] = [[] for _ in rows]  # prompt + reply of each row's last model turn
-        self.last_strengths: dict[int, dict[str, float]] = {}
+        self.changes = SteeringChanges(self.steering_set.steering_layers)
         self.total = max(1, sum(s.max_tokens for s in script.model_steps()))
         self.done = 0
 
@@ -252,9 +253,9 @@ class _Batch:
                 if event.position == len(prompts[r]) - 1:
                     starts[r] = event.readings
                 if event.position >= unseen[r]:
-                    self._record(r, event, state.layers)
+                    self._record(r, event)
                 continue
-            self._record(r, event, state.layers)
+            self._record(r, event)
             pieces[r].append(event.text)
             readings[r].append(event.readings)
             generated[r].append(event.token_id)
@@ -281,15 +282,14 @@ class _Batch:
                 reread, perplexities[r], dict(step.values),
             ))
 
-    def _record(self, row: int, event: TokenEvent, layers: tuple[int, ...]) -> None:
+    def _record(self, row: int, event: TokenEvent) -> None:
         """Record one event in its row's session (as that session's only row)."""
         if self.recorders is None:
             return
         recorder = self.recorders[row]
-        if self.last_strengths.get(row) != event.strengths:
-            if event.strengths or row in self.last_strengths:
-                recorder.steering(SteeringChange(event.position, dict(event.strengths), layers))
-            self.last_strengths[row] = dict(event.strengths)
+        change = self.changes.change(event)
+        if change is not None:
+            recorder.steering(change)
         recorder.add_token(replace(event, row=0))
 
 

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from lab import __version__
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.runtime.steering_changes import SteeringChanges
 from lab.store.lab_file import SessionRecorder, SessionStore
 
 
@@ -27,11 +28,10 @@ def start_recording(store: SessionStore, engine: Engine, title: str, sampling: S
 
 def recorded(recorder: SessionRecorder, events: Iterable[TokenEvent], layers: tuple[int, ...]) -> Iterator[TokenEvent]:
     """Pass events through, recording each token and every change of a row's strengths."""
-    previous: dict[int, dict[str, float]] = {}
+    changes = SteeringChanges(layers)
     for event in events:
-        if previous.get(event.row) != event.strengths:
-            if event.strengths or event.row in previous:
-                recorder.steering(SteeringChange(event.position, dict(event.strengths), layers), row=event.row)
-            previous[event.row] = dict(event.strengths)
+        change = changes.change(event)
+        if change is not None:
+            recorder.steering(change, row=event.row)
         recorder.add_token(event)
         yield event
