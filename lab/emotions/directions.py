@@ -79,6 +79,11 @@ class DirectionSet:
         raw = hidden.float() @ self.vectors[layer].T.to(hidden.device)
         return (raw - self.calib_mean[layer].to(hidden.device)) / self.calib_std[layer].to(hidden.device)
 
+    def project_delta(self, delta: torch.Tensor, layer: int | None = None) -> torch.Tensor:
+        """How much adding `delta` [..., width] to the residual moves each reading: [..., n_emotions]."""
+        layer = self.reading_layer if layer is None else layer
+        return (delta.float() @ self.vectors[layer].T.to(delta.device)) / self.calib_std[layer].to(delta.device)
+
     def contrast_scores(self, readings: torch.Tensor, layer: int | None = None) -> torch.Tensor:
         """Readings [..., n_emotions] relative to the average emotional text; argmax = top emotion."""
         layer = self.reading_layer if layer is None else layer

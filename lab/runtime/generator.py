@@ -93,7 +93,8 @@ def generate_rows(
     if settings.temperature > 0:
         fallback = settings.seed if settings.seed is not None else int(torch.seed() % (2**31))
         generators = [torch.Generator().manual_seed(s if s is not None else fallback) for s in (seeds or [None] * rows)]
-    steerer, tap = Steerer(steering), ReadingTap(directions)
+    steerer = Steerer(steering)
+    tap = ReadingTap(directions, steerer)
     cache = DynamicCache()
     stop_ids = torch.tensor(lm.stop_token_ids, device=lm.device)
     done = torch.zeros(rows, dtype=torch.bool, device=lm.device)
@@ -123,7 +124,7 @@ def generate_rows(
             for position, token_id in enumerate(prompt):
                 values = tap.last[row, offset + position] if position else torch.zeros(len(directions.emotions))
                 piece = lm.tokenizer.decode([token_id], skip_special_tokens=False)
-                yield TokenEvent(row, position, token_id, piece, True, readings_dict(directions, values), strengths)
+                yield TokenEvent(row, position, token_id, piece, True, readings_dict(directions, values), strengths, _row_push(directions, tap, row))
         last = positions[:, -1:]
         for step in range(settings.max_new_tokens):
             if stop.is_set():
@@ -143,7 +144,13 @@ def generate_rows(
                 yield TokenEvent(
                     row, len(prompt) + step, token_id, decoders[row].push(token_id), False,
                     readings_dict(directions, tap.last[row, -1]), _row_strengths(steering.directions, matrix[row]),
+                    _row_push(directions, tap, row),
                 )
+
+
+def _row_push(directions: DirectionSet, tap: ReadingTap, row: int) -> dict[str, float]:
+    """What the steering added to this row's readings (empty when nothing is steered)."""
+    return {} if tap.last_push is None else readings_dict(directions, tap.last_push[row])
 
 
 def _row_strengths(directions: DirectionSet, values: torch.Tensor) -> dict[str, float]:

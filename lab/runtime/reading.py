@@ -8,19 +8,42 @@ import torch
 from lab.emotions.directions import DirectionSet
 from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
+from lab.runtime.steering import Steerer
 
 
 class ReadingTap:
-    """The observe function for residual_hooks: keeps the last readings at the reading layer."""
+    """The observe function for residual_hooks: keeps the last push-free readings at the reading layer.
 
-    def __init__(self, directions: DirectionSet) -> None:
+    With a steerer, what its hooks added at the steering layers up to the reading layer is taken
+    out of the reading (exactly: the push is a per-row vector, so its projection is a per-row
+    offset), and kept in `last_push` so the raw reading stays derivable: raw = last + last_push.
+    """
+
+    def __init__(self, directions: DirectionSet, steerer: Steerer | None = None) -> None:
         self.directions = directions
+        self.steerer = steerer
         self.layer = directions.reading_layer
         self.last: torch.Tensor | None = None  # [rows, tokens, n_emotions]
+        self.last_push: torch.Tensor | None = None  # [rows, n_emotions], None when unsteered
+        self._push_version = -1
 
     def __call__(self, layer: int, hidden: torch.Tensor) -> None:
-        if layer == self.layer:
-            self.last = self.directions.project(hidden).cpu()
+        if layer != self.layer:
+            return
+        readings = self.directions.project(hidden)
+        push = self._push_readings()
+        if push is not None:
+            readings = readings - push.to(readings.device)[:, None, :]
+        self.last = readings.cpu()
+
+    def _push_readings(self) -> torch.Tensor | None:
+        if self.steerer is None:
+            return None
+        if self.steerer.push_version != self._push_version:
+            self._push_version = self.steerer.push_version
+            vector = self.steerer.push_up_to(self.layer)
+            self.last_push = None if vector is None else self.directions.project_delta(vector).cpu()
+        return self.last_push
 
 
 def readings_dict(directions: DirectionSet, values: torch.Tensor) -> dict[str, float]:

@@ -92,6 +92,15 @@ class Steerer:
         self._active = False
         self._additions: dict[int, torch.Tensor] = {}
         self.matrix_in_force = state.snapshot()
+        self.push_version = 0  # increases whenever the additions change
+
+    def push_up_to(self, layer: int) -> torch.Tensor | None:
+        """[rows, width]: the sum of what the hooks add at the steering layers up to and including
+        `layer` (the residual stream carries every addition forward); None when nothing is added."""
+        if not self._active:
+            return None
+        added = [addition for steered, addition in self._additions.items() if steered <= layer]
+        return torch.stack(added).sum(0) if added else None
 
     def begin_step(self) -> torch.Tensor:
         """Freeze the strengths for one forward pass; returns them."""
@@ -101,6 +110,7 @@ class Steerer:
             self._version = version
             self._active = bool(self.matrix_in_force.any())
             self._additions = {layer: self.matrix_in_force.float() @ basis for layer, basis in self._basis.items()}
+            self.push_version += 1
         return self.matrix_in_force
 
     def __call__(self, layer: int, hidden: torch.Tensor) -> torch.Tensor:
