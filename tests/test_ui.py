@@ -61,6 +61,11 @@ def generated(events: list[TokenEvent], row: int | None = None) -> list[TokenEve
     return [e for e in events if not e.is_prompt and (row is None or e.row == row)]
 
 
+def slider_values(window) -> dict[str, float]:
+    """What the sliders show (non-zero only)."""
+    return {name: row.value() for name, row in window.emotions.rows.items() if row.value() != 0}
+
+
 def send(window, qtbot, text: str) -> None:
     window.chat.prompt.setPlainText(text)
     qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
@@ -206,13 +211,13 @@ def test_presets_round_trip_and_bad_files_are_reported(idle, tmp_path):
     window.emotions.reset_all()
     assert window.state.strengths == {}
     window.load_preset(path)
-    assert window.emotions.values() == {"angry": -0.02, "calm": 0.03}
+    assert slider_values(window) == {"angry": -0.02, "calm": 0.03}
     assert window.state.strengths == {"angry": -0.02, "calm": 0.03}
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\x80\x04not json")
     window.load_preset(bad)
     assert "not a valid preset" in window.errors.messages[-1]
-    assert window.emotions.values() == {"angry": -0.02, "calm": 0.03}
+    assert slider_values(window) == window.state.strengths == {"angry": -0.02, "calm": 0.03}
 
 
 def test_errors_go_to_the_funnel_and_the_app_keeps_running(idle, qtbot):
@@ -614,3 +619,22 @@ def test_rerunning_a_compare_session_runs_it_again_in_the_compare_tab(idle, qtbo
     assert rerun.id != original.id and rerun.sampling == original.sampling
     unsteered = [[t.event.text for t in r.tokens if t.event.row == 0 and not t.event.is_prompt] for r in (original, rerun)]
     assert unsteered[0] == unsteered[1] and unsteered[0]  # same seed and sampling: the same unsteered answer
+
+
+def test_one_steering_model_and_one_system_prompt_serve_every_view(idle):
+    window = idle
+    steering, rows = window.state.steering, window.emotions.rows
+    steering.set("happy", 0.04)
+    assert rows["happy"].spin.value() == pytest.approx(0.04) and rows["happy"].slider.value() == 8
+    rows["sad"].spin.setValue(-0.02)
+    assert window.state.strengths == {"happy": 0.04, "sad": -0.02}
+    assert steering.set_all({"calm": 0.01, "nosuch": 0.5}) == ["nosuch"]
+    assert slider_values(window) == window.state.strengths == {"calm": 0.01}
+    window.emotions.reset_all_button.click()
+    assert slider_values(window) == window.state.strengths == {}
+    window.state.set_system_prompt("You are a pirate.")
+    assert window.chat.system.text() == "You are a pirate."
+    window.chat.system.setText("  You are a teacher. ")
+    assert window.state.system_prompt == "You are a teacher."
+    window.chat.system.clear()
+    assert window.state.system_prompt == ""

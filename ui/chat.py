@@ -52,6 +52,9 @@ class ChatTab(GenerationTab):
 
         self.system = QLineEdit(placeholderText="System prompt (optional): who should the assistant be?")
         self.system.setToolTip("Instructions the model sees before the conversation, e.g. 'You are a pirate.'")
+        self.system.setText(state.system_prompt)
+        self.system.textChanged.connect(state.set_system_prompt)
+        state.system_prompt_changed.connect(self._show_system_prompt)
         self.transcript = TranscriptView()
         legend = QLabel(LEGEND)
         legend.setWordWrap(True)
@@ -163,7 +166,7 @@ class ChatTab(GenerationTab):
             self.errors.report("Only chat sessions can be continued. Open the Compare tab to run this prompt again.")
             return False
         self.new_conversation()
-        self.system.setText(session_system_prompt(record))
+        self.state.set_system_prompt(session_system_prompt(record))
         for turn in record.turns:
             text = record.turn_text(turn) or ""
             if turn.role == "user":
@@ -190,7 +193,7 @@ class ChatTab(GenerationTab):
                 "it has no message." if not user else "the model is busy or not loaded."))
             return False
         self.new_conversation()
-        self.system.setText(session_system_prompt(record))
+        self.state.set_system_prompt(session_system_prompt(record))
         self.messages.append({"role": "user", "content": user})
         self.transcript.add_message("You", user)
         self._generate(record.sampling)
@@ -199,7 +202,7 @@ class ChatTab(GenerationTab):
     def _generate(self, settings: SamplingSettings | None = None) -> None:
         engine = self.state.engine
         assert engine is not None
-        system = self.system.text().strip()
+        system = self.state.system_prompt
         messages = ([{"role": "system", "content": system}] if system else []) + list(self.messages)
         user_text = self.messages[-1]["content"]
         settings = settings or self.sampling.settings(seed=random.randrange(2**31))
@@ -225,6 +228,10 @@ class ChatTab(GenerationTab):
         self._answer.extend(e.text for e in generated)
         self.transcript.add_tokens(generated)
         self.plot.add(generated)
+
+    def _show_system_prompt(self, text: str) -> None:
+        if self.system.text().strip() != text:
+            self.system.setText(text)
 
     def _update_buttons(self) -> None:
         ready = self.state.engine is not None

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -34,9 +32,8 @@ class CompareTab(GenerationTab):
     """Streams the unsteered and the steered answer to the same prompt side by side."""
 
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
-                 errors: ErrorFunnel, system_prompt: Callable[[], str], parent: QWidget | None = None) -> None:
+                 errors: ErrorFunnel, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, recorder, sampling, errors, parent)
-        self.system_prompt = system_prompt
         intro = QLabel("Both answers come from one batch with the same seed. The left one is never steered; "
                        "the right one follows the sliders, even while it is being written.")
         intro.setWordWrap(True)
@@ -82,10 +79,10 @@ class CompareTab(GenerationTab):
         engine = self.state.engine
         if engine is None or self.runner.busy:
             return
-        system = self.system_prompt()
+        system = self.state.system_prompt
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": text}]
         settings = settings or self.sampling.settings(seed=random.randrange(2**31))
-        strengths = dict(self.state.strengths)
+        strengths = self.state.strengths
         steering = self.state.steering_for(rows=2, steered_row=1)
         self.last_events = []
         self.plot.clear()

@@ -1,4 +1,7 @@
-"""One steering slider per emotion, with a number box, reset buttons and a 'plot it' checkbox."""
+"""One steering slider per emotion, with a number box, reset buttons and a 'plot it' checkbox.
+
+The sliders are a view of the app's SteeringModel: moving one writes to the model, and any change
+to the model (a preset, Reset all) moves the slider."""
 from __future__ import annotations
 
 from html import escape
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from lab.emotions.directions import DirectionSet
 from ui.palette import emotion_color
+from ui.steering_model import SteeringModel
 
 MAX_STRENGTH = 0.2
 STEP = 0.005
@@ -78,14 +82,15 @@ class EmotionRow:
 
 
 class EmotionPanel(QWidget):
-    """Sliders for the loaded direction set. Emits every change; knows nothing about the model."""
+    """Sliders for the loaded direction set, showing and editing `steering`."""
 
-    strength_changed = Signal(str, float)
     plotted_changed = Signal(list)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, steering: SteeringModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.steering = steering
         self.rows: dict[str, EmotionRow] = {}
+        steering.changed.connect(self._show)
         intro = QLabel("Move a slider right to push the model toward an emotion, left to push it away. "
                        "Around ±0.05 is already strong.")
         intro.setWordWrap(True)
@@ -111,8 +116,8 @@ class EmotionPanel(QWidget):
         layout.addWidget(self._scroll, 1)
         self.setEnabled(False)
 
-    def set_directions(self, directions: DirectionSet, strengths: dict[str, float], plotted: list[str]) -> None:
-        """Rebuild the rows for `directions`, keeping the given values and plot choices."""
+    def set_directions(self, directions: DirectionSet, plotted: list[str]) -> None:
+        """Rebuild the rows for `directions`, showing the model's strengths and the given plot choices."""
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item.widget() is not None:
@@ -127,7 +132,7 @@ class EmotionPanel(QWidget):
                 "(how often this direction recognised example texts it had not seen)."
             )
             row = EmotionRow(self, name, emotion_color(index), tooltip)
-            row.set_value(strengths.get(name, 0.0))
+            row.set_value(self.steering.strength(name))
             row.check.setChecked(name in plotted)
             row.check.toggled.connect(lambda _on: self.plotted_changed.emit(self.plotted()))
             for column, widget in enumerate((row.check, row.slider, row.spin, row.reset)):
@@ -137,23 +142,14 @@ class EmotionPanel(QWidget):
         self._scroll.updateGeometry()
         self.setEnabled(True)
 
-    def values(self) -> dict[str, float]:
-        return {name: row.value() for name, row in self.rows.items() if row.value() != 0}
-
-    def set_values(self, strengths: dict[str, float]) -> list[str]:
-        """Set every slider (missing names go to 0); returns the names this panel does not know."""
-        for name, row in self.rows.items():
-            row.set_value(strengths.get(name, 0.0))
-        return [name for name in strengths if name not in self.rows]
-
     def reset_all(self) -> None:
-        self.set_values({})
+        self.steering.reset()
 
     def plotted(self) -> list[str]:
         return [name for name, row in self.rows.items() if row.check.isChecked()]
 
     def _changed(self, row: EmotionRow, value: float, from_slider: bool) -> None:
-        """Keep slider and number box in step, then announce the new strength once."""
+        """Keep slider and number box in step, then write the new strength to the model."""
         if from_slider:
             if abs(row.spin.value() - value) < STEP / 2:
                 return
@@ -165,4 +161,10 @@ class EmotionPanel(QWidget):
             row.slider.setValue(round(value / STEP))
             row.slider.blockSignals(False)
         row.mark_steered(row.value() != 0)
-        self.strength_changed.emit(row.name, row.value())
+        self.steering.set(row.name, row.value())
+
+    def _show(self, emotion: str, strength: float) -> None:
+        """The model changed (a slider, a preset, Reset all): show it."""
+        row = self.rows.get(emotion)
+        if row is not None and row.value() != round(strength, 4):
+            row.set_value(strength)

@@ -43,12 +43,12 @@ class GenerationTab(QWidget):
     def _launch(self, job: Job, steering: SteeringState) -> None:
         self._running = self.runner.start(job)
         if not self._running:
-            self.state.release(steering)
+            self.state.steering.release(steering)
         self._update_buttons()
 
     def _finish(self, steering: SteeringState) -> None:
         """On the GUI thread when the job ends, however it ended."""
-        self.state.release(steering)
+        self.state.steering.release(steering)
         self.plot.settle()
         self._running = False
         self._update_buttons()

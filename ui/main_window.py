@@ -59,11 +59,10 @@ class MainWindow(QMainWindow):
         self.runner = ModelRunner(self.errors, self)
         self.recorder = self._open_recorder(db_path)
 
-        self.emotions = EmotionPanel()
+        self.emotions = EmotionPanel(self.state.steering)
         self.sampling = SamplingPanel()
         self.chat = ChatTab(self.state, self.runner, self.recorder, self.sampling, self.errors)
-        self.compare = CompareTab(self.state, self.runner, self.recorder, self.sampling, self.errors,
-                                  system_prompt=lambda: self.chat.system.text().strip())
+        self.compare = CompareTab(self.state, self.runner, self.recorder, self.sampling, self.errors)
         self.editor = EditorTab(self.state, self.runner, self.errors)
         self.map = MapTab()
         self.sessions = SessionsTab(self.recorder, self.errors)
@@ -201,7 +200,6 @@ class MainWindow(QMainWindow):
         self.sessions.continue_requested.connect(self.continue_session)
         self.sessions.rerun_requested.connect(self.rerun_session)
         self.state.engine_changed.connect(self._engine_changed)
-        self.emotions.strength_changed.connect(self.state.steer)
         self.emotions.plotted_changed.connect(self._plotted_changed)
         self.emotions.save_button.clicked.connect(self.save_preset_dialog)
         self.emotions.load_button.clicked.connect(self.load_preset_dialog)
@@ -251,7 +249,7 @@ class MainWindow(QMainWindow):
         else:
             wanted = self.settings.value("plotted", list(DEFAULT_PLOTTED), type=list)
         plotted = [e for e in wanted if e in emotions] or emotions[:4]
-        self.emotions.set_directions(engine.directions, self.state.strengths, plotted)
+        self.emotions.set_directions(engine.directions, plotted)
         self._plotted_changed(self.emotions.plotted())
         tint = self.tint.currentText() or str(self.settings.value("tint", DEFAULT_TINT))
         self.tint.blockSignals(True)
@@ -289,7 +287,7 @@ class MainWindow(QMainWindow):
             return
         if (record.scenario or {}).get("kind") == "compare":  # a Compare run: run it again in the Compare tab
             user = next((record.turn_text(t) for t in record.turns if t.role == "user"), "")
-            self.chat.system.setText(str(record.scenario.get("system") or ""))
+            self.state.set_system_prompt(str(record.scenario.get("system") or ""))
             self.compare.prompt.setPlainText(user)
             self.tabs.setCurrentWidget(self.compare)
             self.compare.run(record.sampling)
@@ -329,7 +327,7 @@ class MainWindow(QMainWindow):
 
     def load_preset(self, path: Path) -> None:
         try:
-            unknown = self.emotions.set_values(load_preset(path))
+            unknown = self.state.steering.set_all(load_preset(path))
         except LabError as error:
             self.errors.report(error)
             return
@@ -338,7 +336,7 @@ class MainWindow(QMainWindow):
 
     def save_preset(self, path: Path) -> None:
         try:
-            save_preset(path, self.emotions.values())
+            save_preset(path, self.state.strengths)
         except LabError as error:
             self.errors.report(error)
 
@@ -393,7 +391,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.sampling.restore(s)
-        self.chat.system.setText(str(s.value("system_prompt", "")))
+        self.state.set_system_prompt(str(s.value("system_prompt", "")))
         if s.value("presentation", False, type=bool):
             self.set_presentation(True)
 
@@ -402,7 +400,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         self.sampling.save(s)
-        s.setValue("system_prompt", self.chat.system.text())
+        s.setValue("system_prompt", self.state.system_prompt)
         s.setValue("presentation", self.theme.presentation)
         if self.tint.currentText():
             s.setValue("tint", self.tint.currentText())
