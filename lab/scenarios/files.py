@@ -116,7 +116,12 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:
-    return yaml.dump(scenario_to_dict(scenario), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return to_yaml(scenario_to_dict(scenario))
+
+
+def to_yaml(data: Any) -> str:
+    """Any part of a scenario (plain data) as YAML in the scenario files' style: | blocks for multi-line texts."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> None:
