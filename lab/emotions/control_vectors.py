@@ -1,9 +1,8 @@
-"""llama.cpp / repeng control-vector files (GGUF) and imported emotions.
+"""llama.cpp / repeng control-vector files (GGUF).
 
 A control vector holds `direction.N` tensors: the vector added to the output of (0-based) layer N.
 We export unit direction x layer norm, so `--control-vector-scaled FILE 0.05` in llama.cpp means
-strength 0.05 in Emotion Lab units. Imported vectors become emotions that join the set: they steer
-and are read like the others, but are not validated (no example texts).
+strength 0.05 in Emotion Lab units. Imported vectors become emotions (lab.emotions.imported).
 """
 from __future__ import annotations
 
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
 from lab.common.errors import LabError
-from lab.common.paths import user_data_dir
+from lab.common.limits import CONTROL_VECTOR_BYTES, check_size
 
 ARCH = "controlvector"
 TENSOR_NAME = re.compile(r"^direction\.(\d+)$")
@@ -41,39 +39,19 @@ def read_control_vector(path: Path) -> dict[int, torch.Tensor]:
     """{layer: vector} from a llama.cpp / repeng control-vector GGUF file."""
     import gguf
 
+    check_size(path, CONTROL_VECTOR_BYTES, "control vector")
     try:
         reader = gguf.GGUFReader(str(path))
-    except (OSError, ValueError, KeyError, IndexError, struct.error) as error:  # the last two: truncated file
-        raise LabError(f"{path.name} is not a readable GGUF file: {error}.") from error
-    vectors = {}
-    for tensor in reader.tensors:
-        match = TENSOR_NAME.match(tensor.name)
-        if match:
-            vectors[int(match.group(1))] = torch.tensor(np.array(tensor.data, dtype=np.float32)).flatten()
+        vectors = {}
+        for tensor in reader.tensors:
+            match = TENSOR_NAME.match(tensor.name)
+            if match and len(match.group(1)) <= 6:
+                vectors[int(match.group(1))] = torch.tensor(np.array(tensor.data, dtype=np.float32)).flatten()
+    except (OSError, ValueError, KeyError, IndexError, TypeError, OverflowError, struct.error) as error:
+        raise LabError(f"{path.name} is not a readable GGUF file ({str(error)[:200]}).") from error  # truncated or damaged
     if not vectors:
         raise LabError(f"{path.name} holds no 'direction.N' tensors, so it is not a control vector.")
     return vectors
-
-
-def imported_dir() -> Path:
-    path = user_data_dir() / "imported"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def save_imported(name: str, vectors: dict[int, torch.Tensor], source: str) -> Path:
-    """Keep an imported emotion: per-layer vectors, later merged into the direction set."""
-    path = imported_dir() / f"{name}.safetensors"
-    save_file({f"direction.{layer}": v.contiguous() for layer, v in vectors.items()}, str(path), metadata={"source": source})
-    return path
-
-
-def load_imported() -> dict[str, dict[int, torch.Tensor]]:
-    imported = {}
-    for path in sorted(imported_dir().glob("*.safetensors")):
-        tensors = load_file(str(path))
-        imported[path.stem] = {int(TENSOR_NAME.match(k).group(1)): v for k, v in tensors.items() if TENSOR_NAME.match(k)}
-    return imported
 
 
 def fill_layers(vectors: dict[int, torch.Tensor], depth: int, width: int) -> torch.Tensor:

@@ -321,9 +321,9 @@ def cache_path(model_identity: str, emotions_hash: str, method: str) -> Path:
 
 def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progress | None = None) -> DirectionSet:
     """The directions for the current emotion set on `lm`, from the cache when possible."""
-    from lab.emotions.control_vectors import load_imported
+    from lab.emotions.imported import ModelShape, load_imported
 
-    emotions, neutral, imported = load_emotions(), load_neutral_texts(), load_imported()
+    emotions, neutral, imported = load_emotions(), load_neutral_texts(), load_imported(ModelShape(lm.identity, lm.depth, lm.width))
     key = data_hash(emotions, neutral) + "".join(f"{n}:{float(sum(v.sum() for v in vs.values()))}" for n, vs in imported.items())
     path = cache_path(lm.identity, hashlib.sha256(key.encode()).hexdigest(), method)
     if path.is_file():
