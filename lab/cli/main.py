@@ -5,22 +5,22 @@ import argparse
 import contextlib
 import json
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from lab.cli.scenarios import add_scenario_commands
-from lab.common.errors import LabError
+from lab.common.errors import LabError, report, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
+from lab.common.safe_text import for_terminal
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _engine(args: argparse.Namespace):
-    from lab.runtime.engine import open_engine
+    from lab.cli.models import open_cli_engine
 
-    return open_engine(args.model, args.method, TerminalProgress())
+    return open_cli_engine(args.model, args.method)
 
 
 def cmd_emotions(args: argparse.Namespace) -> int:
@@ -48,19 +48,21 @@ def cmd_emotions(args: argparse.Namespace) -> int:
 
 
 def _read_lines(path: str) -> list[str]:
-    try:
-        lines = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as error:
-        raise LabError(f"Cannot read {path}: {error.strerror if isinstance(error, OSError) else 'not UTF-8 text'}. Give a UTF-8 text file with one text per line.") from error
+    from lab.common.limits import TEXT_FILE_BYTES, read_text
+
+    lines = [line.strip() for line in read_text(Path(path), TEXT_FILE_BYTES, "text file").splitlines() if line.strip()]
     if not lines:
         raise LabError(f"{path} holds no text. Put one text per line.")
     return lines
 
 
-def _open_store(args: argparse.Namespace):
+READ_ACTIONS = ("list", "show", "export", "report", "compare")  # sessions actions that never write
+
+
+def _open_store(args: argparse.Namespace, read_only: bool = False):
     from lab.store.lab_file import open_store
 
-    return open_store(args.db, wal=not args.no_wal, read_only=getattr(args, "read_only", False))
+    return open_store(args.db, wal=not args.no_wal, read_only=read_only or getattr(args, "read_only", False))
 
 
 @contextlib.contextmanager
@@ -171,25 +173,53 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from lab.emotions.control_vectors import read_control_vector, save_imported
-    from lab.emotions.directions import DirectionSet
+    """Import emotions for the loaded model, list them, or remove one; nothing is written unless it fits."""
+    from lab.emotions.directions import load_or_extract
+    from lab.cli.models import load_cli_model
+    from lab.emotions.imported import ModelShape, list_imported, remove_imported
 
-    path = Path(args.file)
+    if not (args.file or args.list or args.remove):
+        raise LabError("Give a file to import, or --list, or --remove NAME.")
+    lm = load_cli_model(args.model)
+    shape = ModelShape(lm.identity, lm.depth, lm.width)
+    if args.list:
+        entries = list_imported(lm.identity)
+        for entry in entries:
+            print(f"{entry.name:<20} {'set aside (does not read; remove it)' if entry.quarantined else 'imported'}")
+        if not entries:
+            print(f"No imported emotions for {lm.spec}.")
+        return 0
+    if args.remove:
+        path = remove_imported(args.remove, lm.identity)
+        print(f"Removed the imported emotion '{path.stem}'.")
+        return 0
+    names = _import_files(Path(args.file), args.name, shape)
+    directions = load_or_extract(lm, args.method, TerminalProgress())
+    print(f"Imported {', '.join(names)}; the set now has {len(directions.emotions)} emotions.")
+    return 0
+
+
+def _import_files(path: Path, name: str | None, shape) -> list[str]:
+    """Read, name-check and fit-check every emotion in `path`, then store them all."""
+    from lab.common.names import check_name
+    from lab.emotions.control_vectors import read_control_vector
+    from lab.emotions.definitions import load_emotions
+    from lab.emotions.imported import check_fits, read_direction_file, save_imported
+
     if not path.is_file():
         raise LabError(f"No such file: {path}.")
     if path.suffix.lower() == ".gguf":
-        name = (args.name or path.stem).lower()
-        save_imported(name, read_control_vector(path), str(path))
-        names = [name]
+        found = {check_name(name or path.stem): read_control_vector(path)}
     else:
-        source = DirectionSet.load(path)
-        names = [n for n in ([args.name] if args.name else source.emotions)]
-        for name in names:
-            i = source.index(name)
-            save_imported(name, {layer: source.vectors[layer, i] for layer in range(source.depth)}, str(path))
-    directions = _engine(args).directions
-    print(f"Imported {', '.join(names)}; the set now has {len(directions.emotions)} emotions.")
-    return 0
+        found = {check_name(n): v for n, v in read_direction_file(path, [name] if name else None).items()}
+    taken = {e.name for e in load_emotions()}
+    for emotion, vectors in found.items():
+        if emotion in taken:
+            raise LabError(f"'{emotion}' is already an emotion of the lab. Import it under another name with --name.")
+        check_fits(vectors, shape, path.name)
+    for emotion, vectors in found.items():
+        save_imported(emotion, vectors, str(path), shape)
+    return list(found)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -203,7 +233,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_sessions(args: argparse.Namespace) -> int:
     from lab.store.export import export_session, import_json
 
-    with _open_store(args) as store:
+    with _open_store(args, read_only=args.action in READ_ACTIONS) as store:
         if args.action == "list":
             for summary in store.list_sessions(args.search):
                 print(f"{summary.id:>5}  {summary.created[:19]}  {summary.status:<11}  {summary.title}")
@@ -315,9 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strength", type=float, default=1.0)
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("import", parents=[common], help="import a native direction file or a GGUF control vector")
-    p.add_argument("file")
-    p.add_argument("--name")
+    p = sub.add_parser("import", parents=[common], help="import a native direction file or a GGUF control vector for the model; --list, --remove NAME")
+    p.add_argument("file", nargs="?")
+    p.add_argument("--name", help="the emotion's name (a GGUF file), or the one emotion to take from a direction file")
+    p.add_argument("--list", action="store_true", help="list the model's imported emotions")
+    p.add_argument("--remove", metavar="NAME", help="remove one of the model's imported emotions")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("sessions", parents=[common], help="list, show, export, import, report, compare, rerun or delete recorded sessions")
@@ -342,16 +374,33 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with contextlib.redirect_stdout(_TerminalSafe(sys.stdout)):
+        try:
+            return args.handler(args)
+        except KeyboardInterrupt:
+            write_line("error: interrupted.")
+            return 130
+        except Exception as error:  # the funnel: one line for the user, a bug's traceback in a log file
+            return report(error, _error_log())
+
+
+def _error_log() -> Path | None:
     try:
-        return args.handler(args)
-    except LabError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted.", file=sys.stderr)
-        return 130
-    except Exception as error:  # last resort: one line for the user, the traceback in a log file
-        log = user_data_dir() / "error.log"
-        log.write_text(traceback.format_exc(), encoding="utf-8")
-        print(f"error: unexpected problem ({type(error).__name__}: {error}). Details were written to {log}.", file=sys.stderr)
-        return 1
+        return user_data_dir() / "error.log"
+    except OSError:
+        return None
+
+
+class _TerminalSafe:
+    """stdout without terminal control characters, and with unencodable characters escaped."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        encoding = getattr(self._stream, "encoding", None) or "utf-8"
+        safe = for_terminal(text).encode(encoding, errors="backslashreplace").decode(encoding)
+        return self._stream.write(safe)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

@@ -70,10 +70,9 @@ def _store(args: argparse.Namespace) -> Iterator[object]:
 
 
 def _engine(args: argparse.Namespace):
-    from lab.runtime.engine import open_engine
-    from lab.common.progress import TerminalProgress
+    from lab.cli.models import open_cli_engine
 
-    return open_engine(args.model, args.method, TerminalProgress())
+    return open_cli_engine(args.model, args.method)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from lab.common.errors import LabError
+from lab.common.names import check_name
 from lab.common.paths import asset_path, user_data_dir
 
 MIN_EXAMPLES = 8
 NEUTRAL_FILE = "_neutral.yaml"  # files starting with "_" are not emotions
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,7 @@ def parse_examples(text: str) -> list[str]:
 
 def save_user_emotion(name: str, examples: list[str], description: str = "") -> Emotion:
     """Validate and store a user-made emotion; it joins the set on the next extraction."""
-    name = name.strip().lower()
-    if not NAME_PATTERN.match(name):
-        raise LabError(f"'{name}' is not a usable emotion name: use 1-32 lowercase letters, digits, '-' or '_', starting with a letter.")
+    name = check_name(name, "emotion")
     if name in {e.name for e in load_emotions(include_user=False)}:
         raise LabError(f"'{name}' is a built-in emotion. Choose another name.")
     examples = [e.strip() for e in examples if e.strip()]

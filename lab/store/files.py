@@ -15,6 +15,7 @@ from lab.common.errors import LabError
 from lab.store.schema import MIGRATIONS, known_migrations
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000  # how long a reader waits for another program's write lock
 NETWORK_FILESYSTEMS = {
     "nfs", "nfs4", "cifs", "smb", "smbfs", "smb2", "smb3", "ncpfs", "9p", "afs", "ceph", "coda",
     "glusterfs", "lustre", "gpfs", "davfs", "sshfs", "fuse.sshfs", "fuse.glusterfs",
@@ -48,8 +49,18 @@ def connect_read_only(path: Path, *, immutable: bool) -> sqlite3.Connection:
     side files: only for a folder no one can write to, or a short look at a file no one has open."""
     uri = path.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
     connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
-    connection.execute("PRAGMA busy_timeout = 5000")
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return connection
+
+
+def is_locked(error: sqlite3.Error) -> bool:
+    """True when SQLite refused because another connection holds a lock (not because of damage)."""
+    return isinstance(error, sqlite3.OperationalError) and any(
+        word in str(error) for word in ("locked", "busy"))
+
+
+def in_use(path: Path) -> LabError:
+    return LabError(f"{path} is in use by another program — try again when it finishes.")
 
 
 def folder_writable(path: Path) -> bool:
@@ -85,6 +96,8 @@ def check_existing(path: Path) -> None:
         applied = {migration.name for migration in MIGRATIONS.applied(db)}
         tables = set(db.table_names())
     except sqlite3.DatabaseError as error:
+        if is_locked(error):
+            raise in_use(path) from error
         raise LabError(
             f"{path} is damaged ({error}). It was left untouched: keep it for recovery "
             f"(for example: sqlite3 {path.name} .recover) and record into a new file with --db PATH."

@@ -31,7 +31,8 @@ from lab.store import experiments
 from lab.store.connection import open_writer
 from lab.store.experiments import ExperimentRecord, ExperimentRun, ExperimentSummary, TurnCheck
 from lab.store.files import (
-    check_existing, check_writable, connect_read_only, folder_writable, network_filesystem, refuse_network,
+    check_existing, check_writable, connect_read_only, folder_writable, in_use, is_locked, network_filesystem,
+    refuse_network,
 )
 from lab.store.queries import select_session, select_sessions
 from lab.store.records import DirectionsInfo, ModelInfo, SessionRecord, SessionSummary
@@ -67,6 +68,8 @@ def open_store(path: str | Path | None = None, *, wal: bool = True, read_only: b
     try:
         return SessionStore(path, wal=wal, read_only=read_only)
     except sqlite3.Error as error:
+        if is_locked(error):
+            raise in_use(path) from error
         raise LabError(
             f"Cannot open {path} ({error}). If another program is using it, close that program and "
             "try again; otherwise choose another file with --db PATH."
@@ -189,6 +192,8 @@ class SessionStore:
                 finally:
                     self._reader.rollback()
             except sqlite3.DatabaseError as error:
+                if is_locked(error):
+                    raise in_use(self.path) from error
                 raise LabError(f"Reading {self.path} failed ({error}). Check the file with --db PATH.") from error
 
     def list_sessions(self, search: str | None = None) -> list[SessionSummary]:
