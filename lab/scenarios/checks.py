@@ -3,12 +3,24 @@
 A rule fires when any of its patterns matches the reply and none of its `unless` patterns does;
 `negate` turns that around (fires when the rule would not). Phrases match case-insensitively as
 whole words (any run of spaces matches a space); regular expressions match case-insensitively.
+
+Checks cannot hang a run: regular expressions with nested repeats or backreferences are refused
+when the scenario is validated (regex_problem), only the first MAX_REPLY_CHARS of a reply are
+searched, and a search that takes longer than MATCH_SECONDS counts as no match.
 """
 from __future__ import annotations
 
 import re
+import re._parser as sre  # the standard library's own parse of a pattern, to inspect its structure
 from dataclasses import dataclass
 from functools import cached_property
+
+import regex
+
+MAX_REPLY_CHARS = 20_000
+MATCH_SECONDS = 0.1
+MANY = 10  # an outer repeat allowing more passes than this may not hold a variable-length one
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 
 
 @dataclass(frozen=True)
@@ -17,17 +29,55 @@ class Pattern:
     regex: bool = False
 
     @cached_property
-    def compiled(self) -> re.Pattern[str]:
+    def compiled(self) -> regex.Pattern[str]:
         if self.regex:
-            return re.compile(self.text, re.IGNORECASE)
-        words = r"\s+".join(re.escape(word) for word in self.text.split())
-        return re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+            return regex.compile(self.text, regex.IGNORECASE | regex.V0)
+        words = r"\s+".join(regex.escape(word) for word in self.text.split())
+        return regex.compile(rf"(?<!\w){words}(?!\w)", regex.IGNORECASE | regex.V0)
 
     def matches(self, text: str) -> bool:
-        return self.compiled.search(text) is not None
+        try:
+            return self.compiled.search(text[:MAX_REPLY_CHARS], timeout=MATCH_SECONDS) is not None
+        except TimeoutError:
+            return False
 
     def to_data(self) -> str | dict[str, str]:
         return {"regex": self.text} if self.regex else self.text
+
+
+def regex_problem(text: str) -> str | None:
+    """Why a regular expression is refused (invalid, nested repeats, backreferences), or None."""
+    try:
+        parsed = sre.parse(text, re.IGNORECASE)
+        regex.compile(text, regex.IGNORECASE | regex.V0)
+    except (re.error, regex.error, RecursionError, OverflowError, ValueError) as error:
+        return f"is not a valid regular expression ({error})"
+    return _unsafe(list(parsed), repeated=False)
+
+
+def _unsafe(items: list, repeated: bool) -> str | None:
+    """Walk the parsed pattern; `repeated` is True inside a repeat of more than MANY passes, where a
+    variable-length repeat makes the number of ways to match grow exponentially."""
+    for op, av in items:
+        found = None
+        if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
+            return "uses a backreference (\\1, (?P=name) or (?(1)...)), which can make matching hang; write the text out instead"
+        if op in _REPEATS:
+            low, high, inner = av
+            if repeated and high > 1 and low != high:
+                return "repeats a repeat (such as (a+)+ or (\\w*)*), which can make matching hang; remove the inner or outer repeat"
+            found = _unsafe(list(inner), repeated or high > MANY)
+        elif op == sre.SUBPATTERN:
+            found = _unsafe(list(av[3]), repeated)
+        elif op == sre.BRANCH:
+            found = next((r for branch in av[1] if (r := _unsafe(list(branch), repeated))), None)
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            found = _unsafe(list(av[1]), repeated)
+        elif op == sre.ATOMIC_GROUP:
+            found = _unsafe(list(av), repeated)
+        if found:
+            return found
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from typing import Any
 import yaml
 
 from lab.common.errors import LabError
+from lab.common.limits import SCENARIO_BYTES, read_bytes
 from lab.common.paths import asset_path
 from lab.scenarios.scenario import Message, ModelTurn, Problem, Reset, Scenario, ScenarioError, Step, Variant, problems_in_expansion
+from lab.scenarios.budget import MAX_YAML_DEPTH, MAX_YAML_NODES, budget_problems
 from lab.scenarios.validation import Path_, Reader, field_name
 
-MAX_FILE_BYTES = 4_000_000
+MAX_FILE_BYTES = SCENARIO_BYTES
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; ScenarioError lists every problem."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(path.name, [Problem(None, "", f"the file is larger than {MAX_FILE_BYTES // 1000} kB")])
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path, MAX_FILE_BYTES, "scenario file").decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(path.name, [Problem(None, "", "the file is not UTF-8 text")]) from None
-    except OSError as error:
-        raise LabError(f"Cannot read {path}: {error.strerror}.") from error
     scenario = parse_scenario(text, path.name)
     return replace(scenario, source=path)
 
@@ -87,7 +85,8 @@ def scenario_from_dict(data: Any) -> Scenario:
     """A scenario from already-parsed data (e.g. built in the app); ScenarioError without line numbers."""
     reader = Reader({})
     scenario = reader.scenario(data)
-    problems = reader.problems + (problems_in_expansion(scenario) if scenario and not reader.problems else [])
+    problems = reader.problems or (budget_problems(scenario) if scenario else [])
+    problems = problems or (problems_in_expansion(scenario) if scenario else [])
     if problems or scenario is None:
         raise ScenarioError("", problems)
     return scenario
@@ -151,34 +150,76 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
 # --- parsing with line numbers --------------------------------------------------------------------
 
 def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
-        return None, [Problem(None, "", f"the text is larger than {MAX_FILE_BYTES // 1000} kB")]
+    """Parse once (refusing aliases and anything over the YAML budget while composing), validate,
+    check the work budget, and only then expand each variant."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        return None, [Problem(None, "", f"the text is larger than the {MAX_FILE_BYTES // 1_000_000} MB limit")]
     try:
-        alias = next((e for e in yaml.parse(text, Loader=yaml.SafeLoader) if isinstance(e, yaml.AliasEvent)), None)
-        if alias is not None:
-            return None, [Problem(alias.start_mark.line + 1, "", f"uses the YAML alias *{alias.anchor}; write the value out instead")]
-        data = yaml.safe_load(text)
+        node, data = _compose(text)
         lines: dict[Path_, int] = {}
         twice: list[Problem] = []
-        _line_numbers(yaml.compose(text, Loader=yaml.SafeLoader), (), lines, twice)
+        _line_numbers(node, (), lines, twice)
+    except _Refused as refused:
+        return None, [refused.problem]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         return None, [Problem(mark.line + 1 if mark else None, "", f"this is not valid YAML ({error.problem or error.context})")]
-    except RecursionError:
-        return None, [Problem(None, "", "this is not valid YAML (it is nested too deeply)")]
     except Exception as error:  # anything else the YAML reader raises on odd input: still a problem, never a crash
         return None, [Problem(None, "", f"this is not valid YAML ({type(error).__name__}: {str(error)[:200]})")]
     reader = Reader(lines)
     scenario = reader.scenario(data)
     if twice or reader.problems or scenario is None:
         return None, sorted(twice + reader.problems, key=lambda p: (p.line or 0))
+    over = budget_problems(scenario)
+    if over:
+        return None, over
     return scenario, problems_in_expansion(scenario)
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.problem = Problem(line, "", message)
+
+
+class _BudgetLoader(yaml.SafeLoader):
+    """The safe loader, counting values and nesting while it composes and refusing aliases."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.nodes = 0
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(line, f"uses the YAML alias *{event.anchor}; write the value out instead")
+        self.nodes += 1
+        if self.nodes > MAX_YAML_NODES:
+            raise _Refused(line, f"the file has more than {MAX_YAML_NODES} values (the limit); make it smaller")
+        self.depth += 1
+        if self.depth > MAX_YAML_DEPTH:
+            raise _Refused(line, f"is nested more than {MAX_YAML_DEPTH} levels deep (the limit); flatten it")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for line numbers) and the data it holds, from one pass over the text."""
+    loader = _BudgetLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _line_numbers(node: yaml.Node | None, path: Path_, lines: dict[Path_, int], twice: list[Problem]) -> None:
     """Note the line (1-based) of every mapping value and list item by its path, and every field
     written twice in one mapping (YAML would silently keep the last)."""
-    if node is None or len(path) > 40:
+    if node is None:
         return
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):

@@ -20,6 +20,8 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # variables and counters
 VARIANT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 VARIABLE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_STEPS = 400  # expanded steps per run: a typo like count: 1000 should not hang the app
+MAX_REPEAT_COUNT = 100
+MAX_SHOWN_PROBLEMS = 20  # in an error message; `problems` keeps them all
 DEFAULT_MAX_TOKENS = 64
 
 
@@ -42,7 +44,9 @@ class ScenarioError(LabError):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.problems = problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"{source or 'The scenario'} has {count}: " + "; ".join(map(str, problems)))
+        shown = "; ".join(map(str, problems[:MAX_SHOWN_PROBLEMS]))
+        more = f"; and {len(problems) - MAX_SHOWN_PROBLEMS} more" if len(problems) > MAX_SHOWN_PROBLEMS else ""
+        super().__init__(f"{source or 'The scenario'} has {count}: {shown}{more}")
 
 
 @dataclass(frozen=True)
@@ -217,8 +221,8 @@ def _count(step: Repeat, values: dict[str, str], problems: list[Problem]) -> int
     except ValueError:
         problems.append(Problem(step.line, "repeat > count", f"'{text}' is not a whole number"))
         return 0
-    if not 1 <= count <= 100:
-        problems.append(Problem(step.line, "repeat > count", f"must be from 1 to 100, not {count}"))
+    if not 1 <= count <= MAX_REPEAT_COUNT:
+        problems.append(Problem(step.line, "repeat > count", f"must be from 1 to {MAX_REPEAT_COUNT}, not {count}"))
         return 0
     return count
 

@@ -3,10 +3,9 @@ a Problem (line, field, plain words) for everything wrong instead of stopping at
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
-from lab.scenarios.checks import Check, Pattern
+from lab.scenarios.checks import Check, Pattern, regex_problem
 from lab.scenarios.scenario import (
     DEFAULT_MAX_TOKENS, NAME, VARIANT_NAME, Message, ModelTurn, Problem, Repeat, Reset, Scenario, Step, Variant,
 )
@@ -52,7 +51,8 @@ class Reader:
 
     def number(self, value: Any, path: Path_, low: float, high: float, whole: bool = False) -> float:
         kind = int if whole else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or not low <= value <= high:
+        finite = isinstance(value, int) or isinstance(value, float) and math.isfinite(value)  # ints of any size
+        if isinstance(value, bool) or not isinstance(value, kind) or not finite or not low <= value <= high:
             what = "a whole number" if whole else "a number"
             self.problem(path, f"must be {what} from {low:g} to {high:g}, not {_show(value)}")
             return low
@@ -162,7 +162,9 @@ class Reader:
         if kind in ("user", "assistant"):
             return Message(kind, self.text(value, where, required=True), only, line)
         if kind == "reset":
-            return Reset(only, line)
+            if value is not None and not isinstance(value, bool):
+                self.problem(where, f"must be true or false, not {_show(value)}")
+            return Reset(only, line) if value is not False else None  # `reset: false` does nothing
         if kind == "model":
             return self.model_turn(value, where, only, line)
         if depth >= MAX_DEPTH:
@@ -221,14 +223,16 @@ class Reader:
 
     def checks(self, value: Any, path: Path_) -> tuple[Check, ...]:
         out: list[Check] = []
+        names: set[str] = set()
         for i, item in enumerate(self.items(value, path)):
             where = path + (i,)
             spec = self.mapping(item, where, ("name", "any", "unless", "negate"))
             if spec is None:
                 continue
             name = self.text(spec.get("name"), where + ("name",), required=True).strip()
-            if name and name in {c.name for c in out}:
+            if name and name in names:
                 self.problem(where + ("name",), f"another check is already called '{name}'")
+            names.add(name)
             patterns = self.patterns(spec.get("any"), where + ("any",), required=True)
             unless = self.patterns(spec.get("unless"), where + ("unless",))
             negate = self.flag(spec.get("negate", False), where + ("negate",))
@@ -243,10 +247,9 @@ class Reader:
                 spec = self.mapping(item, where, ("regex",))
                 text = self.text((spec or {}).get("regex"), where + ("regex",), required=True)
                 pattern = Pattern(text, regex=True)
-                try:
-                    pattern.compiled
-                except (re.error, RecursionError, OverflowError) as error:
-                    self.problem(where + ("regex",), f"is not a valid regular expression ({error})")
+                refused = regex_problem(text) if text else None
+                if refused:
+                    self.problem(where + ("regex",), refused)
                     continue
             else:
                 text = self.text(item, where, required=True)
