@@ -15,6 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.bench:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from ui.qt_check import window_problem
+
+    problem = window_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
 
     from PySide6.QtWidgets import QApplication
 
