@@ -3,6 +3,7 @@ a Problem (line, field, plain words) for everything wrong instead of stopping at
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from lab.scenarios.checks import Check, Pattern, regex_problem
@@ -15,6 +16,7 @@ TOP_FIELDS = ("title", "description", "lesson", "models", "system", "variables",
               "steps", "temperature", "top_p", "reread")
 STEP_KINDS = ("user", "assistant", "model", "reset", "repeat")
 Path_ = tuple[str | int, ...]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def field_name(path: Path_) -> str:
@@ -47,7 +49,11 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)) or (required and not str(value).strip()):
             self.problem(path, "must be text" + (" and cannot be empty" if required else f", not {_kind(value)}"))
             return ""
-        return str(value)
+        text = str(value)
+        if not text.isascii() and _SURROGATE.search(text):
+            self.problem(path, "holds characters that are not valid Unicode (a lone surrogate such as \\ud800)")
+            return ""
+        return text
 
     def number(self, value: Any, path: Path_, low: float, high: float, whole: bool = False) -> float:
         kind = int if whole else (int, float)

@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 
 from lab.common.errors import LabError
+from lab.common.limits import SESSION_IMPORT_BYTES, read_text
+from lab.common.safe_text import for_csv, for_markdown
 from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
 from lab.store.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SteeringRecord, TokenRecord, TurnRecord,
 )
+from lab.store.export_checks import check_export
 from lab.store.report import to_html
 from lab.store.lab_file import SessionStore
 
@@ -62,10 +65,17 @@ def from_json(text: str) -> SessionRecord:
     """Read a JSON export back; LabError if it is not one this version understands."""
     try:
         data = json.loads(text)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise LabError("This file is not an Emotion Lab session export.")
-        if data["format_version"] > FORMAT_VERSION:
-            raise LabError("This export was written by a newer version of Emotion Lab; update to import it.")
+    except (ValueError, RecursionError) as error:
+        raise LabError(f"This file is not JSON ({str(error)[:100]}); it cannot be imported as a session.") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise LabError("This file is not an Emotion Lab session export.")
+    version = data.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise LabError("This session export has no valid format_version; export the session again.")
+    if version > FORMAT_VERSION:
+        raise LabError("This export was written by a newer version of Emotion Lab; update to import it.")
+    check_export(data)
+    try:
         directions = data["directions"]
         return SessionRecord(
             title=data["title"], created=data["created"], ended=data["ended"], status=data["status"],
@@ -88,11 +98,7 @@ def from_json(text: str) -> SessionRecord:
 
 def import_json(store: SessionStore, path: Path) -> int:
     """Import a JSON export into `store`; the new session's id."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise LabError(f"Cannot read {path} ({error.strerror}).") from error
-    return store.import_session(from_json(text))
+    return store.import_session(from_json(read_text(path, SESSION_IMPORT_BYTES, "session export")))
 
 
 def _token_dict(token: TokenRecord, raw: bool) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def _token_dict(token: TokenRecord, raw: bool) -> dict[str, Any]:
 
 def _token_record(t: dict[str, Any]) -> TokenRecord:
     raw = {
-        int(layer): np.frombuffer(base64.b64decode(v["data"]), np.dtype(v["dtype"]).newbyteorder("<")).reshape(v["shape"])
+        int(layer): np.frombuffer(base64.b64decode(v["data"], validate=True), np.dtype("<f4")).reshape(v["shape"])
         for layer, v in t.get("raw", {}).items()
     }
     event = TokenEvent(t["row"], t["position"], t["token_id"], t["text"], t["is_prompt"],
@@ -136,38 +142,40 @@ def to_csv(record: SessionRecord) -> str:
     roles = {t.index: t.role for t in record.turns}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["turn", "role", "batch_row", "position", "token_id", "token", "is_prompt", *emotions])
+    writer.writerow(["turn", "role", "batch_row", "position", "token_id", "token", "is_prompt", *map(for_csv, emotions)])
     for t in record.tokens:
         e = t.event
         values = [e.readings.get(name, math.nan) for name in emotions]
-        writer.writerow([t.turn, roles.get(t.turn, ""), e.row, e.position, e.token_id, e.text, int(e.is_prompt),
-                         *("" if math.isnan(v) else repr(v) for v in values)])
+        writer.writerow([t.turn, for_csv(roles.get(t.turn, "")), e.row, e.position, e.token_id, for_csv(e.text),
+                         int(e.is_prompt), *("" if math.isnan(v) else repr(v) for v in values)])
     return out.getvalue()
 
 
 def to_markdown(record: SessionRecord) -> str:
-    """The transcript with the session's settings and steering timeline."""
+    """The transcript with the session's settings and steering timeline; every text from the user,
+    the model or the file is HTML-escaped, so a viewer shows tags instead of running them."""
+    md = for_markdown
     s, m = record.sampling, record.model
     lines = [
-        f"# {record.title}", "",
-        f"- Created: {record.created} ({record.status})",
-        f"- Model: {m.spec} ({m.family}, {m.depth} layers, width {m.width})",
+        f"# {md(record.title)}", "",
+        f"- Created: {md(record.created)} ({md(record.status)})",
+        f"- Model: {md(m.spec)} ({md(m.family)}, {m.depth} layers, width {m.width})",
         f"- Sampling: temperature {s.temperature}, top-p {s.top_p}, seed {s.seed}, "
         f"max new tokens {s.max_new_tokens}",
     ]
     if record.directions is not None:
         d = record.directions
-        lines.append(f"- Directions: {d.method}, reading layer {d.reading_layer}, steering layers "
-                     f"{list(d.layers)}, emotions {', '.join(d.emotions)}")
-    lines.append(f"- App version: {record.app_version}")
+        lines.append(f"- Directions: {md(d.method)}, reading layer {d.reading_layer}, steering layers "
+                     f"{list(d.layers)}, emotions {md(', '.join(d.emotions))}")
+    lines.append(f"- App version: {md(record.app_version)}")
     if record.notes:
-        lines += ["", record.notes]
+        lines += ["", md(record.notes)]
     lines += ["", "## Transcript"]
     for turn in record.turns:
-        lines += ["", f"### {turn.role}", "", record.turn_text(turn)]
+        lines += ["", f"### {md(turn.role)}", "", md(record.turn_text(turn))]
     if record.steering:
         lines += ["", "## Steering", "", "| turn | row | from position | strengths | layers |", "|---|---|---|---|---|"]
         for st in record.steering:
             strengths = ", ".join(f"{k} {v:+g}" for k, v in st.change.strengths.items()) or "none"
-            lines.append(f"| {st.turn} | {st.row} | {st.change.position} | {strengths} | {list(st.change.layers)} |")
+            lines.append(f"| {st.turn} | {st.row} | {st.change.position} | {md(strengths).replace('|', '&#124;')} | {list(st.change.layers)} |")
     return "\n".join(lines) + "\n"
