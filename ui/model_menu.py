@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6 import QtGui
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QToolButton
@@ -96,7 +97,7 @@ class ModelPicker(QObject):
 
     def show_current(self, spec: str) -> None:
         self.button.setText(f" Model: {short_name(spec)} ")
-        self.button.setToolTip(f"Loaded model: {spec}. Click to choose another one.")
+        self.button.setToolTip(QtGui.Qt.convertFromPlainText(f"Loaded model: {spec}. Click to choose another one."))
 
     def recent_actions(self) -> list[QAction]:
         return [a for a in self.menu.actions() if a.data() is not None]
@@ -111,7 +112,7 @@ class ModelPicker(QObject):
             for spec in recent:
                 action = self.menu.addAction(short_name(spec))
                 action.setData(spec)
-                action.setToolTip(spec)
+                action.setToolTip(QtGui.Qt.convertFromPlainText(spec))
                 action.setStatusTip(spec)
                 action.triggered.connect(lambda _=False, s=spec: self.choose(s))
         self.menu.addSeparator()

@@ -5,6 +5,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from PySide6 import QtGui
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -87,7 +88,7 @@ class SessionsTab(QWidget):
         self.plot = ReadingsPlot()
         self.plot.point_picked.connect(self.transcript.select_event)  # click a point: find its token
         location = QLabel(f"Recording to {recorder.store.path.name}" if recorder.store else "Sessions are not being recorded.")
-        location.setToolTip(str(recorder.store.path) if recorder.store else "")
+        location.setToolTip(QtGui.Qt.convertFromPlainText(str(recorder.store.path)) if recorder.store else "")
 
         bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
