@@ -165,7 +165,7 @@ def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
         mark = error.problem_mark or error.context_mark
         return None, [Problem(mark.line + 1 if mark else None, "", f"this is not valid YAML ({error.problem or error.context})")]
     except Exception as error:  # anything else the YAML reader raises on odd input: still a problem, never a crash
-        return None, [Problem(None, "", f"this is not valid YAML ({type(error).__name__}: {str(error)[:200]})")]
+        return None, [Problem(None, "", f"this is not valid YAML ({type(error).__name__}: {' '.join(str(error).split())[:200]})")]
     reader = Reader(lines)
     scenario = reader.scenario(data)
     if twice or reader.problems or scenario is None:

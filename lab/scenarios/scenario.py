@@ -46,7 +46,7 @@ class ScenarioError(LabError):
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         shown = "; ".join(map(str, problems[:MAX_SHOWN_PROBLEMS]))
         more = f"; and {len(problems) - MAX_SHOWN_PROBLEMS} more" if len(problems) > MAX_SHOWN_PROBLEMS else ""
-        super().__init__(f"{source or 'The scenario'} has {count}: {shown}{more}")
+        super().__init__(" ".join(f"{source or 'The scenario'} has {count}: {shown}{more}".split()))  # one line
 
 
 @dataclass(frozen=True)
