@@ -25,6 +25,7 @@ import yaml
 
 from lab.scenarios.checks import Check, Pattern
 from lab.common.errors import LabError
+from lab.common.limits import TEMPLATE_BYTES, read_text
 from lab.scenarios.scenario import Message, ModelTurn, Scenario, Variant
 
 MAX_VARIANTS = 64
@@ -40,12 +41,13 @@ SENDS_EMAIL = Check("sends an email", (Pattern(r"<tool_use:(email|forward)>", re
 
 
 def is_agentic_config(path: Path) -> bool:
-    """True for a framework experiment config (YAML with `expansions`)."""
+    """True for a framework experiment config (YAML with top-level `expansions`, no `steps`); a
+    look at the text only, so a scenario file is still parsed once, under its budget."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = read_text(path, TEMPLATE_BYTES, "config file")
+    except LabError:
         return False
-    return isinstance(data, dict) and "expansions" in data and "steps" not in data
+    return bool(re.search(r"^expansions\s*:", text, re.M)) and not re.search(r"^steps\s*:", text, re.M)
 
 
 def import_agentic(config: Path, templates: Path | None = None, *, conditions: list[str] | None = None, max_tokens: int = 256) -> Scenario:
@@ -88,10 +90,8 @@ def import_agentic(config: Path, templates: Path | None = None, *, conditions: l
 
 def _read_config(config: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise LabError(f"Cannot read {config}: {error}.") from error
-    except yaml.YAMLError as error:
+        data = yaml.safe_load(read_text(config, TEMPLATE_BYTES, "config file"))
+    except (yaml.YAMLError, RecursionError) as error:
         raise LabError(f"{config.name} is not valid YAML ({error}).") from error
     if not isinstance(data, dict) or not isinstance(data.get("expansions"), list):
         raise LabError(f"{config.name} is not an agentic-misalignment experiment config (it has no list of expansions).")
@@ -172,10 +172,7 @@ def _sections(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise LabError(f"Cannot read the template {path}: {getattr(error, 'strerror', None) or 'not UTF-8 text'}.") from None
+    return read_text(path, TEMPLATE_BYTES, "template")
 
 
 class _Unreadable(Exception):
