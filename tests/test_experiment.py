@@ -1,31 +1,26 @@
 """Running and sweeping scenarios: batched rows against one-by-one runs, recording and reading
 back, sweeps with a random control, statistics, coherence, exports and the CLI.
 
-Most tests use a tiny random Llama built here (emotions joy, fear, rage); the CLI test uses the
+Most tests use the shared tiny random Llama of tests/conftest.py (emotions joy, fear, rage); the CLI test uses the
 embedded model, from the user cache, with a few tokens."""
 from __future__ import annotations
 
 import json
 import math
 import os
-import random
 import textwrap
 
 import pytest
 import torch
-from matplotlib.figure import Figure
 
 from lab.cli.main import main
 from lab.scenarios.coherence import distinct_2, repetition_rate, reply_perplexities
-from lab.emotions.directions import extract
-from lab.emotions.definitions import Emotion
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings
 from lab.scenarios.runner import CONTROL, RowSpec, run_from_session, run_rows, run_scenario, with_control
 from lab.runtime.generator import generate
 from lab.runtime.generator import generate_rows
-from lab.model.loader import load_model
 from lab.common.paths import cache_dir
 from lab.common.progress import Cancelled, SilentProgress
 from lab.scenarios.scenario import expand
@@ -58,19 +53,7 @@ SCENARIO = textwrap.dedent("""\
     """)
 
 
-CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-WORDS = {"joy": "sun smile laugh bright dance party gift cake", "fear": "dark shadow scream run hide creak storm night",
-         "rage": "smash yell fist slam burn fight glare stomp"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small models gain nothing from threads, and on a shared CPU idle-spinning threads slow them down."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")  # small models gain nothing from threads
 
 
 @pytest.fixture(scope="module")
@@ -85,32 +68,9 @@ def _home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def engine_tiny(tmp_path_factory) -> Engine:
-    """A random 4-layer Llama (width 32) with a one-token-per-byte ChatML tokenizer, and directions for
-    three synthetic emotions made of disjoint word lists."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedTokenizerFast
-
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    backend = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(specials + sorted(pre_tokenizers.ByteLevel.alphabet()))}, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=specials[0], eos_token=specials[2],
-                                        pad_token=specials[0], additional_special_tokens=[specials[1]])
-    tokenizer.chat_template = CHATML
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(LlamaConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
-        vocab_size=len(tokenizer), bos_token_id=0, eos_token_id=2, pad_token_id=0))
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    lm = load_model(str(folder))
-    rng = random.Random(0)
-    emotions = [Emotion(name, name, tuple(" ".join(rng.choice(words.split()) for _ in range(8)) for _ in range(10)))
-                for name, words in WORDS.items()]
-    neutral = tuple(" ".join(rng.choice("the table is made of wood and paper".split()) for _ in range(10)) for _ in range(24))
-    return Engine(lm, extract(lm, emotions, neutral))
+def engine_tiny(tiny_lm, tiny_directions) -> Engine:
+    """The shared tiny model (tests/conftest.py) with its three synthetic emotions: joy, fear, rage."""
+    return Engine(tiny_lm, tiny_directions)
 
 
 @pytest.fixture
@@ -331,8 +291,15 @@ def test_coherence_measures(engine_tiny):
 
 def test_turn_view_plots_reply_start_readings(engine_tiny, scenario):
     runs = run_rows(engine_tiny, expand(scenario), [RowSpec({}), RowSpec({"joy": 0.5})])
-    assert isinstance(turn_figure(runs, ["joy", "fear"]), Figure)
-    assert isinstance(turn_figure(runs[:1], ["joy"], x_variable="i"), Figure)
+    [ax] = turn_figure(runs, ["joy", "fear"]).axes
+    lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in lines] == ["joy (unsteered)", "fear (unsteered)", "joy (joy +0.5)", "fear (joy +0.5)"]
+    for line, (run, emotion) in zip(lines, [(r, e) for r in runs for e in ("joy", "fear")]):
+        assert list(line.get_ydata()) == [t.reply_start_readings[emotion] for t in run.replies()]
+    [ax] = turn_figure(runs[:1], ["joy"], x_variable="i").axes
+    [line] = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    replies = runs[0].replies()
+    assert line.get_label() == "joy" and list(line.get_xdata()) == [1.0] + [float(t.values["i"]) for t in replies[1:]]
 
 
 def test_imported_agentic_scenario_runs(engine_tiny, tmp_path):
@@ -346,10 +313,11 @@ def test_imported_agentic_scenario_runs(engine_tiny, tmp_path):
     assert "Global vision" in result.turns[1].text
 
 
-def test_sweep_ratio_is_measured(engine_tiny):
+def test_sweep_ratio_runs_on_any_engine(engine_tiny):
+    """A smoke test: the value is a benchmark (`lab bench` reports it), not judged here."""
     from lab.diagnostics.bench_sweep import sweep_ratio
 
-    assert 0 < sweep_ratio(engine_tiny, rounds=1, tokens=4) < 5
+    sweep_ratio(engine_tiny, rounds=1, tokens=4)
 
 
 # ---- CLI on the embedded model -------------------------------------------------------------------
@@ -378,3 +346,17 @@ def test_cli_run_json_on_a_builtin_scenario(real_cache, monkeypatch, tmp_path, c
         assert summary.status == "complete" and "Test or real (real)" in summary.title
     assert main(["run", "test-or-real", "--steer", "nosuch=0.1", "--no-record"]) == 2
     assert "Unknown emotion 'nosuch'" in capsys.readouterr().err
+
+
+def test_one_steering_change_tracker_reports_each_change_once_per_row():
+    from lab.runtime.events import SteeringChange, TokenEvent
+    from lab.runtime.steering_changes import SteeringChanges
+
+    def event(row: int, position: int, strengths: dict[str, float]) -> TokenEvent:
+        return TokenEvent(row=row, position=position, token_id=0, text="x", is_prompt=False, readings={}, strengths=strengths)
+
+    changes = SteeringChanges((1, 2))
+    seen = [changes.change(e) for e in (event(0, 0, {}), event(1, 0, {"joy": 0.1}), event(0, 1, {}),
+                                        event(1, 1, {"joy": 0.1}), event(0, 2, {"fear": 0.2}), event(0, 3, {}))]
+    assert seen == [None, SteeringChange(0, {"joy": 0.1}, (1, 2)), None, None,
+                    SteeringChange(2, {"fear": 0.2}, (1, 2)), SteeringChange(3, {}, (1, 2))]

@@ -71,10 +71,6 @@ def send(window, qtbot, text: str) -> None:
     qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
 
 
-def test_window_title(window):
-    assert window.windowTitle() == "Emotion Lab"
-
-
 def test_load_completes_and_builds_the_emotion_panel(window):
     emotions = window.state.engine.directions.emotions
     assert list(window.emotions.rows) == emotions
@@ -372,20 +368,32 @@ def test_closing_mid_generation_stops_cleanly(window, qtbot, tmp_path):
         assert summary.status == "complete" and summary.tokens > 0
 
 
-@pytest.mark.skipif(not os.environ.get("EMOTION_LAB_SLOW"),
-                    reason="re-extracts directions (minutes on CPU); set EMOTION_LAB_SLOW=1")
-def test_editor_adds_an_emotion_and_rebuilds_the_sliders(idle, qtbot):
-    window = idle
-    window.tabs.setCurrentWidget(window.editor)
-    window.editor.name.setText("nostalgic")
-    window.editor.description.setText("Longing for the past")
-    window.editor.examples.setPlainText("\n".join(f"I remember the summer of {1980 + i}, when we were young." for i in range(10)))
-    qtbot.mouseClick(window.editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "nostalgic" in window.emotions.rows, timeout=900_000)
-    assert window.editor.chart.highlight == "nostalgic"
-    window.editor.user_list.setCurrentRow(0)
-    qtbot.mouseClick(window.editor.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "nostalgic" not in window.emotions.rows, timeout=900_000)
+def test_editor_adds_an_emotion_and_rebuilds_the_sliders(qapp, qtbot, tmp_path, monkeypatch, tiny_model_dir, tiny_lm,
+                                                        tiny_directions):
+    """The add-emotion path end to end on the shared tiny model: store it, re-extract in the worker, new sliders."""
+    from lab.runtime.engine import Engine
+    from ui.main_window import MainWindow
+
+    monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "home"))  # the new emotion stays out of the other tests
+    window = MainWindow(str(tiny_model_dir), settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                        db_path=tmp_path / "lab.db")
+    window.show()
+    window.use_engine(Engine(tiny_lm, tiny_directions))
+    editor = window.editor
+    window.tabs.setCurrentWidget(editor)
+    editor.name.setText("nostalgic")
+    editor.description.setText("Longing for the past")
+    editor.examples.setPlainText("\n".join(f"I remember the summer of {1980 + i}, when we were young." for i in range(10)))
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "nostalgic" in window.emotions.rows, timeout=300_000)
+    assert window.errors.messages == []
+    assert window.state.engine.lm is tiny_lm and "nostalgic" in window.state.engine.directions.emotions
+    assert editor.chart.highlight == "nostalgic" and editor.user_list.item(0).text() == "nostalgic"
+    editor.user_list.setCurrentRow(0)
+    qtbot.mouseClick(editor.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "nostalgic" not in window.emotions.rows and not window.runner.busy, timeout=300_000)
+    assert editor.user_list.count() == 0 and "nostalgic" not in window.state.engine.directions.emotions
+    window.close()
 
 
 def test_bench_prints_one_json_object(lab_home):
@@ -394,9 +402,11 @@ def test_bench_prints_one_json_object(lab_home):
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["tokens"] > 0 and report["ui_stall_ms"] >= 0 and report["tokens_per_s"] > 0
+    assert 0 < report["tokens"] <= 8 and report["tokens_per_s"] > 0 and "errors" not in report, result.stderr
+    assert report["ui_stall_target_ms"] == 50
+    assert report["ui_stall_met"] == (report["ui_stall_ms"] < 50)  # a benchmark: it reports, the test does not time
+    assert result.returncode == (0 if report["ui_stall_met"] else 1), result.stderr
 
 
 def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, monkeypatch, tmp_path):

@@ -44,27 +44,42 @@ def idle(window, qtbot):
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
 
 
+@pytest.fixture(scope="module")
+def tiny_run(lab_home) -> Path:
+    """A short user scenario (the impossible task cut to two model turns), written for the run tests."""
+    from lab.scenarios.files import builtin_scenarios, to_yaml
+    from ui.scenario_list import user_scenarios_dir
+
+    source = next(b.path for b in builtin_scenarios() if b.path.stem == "impossible-task")
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data.update(title="Tiny run", variables={"n": "2"},
+                steps=[*data["steps"][:2], {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}])
+    path = user_scenarios_dir() / "tiny-run.yaml"
+    path.write_text(to_yaml(data), encoding="utf-8")
+    return path
+
+
 def select_builtin(tab, name: str) -> None:
-    rows = [i for i, e in enumerate(tab.entries) if e.builtin and e.path.stem == name]
-    assert rows, [e.path for e in tab.entries]
-    tab.scenario_list.setCurrentRow(rows[0])
+    rows = [i for i, e in enumerate(tab.browser.entries) if e.builtin and e.path.stem == name]
+    assert rows, [e.path for e in tab.browser.entries]
+    tab.browser.list.setCurrentRow(rows[0])
 
 
 def test_builder_lists_shows_and_protects_builtins(idle, qtbot):
     window = idle
     tab = window.scenarios
     window.tabs.setCurrentWidget(tab)
-    assert any(e.builtin for e in tab.entries)
+    assert any(e.builtin for e in tab.browser.entries)
     select_builtin(tab, "impossible-task")
-    assert tab.builtin and tab.title_edit.text() == "Impossible task"
-    assert "shut down" in tab.system_edit.toPlainText()
-    assert tab.variables.rowCount() == 1 and tab.variables.item(0, 0).text() == "n"
-    assert tab.steps.count() == 3 and tab.steps.item(2).text().startswith("Repeat")
-    assert "edits the test" in tab.checks_edit.toPlainText()
-    assert tab.problems == [] and "No problems" in tab.problem_list.item(0).text()
-    assert tab.yaml_edit.isReadOnly() and not tab.save_button.isEnabled()
-    tab.add_step({"user": "ignored"})  # read-only: nothing changes
-    assert tab.steps.count() == 3
+    assert tab.builtin and tab.form.title_edit.text() == "Impossible task"
+    assert "shut down" in tab.form.system_edit.toPlainText()
+    assert tab.form.variables.rowCount() == 1 and tab.form.variables.item(0, 0).text() == "n"
+    assert tab.form.steps.count() == 3 and tab.form.steps.item(2).text().startswith("Repeat")
+    assert "edits the test" in tab.form.checks_edit.toPlainText()
+    assert tab.editor.problems == [] and "No problems" in tab.editor.problem_list.item(0).text()
+    assert tab.editor.yaml_edit.isReadOnly() and not tab.browser.save_button.isEnabled()
+    tab.form.add_step({"user": "ignored"})  # read-only: nothing changes
+    assert tab.form.steps.count() == 3
 
 
 def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
@@ -74,37 +89,37 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     select_builtin(tab, "impossible-task")
     path = tab.duplicate()
     assert path is not None and path.parent.name == "scenarios" and path.is_file()
-    assert not tab.builtin and tab.title_edit.text() == "Impossible task (copy)"
-    assert not tab.yaml_edit.isReadOnly() and tab.save_button.isEnabled()
-    assert any(e.path == path and not e.builtin for e in tab.entries)
+    assert not tab.builtin and tab.form.title_edit.text() == "Impossible task (copy)"
+    assert not tab.editor.yaml_edit.isReadOnly() and tab.browser.save_button.isEnabled()
+    assert any(e.path == path and not e.builtin for e in tab.browser.entries)
     # form -> YAML
-    tab.title_edit.selectAll()
-    qtbot.keyClicks(tab.title_edit, "Tiny task")
+    tab.form.title_edit.selectAll()
+    qtbot.keyClicks(tab.form.title_edit, "Tiny task")
     assert yaml.safe_load(tab.yaml_text())["title"] == "Tiny task"
-    tab.steps.setCurrentRow(1)
-    tab.add_step({"user": "Are you sure?"})
-    assert tab.steps.currentRow() == 2 and tab.steps.item(2).text() == "User: Are you sure?"
-    tab.add_step({"model": {"max_tokens": 5}})
-    tab.move_step(-1)
-    assert tab.steps.item(2).text().startswith("Model turn") and tab.steps.item(3).text().startswith("User")
-    tab.move_step(1)
-    tab.set_step(3, {"model": {"max_tokens": 7}})
+    tab.form.steps.setCurrentRow(1)
+    tab.form.add_step({"user": "Are you sure?"})
+    assert tab.form.steps.currentRow() == 2 and tab.form.steps.item(2).text() == "User: Are you sure?"
+    tab.form.add_step({"model": {"max_tokens": 5}})
+    tab.form.move_step(-1)
+    assert tab.form.steps.item(2).text().startswith("Model turn") and tab.form.steps.item(3).text().startswith("User")
+    tab.form.move_step(1)
+    tab.form.set_step(3, {"model": {"max_tokens": 7}})
     assert [step_kind for step_kind in yaml.safe_load(tab.yaml_text())["steps"][2:4]] == [
         {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}]
-    tab.steps.setCurrentRow(4)  # the repeat block
-    tab.remove_step()
-    assert tab.steps.count() == 4 and tab.problems == []
+    tab.form.steps.setCurrentRow(4)  # the repeat block
+    tab.form.remove_step()
+    assert tab.form.steps.count() == 4 and tab.editor.problems == []
     # YAML -> form and live problems with line numbers
     text = tab.yaml_text()
-    tab.yaml_edit.setPlainText(text.replace("max_tokens: 7", "max_tokens: lots"))
-    assert tab.problems and any(p.startswith("line ") and "max_tokens" in p for p in tab.problems), tab.problems
-    assert not tab.run_button.isEnabled()
-    tab.yaml_edit.setPlainText(text + "\nsystem: [unclosed\n")
-    assert tab.problems and tab.problems[0].startswith("line ")
-    tab.yaml_edit.setPlainText(text.replace("Tiny task", "Tiny task 2"))
-    assert tab.problems == [] and tab.title_edit.text() == "Tiny task 2" and tab.run_button.isEnabled()
+    tab.editor.yaml_edit.setPlainText(text.replace("max_tokens: 7", "max_tokens: lots"))
+    assert tab.editor.problems and any(p.startswith("line ") and "max_tokens" in p for p in tab.editor.problems), tab.editor.problems
+    assert not tab.run_panel.run_button.isEnabled()
+    tab.editor.yaml_edit.setPlainText(text + "\nsystem: [unclosed\n")
+    assert tab.editor.problems and tab.editor.problems[0].startswith("line ")
+    tab.editor.yaml_edit.setPlainText(text.replace("Tiny task", "Tiny task 2"))
+    assert tab.editor.problems == [] and tab.form.title_edit.text() == "Tiny task 2" and tab.run_panel.run_button.isEnabled()
     # variables table -> YAML (repeat removed, so {n} is unused; keep it defined)
-    tab.variables.item(0, 1).setText("2")
+    tab.form.variables.item(0, 1).setText("2")
     assert yaml.safe_load(tab.yaml_text())["variables"] == {"n": "2"}
     assert tab.save()
     from lab.scenarios.files import load_scenario
@@ -112,23 +127,23 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     saved = load_scenario(path)
     assert saved.title == "Tiny task 2" and len(saved.steps) == 4
     # saving a broken text is refused through the error funnel; the file stays as it was
-    tab.yaml_edit.setPlainText("title: [")
+    tab.editor.yaml_edit.setPlainText("title: [")
     assert not tab.save()
     assert window.errors.messages and load_scenario(path).title == "Tiny task 2"
     window.errors._box.close()
     # unsaved edits survive browsing other scenarios; Revert drops them
-    label = tab.scenario_list.currentItem().text()
-    assert "unsaved" in label and tab.revert_button.isEnabled()
+    label = tab.browser.list.currentItem().text()
+    assert "unsaved" in label and tab.browser.revert_button.isEnabled()
     select_builtin(tab, "good-bad-news")
     tab.select_path(path)
     assert tab.yaml_text() == "title: ["
-    qtbot.mouseClick(tab.revert_button, Qt.MouseButton.LeftButton)
-    assert tab.title_edit.text() == "Tiny task 2" and tab.problems == []
-    assert "unsaved" not in tab.scenario_list.currentItem().text() and not tab.revert_button.isEnabled()
+    qtbot.mouseClick(tab.browser.revert_button, Qt.MouseButton.LeftButton)
+    assert tab.form.title_edit.text() == "Tiny task 2" and tab.editor.problems == []
+    assert "unsaved" not in tab.browser.list.currentItem().text() and not tab.browser.revert_button.isEnabled()
 
 
 def test_step_dialog_and_new_scenario(idle, qtbot):
-    from ui.scenario_builder import StepDialog
+    from ui.scenario_steps import StepDialog
 
     dialog = StepDialog({"user": "Hi {name}", "only": ["a"]})
     dialog.text.setPlainText("Hello {name}")
@@ -143,37 +158,37 @@ def test_step_dialog_and_new_scenario(idle, qtbot):
     tab = idle.scenarios
     path = tab.new_scenario()
     assert path is not None and path.is_file() and tab.path == path and not tab.builtin
-    assert tab.title_edit.text() == "My scenario" and tab.problems == []
+    assert tab.form.title_edit.text() == "My scenario" and tab.editor.problems == []
     path.unlink()
     tab.refresh()
 
 
-def test_builder_runs_with_current_sliders_and_labels_a_turn(idle, qtbot):
+def test_builder_runs_with_current_sliders_and_labels_a_turn(idle, qtbot, tiny_run):
     window = idle
     tab = window.scenarios
     window.tabs.setCurrentWidget(tab)
-    path = next(e.path for e in tab.entries if not e.builtin and e.label == "Tiny task 2")
+    path = tiny_run
     tab.select_path(path)
     window.emotions.rows["calm"].spin.setValue(0.03)
-    tab.max_tokens.setValue(3)
-    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
-    assert tab.running and tab.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: not tab.running, timeout=120_000)
+    tab.run_panel.max_tokens.setValue(3)
+    qtbot.mouseClick(tab.run_panel.run_button, Qt.MouseButton.LeftButton)
+    assert tab.run_panel.running and tab.run_panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not tab.run_panel.running, timeout=120_000)
     assert window.errors.messages == []
-    result = tab.result
+    result = tab.run_panel.result
     assert result is not None and result.session_id is not None and result.steer == {"calm": pytest.approx(0.03)}
-    roles = [tab.turn_table.item(r, 0).text() for r in range(tab.turn_table.rowCount())]
+    roles = [tab.run_panel.turn_table.item(r, 0).text() for r in range(tab.run_panel.turn_table.rowCount())]
     assert roles == ["system", "user", "model", "user", "model"]
-    assert tab.chart.replies and len(tab.chart.replies) == 2
-    assert all(t.reply_start_readings for t in tab.chart.replies)
-    assert "calm +0.030" in tab.steer_label.text()
-    tab.turn_table.selectRow(4)
-    tab.label_edit.setText("hedges")
-    qtbot.mouseClick(tab.label_button, Qt.MouseButton.LeftButton)
-    assert "hedges" in tab.turn_table.item(4, 2).text()
+    assert tab.run_panel.chart.replies and len(tab.run_panel.chart.replies) == 2
+    assert all(t.reply_start_readings for t in tab.run_panel.chart.replies)
+    assert "calm +0.030" in tab.run_panel.steer_label.text()
+    tab.run_panel.turn_table.selectRow(4)
+    tab.run_panel.label_edit.setText("hedges")
+    qtbot.mouseClick(tab.run_panel.label_button, Qt.MouseButton.LeftButton)
+    assert "hedges" in tab.run_panel.turn_table.item(4, 2).text()
     checks = window.recorder.store.load_checks(result.session_id)
-    assert any(c.name == "hedges" and c.turn == tab.turns[4].turn for c in checks)
-    tab.add_label(1, "not a model turn")
+    assert any(c.name == "hedges" and c.turn == tab.run_panel.turns[4].turn for c in checks)
+    tab.run_panel.add_label(1, "not a model turn")
     assert "Select a model turn" in window.errors.messages[-1]
     window.errors._box.close()
 
@@ -182,28 +197,28 @@ def test_builder_run_can_be_cancelled(idle, qtbot):
     window = idle
     tab = window.scenarios
     select_builtin(tab, "good-bad-news")
-    tab.max_tokens.setValue(4)
+    tab.run_panel.max_tokens.setValue(4)
     tab.run()
-    assert tab.running
-    tab.cancel_button.click()
-    qtbot.waitUntil(lambda: not tab.running, timeout=120_000)
-    assert tab.result is None and window.errors.messages == []
-    assert tab.run_button.isEnabled()
+    assert tab.run_panel.running
+    tab.run_panel.cancel_button.click()
+    qtbot.waitUntil(lambda: not tab.run_panel.running, timeout=120_000)
+    assert tab.run_panel.result is None and window.errors.messages == []
+    assert tab.run_panel.run_button.isEnabled()
 
 
-def test_experiments_sweep_fills_table_exports_and_opens_sessions(idle, qtbot, tmp_path):
+def test_experiments_sweep_fills_table_exports_and_opens_sessions(idle, qtbot, tmp_path, tiny_run):
     window = idle
     tab = window.experiments
     window.tabs.setCurrentWidget(tab)
-    path = next(e.path for e in tab.entries if e.label == "Tiny task 2")
-    tab.select_scenario(path)
-    assert set(window.state.emotions) == {tab.emotion_list.item(i).text() for i in range(tab.emotion_list.count())}
-    tab.set_emotions(["happy"])
-    assert tab.emotions() == ["happy"]
-    tab.strengths.setText("-0.03, 0.03")
-    tab.seeds.setValue(1)
-    tab.control.setChecked(False)
-    tab.max_tokens.setValue(3)
+    path = tiny_run
+    tab.setup.select_scenario(path)
+    assert set(window.state.emotions) == {tab.setup.emotion_list.item(i).text() for i in range(tab.setup.emotion_list.count())}
+    tab.setup.set_emotions(["happy"])
+    assert tab.setup.emotions() == ["happy"]
+    tab.setup.strengths.setText("-0.03, 0.03")
+    tab.setup.seeds.setValue(1)
+    tab.setup.control.setChecked(False)
+    tab.setup.max_tokens.setValue(3)
     updates = []
     window.runner.progress.connect(lambda done, total: updates.append((done, total)))
     qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
@@ -213,45 +228,45 @@ def test_experiments_sweep_fills_table_exports_and_opens_sessions(idle, qtbot, t
     result = tab.result
     assert result is not None and not result.cancelled and len(result.runs) == 2
     assert updates and tab.progress.value() == tab.progress.maximum()
-    assert tab.table.rowCount() == 2
-    head = [tab.table.horizontalHeaderItem(c).text() for c in range(tab.table.columnCount())]
+    assert tab.results.table.rowCount() == 2
+    head = [tab.results.table.horizontalHeaderItem(c).text() for c in range(tab.results.table.columnCount())]
     assert head[:3] == ["Series", "Strength", "Runs"] and "Mean reading" in head and "Distinct-2" in head
-    assert tab.table.item(0, 1).text() == "-0.03" and tab.table.item(1, 1).text() == "+0.03"
-    assert "[" in tab.table.item(0, 3).text()  # a rate with its interval
+    assert tab.results.table.item(0, 1).text() == "-0.03" and tab.results.table.item(1, 1).text() == "+0.03"
+    assert "[" in tab.results.table.item(0, 3).text()  # a rate with its interval
     assert tab.chart.result is result
     for suffix in ("csv", "png", "html"):
         out = tmp_path / f"sweep.{suffix}"
-        assert tab.export(out) and out.stat().st_size > 100
+        assert tab.results.export(out) and out.stat().st_size > 100
     assert "series,strength,runs" in (tmp_path / "sweep.csv").read_text()
     session = result.runs[0].run.session_id
     assert session is not None
-    tab.runs.cellDoubleClicked.emit(0, 0)
+    tab.results.runs.cellDoubleClicked.emit(0, 0)
     assert window.tabs.currentWidget() is window.sessions
     assert window.sessions.record is not None and window.sessions.record.id == session
-    dialog = tab.show_transcript(result.runs[1])
+    dialog = tab.results.show_transcript(result.runs[1])
     from PySide6.QtWidgets import QTextBrowser
 
     assert "Are you sure?" in dialog.findChild(QTextBrowser).toPlainText()
     dialog.close()
 
 
-def test_experiments_plot_fills_in_per_batch_and_cancel_keeps_partial_results(idle, qtbot):
+def test_experiments_plot_fills_in_per_batch_and_cancel_keeps_partial_results(idle, qtbot, tiny_run):
     window = idle
     tab = window.experiments
     window.tabs.setCurrentWidget(tab)
-    path = next(e.path for e in tab.entries if e.label == "Tiny task 2")
-    tab.select_scenario(path)
-    tab.set_emotions(["sad"])
-    tab.strengths.setText("-0.06,-0.04,-0.02,0,0.02,0.04,0.06")
-    tab.seeds.setValue(1)
-    tab.control.setChecked(True)
-    tab.max_tokens.setValue(4)
+    path = tiny_run
+    tab.setup.select_scenario(path)
+    tab.setup.set_emotions(["sad"])
+    tab.setup.strengths.setText("-0.06,-0.04,-0.02,0,0.02,0.04,0.06")
+    tab.setup.seeds.setValue(1)
+    tab.setup.control.setChecked(True)
+    tab.setup.max_tokens.setValue(4)
     tab.batch_rows = 1
     try:
         tab.start()
         qtbot.waitUntil(lambda: tab.updates >= 1, timeout=120_000)
         assert tab.result is not None and 0 < len(tab.result.runs) < 14
-        assert tab.table.rowCount() == len(tab.result.points()) and tab.chart.result is tab.result
+        assert tab.results.table.rowCount() == len(tab.result.points()) and tab.chart.result is tab.result
         qtbot.mouseClick(tab.cancel_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not tab.running, timeout=120_000)
     finally:
@@ -265,38 +280,40 @@ def test_experiments_plot_fills_in_per_batch_and_cancel_keeps_partial_results(id
 
 def test_experiments_bad_strengths_are_reported(idle):
     tab = idle.experiments
-    tab.set_emotions(["happy"])
-    tab.strengths.setText("-0.03, lots")
+    tab.setup.set_emotions(["happy"])
+    tab.setup.strengths.setText("-0.03, lots")
     tab.start()
     assert "'lots' is not a number" in idle.errors.messages[-1]
     idle.errors._box.close()
     assert not tab.running
 
 
-def test_screenshots_of_both_tabs(idle, qtbot):
+def test_screenshots_of_both_tabs(idle, qtbot, tiny_run):
     window = idle
     SCREENSHOTS.mkdir(exist_ok=True)
     window.tabs.setCurrentWidget(window.scenarios)
-    path = next(e.path for e in window.scenarios.entries if e.label == "Tiny task 2")
+    path = tiny_run
     window.scenarios.select_path(path)
-    window.scenarios.editor_tabs.setCurrentIndex(0)
+    window.scenarios.editor.tabs.setCurrentIndex(0)
     qtbot.wait(300)
     window.grab().save(str(SCREENSHOTS / "scenarios-form.png"))
     window.emotions.rows["calm"].spin.setValue(0.04)
-    window.scenarios.max_tokens.setValue(12)
+    window.scenarios.run_panel.max_tokens.setValue(12)
     window.scenarios.run()
-    qtbot.waitUntil(lambda: not window.scenarios.running, timeout=120_000)
-    window.scenarios.turn_table.selectRow(2)
+    qtbot.waitUntil(lambda: not window.scenarios.run_panel.running, timeout=120_000)
+    window.scenarios.run_panel.turn_table.selectRow(2)
     qtbot.wait(400)
     window.grab().save(str(SCREENSHOTS / "scenarios.png"))
     window.tabs.setCurrentWidget(window.experiments)
     tab = window.experiments
-    assert tab.scenario.currentText() == "Tiny task 2"  # the choice survives a refresh
-    tab.set_emotions(["happy", "sad"])
-    tab.strengths.setText("-0.06,0,0.06")
-    tab.seeds.setValue(1)
-    tab.control.setChecked(True)
-    tab.max_tokens.setValue(4)
+    tab.setup.select_scenario(path)
+    tab.setup.refresh_scenarios()
+    assert tab.setup.scenario_box.currentText() == "Tiny run"  # the choice survives a refresh
+    tab.setup.set_emotions(["happy", "sad"])
+    tab.setup.strengths.setText("-0.06,0,0.06")
+    tab.setup.seeds.setValue(1)
+    tab.setup.control.setChecked(True)
+    tab.setup.max_tokens.setValue(4)
     tab.start()
     qtbot.waitUntil(lambda: not tab.running, timeout=180_000)
     assert tab.result is not None and len(tab.result.runs) == 9 and not tab.result.cancelled
@@ -313,8 +330,8 @@ def test_charts_follow_presentation_mode(idle, qtbot):
     try:
         qtbot.waitUntil(lambda: window.experiments.chart.presentation, timeout=5_000)
         window.tabs.setCurrentWidget(window.scenarios)
-        window.scenarios.editor_tabs.setCurrentIndex(window.scenarios.editor_tabs.count() - 1)
-        qtbot.waitUntil(lambda: window.scenarios.chart.presentation, timeout=5_000)
+        window.scenarios.editor.tabs.setCurrentIndex(window.scenarios.editor.tabs.count() - 1)
+        qtbot.waitUntil(lambda: window.scenarios.run_panel.chart.presentation, timeout=5_000)
     finally:
         window.set_presentation(False)
-    qtbot.waitUntil(lambda: not window.scenarios.chart.presentation, timeout=5_000)
+    qtbot.waitUntil(lambda: not window.scenarios.run_panel.chart.presentation, timeout=5_000)

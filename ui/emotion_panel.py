@@ -166,5 +166,8 @@ class EmotionPanel(QWidget):
     def _show(self, emotion: str, strength: float) -> None:
         """The model changed (a slider, a preset, Reset all): show it."""
         row = self.rows.get(emotion)
-        if row is not None and row.value() != round(strength, 4):
-            row.set_value(strength)
+        if row is None or row.value() == round(strength, 4):
+            return
+        row.set_value(strength)
+        if row.value() != round(strength, 4):  # out of range or too precise: the model holds what is shown
+            self.steering.set(emotion, row.value())

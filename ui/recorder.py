@@ -1,19 +1,24 @@
-"""The one place generation output goes on record: a lab.store.lab_file session file.
+"""The one place the app's runs go on record: a lab.store.lab_file session file.
 
-Called from the model worker thread while generating (never from widgets). A chat keeps one
-session for all its turns; each Compare run is a session of its own. Recording failures never
-stop generation: the first one is kept in `failure` for the GUI to show.
+Every tab records through it. Called from the model worker thread while generating (never from
+widgets). A chat keeps one session for all its turns; each Compare run, scenario run and sweep
+run is a session of its own. Recording failures never stop a chat or Compare generation: the
+first one is kept in `failure` for the GUI to show.
 """
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from lab.emotions.directions import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
+from lab.scenarios.runner import RunResult, run_scenario
+from lab.scenarios.scenario import Scenario
+from lab.scenarios.sweep import SweepPlan, SweepResult, sweep
 from lab.store.recording import start_recording
 from lab.store.lab_file import SessionRecorder, SessionStore, open_store
 
@@ -111,6 +116,20 @@ class Recorder:
             self.failed(error)
             return TurnLog(self, None, ()), None
         return TurnLog(self, session, engine.directions.steering_layers), session
+
+    def scenario_run(self, engine: Engine, scenario: Scenario, **options: Any) -> RunResult:
+        """Run one scenario (lab.scenarios.runner.run_scenario options), recorded when recording is on."""
+        return run_scenario(engine, scenario, store=self.store, **options)
+
+    def sweep(self, engine: Engine, scenario: Scenario, plan: SweepPlan, **options: Any) -> SweepResult:
+        """Run a sweep (lab.scenarios.sweep.sweep options), each run recorded when recording is on."""
+        return sweep(engine, scenario, plan, store=self.store, **options)
+
+    def add_label(self, session_id: int, turn: int, label: str) -> None:
+        """Label a recorded turn; LabError if it cannot be stored."""
+        if self.store is None:
+            raise LabError("Sessions are not being recorded, so labels cannot be stored.")
+        self.store.add_label(session_id, turn, label)
 
     def finish(self, session: SessionRecorder | None) -> None:
         if session is None:

@@ -1,0 +1,164 @@
+"""The Experiments tab's results: the per-strength table with 95% intervals, the runs (each opens
+its recorded session), and the exports."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.common.errors import LabError
+from lab.common.stats import Estimate
+from lab.scenarios.runner import CONTROL
+from lab.scenarios.sweep import SweepResult, SweepRun
+from lab.scenarios.sweep_report import export_sweep
+from ui.errors import ErrorFunnel
+
+EXPORT_SUFFIXES = ("csv", "png", "html")
+
+
+def fmt(e: Estimate, percent: bool = False) -> str:
+    if not math.isfinite(e.value):
+        return "–"
+    f = (lambda v: f"{v * 100:.0f}%") if percent else (lambda v: f"{v:.2f}")
+    if not math.isfinite(e.low):
+        return f(e.value)
+    return f"{f(e.value)} [{f(e.low)}, {f(e.high)}]"
+
+
+class SweepResultsView(QWidget):
+    """Shows one SweepResult (or none) as tables; exports it on request."""
+
+    def __init__(self, errors: ErrorFunnel, open_session: Callable[[int], None] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.errors, self.open_session = errors, open_session
+        self.result: SweepResult | None = None
+        self.table = QTableWidget(0, 0)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.runs = QTableWidget(0, 6)
+        self.runs.setHorizontalHeaderLabels(("Series", "Strength", "Seed", "Session", "Checks fired", "First reply"))
+        self.runs.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.runs.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.runs.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.runs.setToolTip("Double-click a run to open its recorded session")
+        self.runs.cellDoubleClicked.connect(lambda row, _col: self.open_run(row))
+        self.export_buttons: list[QPushButton] = []
+        export_row = QHBoxLayout()
+        export_row.addWidget(QLabel("Export results:"))
+        for suffix in EXPORT_SUFFIXES:
+            button = QPushButton(suffix.upper(), enabled=False)
+            button.clicked.connect(lambda _=False, s=suffix: self.export_dialog(s))
+            self.export_buttons.append(button)
+            export_row.addWidget(button)
+        export_row.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Per strength (95% intervals)")
+        self.tabs.addTab(self.runs, "Runs (double-click to open the session)")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(export_row)
+
+    def show_result(self, result: SweepResult | None) -> None:
+        self.result = result
+        for button in self.export_buttons:
+            button.setEnabled(result is not None and bool(result.runs))
+        self.table.clear()
+        self.runs.setRowCount(0)
+        if result is None:
+            self.table.setRowCount(0)
+            self.table.setColumnCount(0)
+            return
+        self._fill_points(result)
+        self._fill_runs(result)
+
+    def _fill_points(self, result: SweepResult) -> None:
+        checks = result.check_names()
+        head = ["Series", "Strength", "Runs", *[f"{c} (rate)" for c in checks], "Mean reading",
+                "Distinct-2", "Repetition", "Perplexity"]
+        points = result.points()
+        self.table.setColumnCount(len(head))
+        self.table.setHorizontalHeaderLabels(head)
+        self.table.setRowCount(len(points))
+        for r, p in enumerate(points):
+            if p.series == CONTROL:
+                reading = "; ".join(f"{e} {fmt(p.readings[e])}" for e in result.plan.emotions)
+            else:
+                reading = fmt(p.readings[p.series])
+            cells = [p.series, f"{p.strength:+g}", str(p.runs), *[fmt(p.rates[c], percent=True) for c in checks],
+                     reading, fmt(p.distinct2), fmt(p.repetition), fmt(p.perplexity)]
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+
+    def _fill_runs(self, result: SweepResult) -> None:
+        self.runs.setRowCount(len(result.runs))
+        for r, item in enumerate(result.runs):
+            replies = item.run.replies()
+            first = replies[0].text.strip().replace("\n", " ") if replies else ""
+            cells = [item.series, f"{item.strength:+g}", str(item.seed), str(item.run.session_id or ""),
+                     ", ".join(sorted(item.run.fired())), first]
+            for c, text in enumerate(cells):
+                self.runs.setItem(r, c, QTableWidgetItem(text))
+
+    def open_run(self, row: int) -> None:
+        """Hand the run's session to the Sessions tab (or show its transcript in a dialog)."""
+        if self.result is None or not 0 <= row < len(self.result.runs):
+            return
+        item = self.result.runs[row]
+        if item.run.session_id is not None and self.open_session is not None:
+            self.open_session(item.run.session_id)
+        else:
+            self.show_transcript(item)
+
+    def show_transcript(self, item: SweepRun) -> QDialog:
+        dialog = QDialog(self)
+        dialog.setWindowTitle(f"{item.series} {item.strength:+g}, seed {item.seed}")
+        view = QTextBrowser()
+        parts = []
+        for turn in item.run.turns:
+            if turn.role == "reset":
+                parts.append("<hr>")
+                continue
+            checks = f" <i>({escape(', '.join(turn.checks))})</i>" if turn.checks else ""
+            parts.append(f"<p><b>{escape(turn.role)}</b>{checks}: {escape(turn.text)}</p>")
+        view.setHtml("".join(parts))
+        QVBoxLayout(dialog).addWidget(view)
+        dialog.resize(600, 500)
+        dialog.show()
+        return dialog
+
+    def export_dialog(self, suffix: str) -> None:
+        if self.result is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export sweep", f"sweep.{suffix}", f"{suffix.upper()} (*.{suffix})")
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> bool:
+        if self.result is None:
+            self.errors.report("Run a sweep first.")
+            return False
+        try:
+            export_sweep(self.result, path)
+        except LabError as error:
+            self.errors.report(error)
+            return False
+        return True
