@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
 from lab.common.errors import LabError, report, write_line
 from lab.common.paths import user_data_dir
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_sessions)
 
     add_scenario_commands(sub, common)
+    add_lessons_command(sub, common)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")

@@ -15,7 +15,7 @@ import yaml
 from lab.common.errors import LabError
 from lab.common.limits import SCENARIO_BYTES, read_bytes
 from lab.common.paths import asset_path
-from lab.scenarios.scenario import Message, ModelTurn, Problem, Reset, Scenario, ScenarioError, Step, Variant, problems_in_expansion
+from lab.scenarios.scenario import Claim, Message, ModelTurn, Problem, Reset, Scenario, ScenarioError, Step, Variant, problems_in_expansion
 from lab.scenarios.budget import MAX_YAML_DEPTH, MAX_YAML_NODES, budget_problems
 from lab.scenarios.validation import Path_, Reader, field_name
 
@@ -111,6 +111,17 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     data["steps"] = [_step_dict(step) for step in scenario.steps]
     if scenario.checks:
         data["checks"] = [check.to_data() for check in scenario.checks]
+    if scenario.claim is not None:
+        data["claim"] = _claim_dict(scenario.claim)
+    return data
+
+
+def _claim_dict(claim: Claim) -> dict[str, Any]:
+    data: dict[str, Any] = {"text": claim.text, "emotion": claim.emotion, "statistic": claim.statistic, "measure": claim.measure}
+    if claim.variant is not None:
+        data["variant"] = claim.variant
+    data["control"] = claim.control
+    data["seeds"] = claim.seeds
     return data
 
 

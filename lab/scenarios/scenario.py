@@ -93,6 +93,26 @@ class Variant:
     system: str | None = None  # replaces the scenario's system prompt
 
 
+# --- a lesson's claim, declared before any run (lab.scenarios.lessons measures it) ----------------
+
+CLAIM_STATISTICS = ("rise", "difference", "reread_gap")
+CLAIM_MEASURES = ("reply_start", "reply_mean")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a lesson promises, as a test fixed in the file: which emotion, read where, by which
+    statistic, in which variant against which control variant, over how many seeds (0..seeds-1)."""
+
+    text: str
+    emotion: str
+    statistic: str  # rise: Spearman over model turns; difference: variant - control; reread_gap: writing - re-read
+    control: str
+    measure: str = "reply_start"  # the token that opens the model's turn, or the mean over the reply
+    variant: str | None = None  # None: the scenario's first variant
+    seeds: int = 8
+
+
 @dataclass(frozen=True)
 class Scenario:
     title: str
@@ -107,6 +127,7 @@ class Scenario:
     temperature: float = 0.7
     top_p: float = 0.95
     reread: bool = False  # also re-read each reply as an observer (masked-distress comparisons)
+    claim: Claim | None = None  # the lesson's claim as a measurable test
     source: Path | None = field(default=None, compare=False)
 
     def default_variant(self) -> str | None:

@@ -8,12 +8,12 @@ from typing import Any
 
 from lab.scenarios.checks import Check, Pattern, regex_problem
 from lab.scenarios.scenario import (
-    DEFAULT_MAX_TOKENS, NAME, VARIANT_NAME, Message, ModelTurn, Problem, Repeat, Reset, Scenario, Step, Variant,
+    CLAIM_MEASURES, CLAIM_STATISTICS, Claim, DEFAULT_MAX_TOKENS, NAME, VARIANT_NAME, Message, ModelTurn, Problem, Repeat, Reset, Scenario, Step, Variant,
 )
 
 MAX_DEPTH = 8  # repeat blocks inside repeat blocks
 TOP_FIELDS = ("title", "description", "lesson", "models", "system", "variables", "variants", "checks",
-              "steps", "temperature", "top_p", "reread")
+              "steps", "temperature", "top_p", "reread", "claim")
 STEP_KINDS = ("user", "assistant", "model", "reset", "repeat")
 Path_ = tuple[str | int, ...]
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -118,6 +118,7 @@ class Reader:
             temperature=float(self.number(data.get("temperature", 0.7), ("temperature",), 0, 2)),
             top_p=float(self.number(data.get("top_p", 0.95), ("top_p",), 0.01, 1)),
             reread=self.flag(data.get("reread", False), ("reread",)),
+            claim=self.claim(data.get("claim"), ("claim",), variants),
         )
 
     def variants(self, value: Any, path: Path_) -> dict[str, Variant]:
@@ -263,6 +264,40 @@ class Reader:
             if text.strip():
                 out.append(pattern)
         return tuple(out)
+
+
+    # --- the lesson's claim (see Claim) --------------------------------------------------------
+
+    def claim(self, value: Any, path: Path_, variants: dict[str, Variant]) -> Claim | None:
+        if value is None:
+            return None
+        spec = self.mapping(value, path, ("text", "emotion", "statistic", "measure", "variant", "control", "seeds"))
+        if spec is None:
+            return None
+        statistic = self.choice(spec.get("statistic"), path + ("statistic",), CLAIM_STATISTICS)
+        measure = self.choice(spec.get("measure", "reply_start"), path + ("measure",), CLAIM_MEASURES)
+        names = {}
+        for key in ("variant", "control"):
+            name = spec.get(key)
+            if name is not None and name not in variants:
+                self.problem(path + (key,), f"'{name}' is not one of the variants ({', '.join(variants) or 'none defined'})")
+            names[key] = None if name is None else str(name)
+        if names["control"] is None:
+            self.problem(path + ("control",), "name the control variant the claim is compared against")
+        elif names["control"] == (names["variant"] or next(iter(variants), None)):
+            self.problem(path + ("control",), "must be a different variant from the one the claim is about")
+        return Claim(
+            text=self.text(spec.get("text"), path + ("text",), required=True).strip(),
+            emotion=self.text(spec.get("emotion"), path + ("emotion",), required=True).strip().lower(),
+            statistic=statistic, control=names["control"] or "", measure=measure, variant=names["variant"],
+            seeds=int(self.number(spec.get("seeds", 8), path + ("seeds",), 2, 64, whole=True)),
+        )
+
+    def choice(self, value: Any, path: Path_, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            self.problem(path, f"must be one of {', '.join(allowed)}, not {_show(value)}")
+            return allowed[0]
+        return value
 
 
 def _kind(value: Any) -> str:

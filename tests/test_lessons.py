@@ -1,0 +1,129 @@
+"""Lessons measured (lab.scenarios.lessons): the statistics, the verdict rule, the `claim:` block,
+the `lessons` command's plumbing on a tiny in-test model, and one run on the embedded model."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lab.cli.main import main
+from lab.common.stats import Estimate
+from lab.scenarios.files import builtin_scenarios, load_scenario, parse_scenario, scenario_problems, scenario_to_yaml
+from lab.scenarios.lessons import INCONCLUSIVE, NOT_SHOWN, SHOWS, judge, lesson_verdict, rise, spearman, statistic
+
+TINY = """
+title: Tiny lesson
+variants:
+  up: {variables: {word: "sun smile laugh"}}
+  flat: {variables: {word: "table chair window"}}
+steps:
+  - repeat:
+      count: 3
+      steps:
+        - user: "{word} {i}"
+        - model: 2
+claim:
+  text: Joy rises.
+  emotion: joy
+  measure: reply_start
+  statistic: rise
+  variant: up
+  control: flat
+  seeds: 3
+"""
+
+
+def test_spearman_against_turn_order():
+    assert spearman(np.array([0.1, 0.5, 0.9, 2.0])) == pytest.approx(1.0)
+    assert spearman(np.array([3.0, 2.0, 1.0])) == pytest.approx(-1.0)
+    assert spearman(np.array([1.0, 1.0, 2.0])) == pytest.approx(math.sqrt(3) / 2)  # ties get average ranks
+    assert math.isnan(spearman(np.array([1.0, 1.0, 1.0])))
+
+
+def test_rise_with_a_flat_control_shows():
+    rng = np.random.default_rng(1)
+    variant = np.arange(7.0) * 0.5 + rng.normal(0, 0.3, (8, 7))
+    control = rng.normal(0, 0.3, (8, 7))
+    value, control_value, contrast = rise(variant, control, resamples=300)
+    assert value.value > 0.9 and value.low > 0.5
+    assert abs(control_value.value) < 0.9 and control_value.low < 0 < control_value.high
+    assert contrast.low > 0 and judge("rise", value, contrast) == SHOWS
+    assert judge("rise", control_value, Estimate(-contrast.value, -contrast.high, -contrast.low, 8)) == NOT_SHOWN
+
+
+def test_difference_is_paired_by_seed():
+    control = np.array([[0.0, 1.0], [5.0, 5.0], [-3.0, -2.0]])
+    value, control_value, contrast = statistic("difference", control + 0.5, control)
+    assert contrast.value == pytest.approx(0.5) and contrast.low == pytest.approx(0.5)  # the seed spread cancels
+    assert control_value.value == pytest.approx(1.0) and value.value == pytest.approx(1.5)
+
+
+def test_verdict_rule():
+    assert judge("difference", Estimate(1, -5, 7, 8), Estimate(0.3, 0.1, 0.5, 8)) == SHOWS
+    assert judge("difference", Estimate(1, 0, 2, 8), Estimate(0.3, -0.1, 0.7, 8)) == INCONCLUSIVE
+    assert judge("difference", Estimate(1, 0, 2, 8), Estimate(-0.3, -0.7, 0.1, 8)) == NOT_SHOWN
+    assert judge("rise", Estimate(-0.2, -0.8, 0.4, 8), Estimate(0.5, 0.1, 0.9, 8)) == NOT_SHOWN  # no rise of its own
+    assert judge("difference", Estimate(1, 0, 2, 2), Estimate(0.3, math.nan, math.nan, 1)) == INCONCLUSIVE
+
+
+def test_claim_block_round_trips_and_is_validated():
+    scenario = parse_scenario(TINY)
+    assert parse_scenario(scenario_to_yaml(scenario)).claim == scenario.claim
+    broken = TINY.replace("control: flat", "control: up").replace("statistic: rise", "statistic: biggest")
+    messages = " ".join(str(p) for p in scenario_problems(broken))
+    assert "must be one of rise, difference, reread_gap" in messages and "different variant" in messages
+    assert "not one of the variants" in " ".join(str(p) for p in scenario_problems(TINY.replace("control: flat", "control: nope")))
+
+
+def test_every_builtin_scenario_declares_a_testable_claim():
+    for item in builtin_scenarios():
+        claim = load_scenario(item.path).claim
+        assert claim is not None and claim.text, item.name
+        scenario = load_scenario(item.path)
+        assert claim.control in scenario.variants and (claim.variant or scenario.default_variant()) in scenario.variants
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_lm, tiny_directions):
+    from lab.runtime.engine import Engine
+
+    return Engine(tiny_lm, tiny_directions)
+
+
+def test_lesson_verdict_on_a_tiny_model(tiny_engine, torch_one_thread):
+    verdict = lesson_verdict(tiny_engine, parse_scenario(TINY), "tiny", seeds=2)
+    data = json.loads(json.dumps(verdict.to_json()))
+    assert data["scenario"] == "tiny" and data["seeds"] == [0, 1] and data["verdict"] in (SHOWS, NOT_SHOWN, INCONCLUSIVE)
+    assert set(data["per_turn"]) == {"up", "flat"} and all(len(v) == 3 for v in data["per_turn"].values())
+    assert set(data["contrast"]) == {"value", "low", "high", "n"}
+    assert "tiny:" in verdict.summary()
+
+
+def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys, tiny_engine):
+    import lab.cli.models
+    import lab.scenarios.lessons as lessons
+
+    calls = []
+    monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda model, method: tiny_engine)
+    monkeypatch.setattr(lessons, "lesson_verdicts", lambda *args: calls.append(args) or [
+        lesson_verdict(tiny_engine, parse_scenario(TINY), "tiny", seeds=2)])
+    assert main(["lessons", "--json", "--seeds", "2", "--scenario", "tiny"]) == 0
+    assert calls[0][1:3] == (2, ["tiny"])
+    assert json.loads(capsys.readouterr().out.strip())["scenario"] == "tiny"
+    assert main(["lessons", "--seeds", "1"]) != 0
+    assert "at least 2" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_lessons_on_the_embedded_model(monkeypatch, capsys, engine, torch_one_thread):
+    import lab.cli.models
+
+    monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda model, method: engine)
+    assert main(["lessons", "--scenario", "good-bad-news", "--seeds", "2", "--max-tokens", "6", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out.strip())
+    assert data["scenario"] == "good-bad-news" and data["statistic"] == "difference" and data["seeds"] == [0, 1]
+    assert data["verdict"] in (SHOWS, NOT_SHOWN, INCONCLUSIVE)
+    assert {"value", "control_value", "contrast", "per_turn"} <= set(data) and data["contrast"]["n"] == 2
+    assert [len(v) for v in data["per_turn"].values()] == [3, 3]
