@@ -369,12 +369,24 @@ def test_closing_mid_generation_stops_cleanly(window, qtbot, tmp_path):
 
 
 def test_editor_adds_an_emotion_and_rebuilds_the_sliders(qapp, qtbot, tmp_path, monkeypatch, tiny_model_dir, tiny_lm,
-                                                        tiny_directions):
-    """The add-emotion path end to end on the shared tiny model: store it, re-extract in the worker, new sliders."""
+                                                        tiny_emotions, tiny_directions):
+    """The add-emotion path end to end on the shared tiny model and its three emotions: store the new
+    emotion, re-extract in the worker, new sliders; then delete it."""
+    import yaml
+
+    import lab.emotions.definitions
     from lab.runtime.engine import Engine
     from ui.main_window import MainWindow
 
     monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "home"))  # the new emotion stays out of the other tests
+    builtin = tmp_path / "emotions"  # the tiny emotion set stands in for the built-in one
+    builtin.mkdir()
+    emotions, neutral = tiny_emotions
+    for emotion in emotions:
+        (builtin / f"{emotion.name}.yaml").write_text(yaml.safe_dump(
+            {"name": emotion.name, "description": emotion.description, "examples": list(emotion.examples)}))
+    (builtin / lab.emotions.definitions.NEUTRAL_FILE).write_text(yaml.safe_dump({"texts": list(neutral)}))
+    monkeypatch.setattr(lab.emotions.definitions, "builtin_dir", lambda: builtin)
     window = MainWindow(str(tiny_model_dir), settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                         db_path=tmp_path / "lab.db")
     window.show()
@@ -385,13 +397,13 @@ def test_editor_adds_an_emotion_and_rebuilds_the_sliders(qapp, qtbot, tmp_path, 
     editor.description.setText("Longing for the past")
     editor.examples.setPlainText("\n".join(f"I remember the summer of {1980 + i}, when we were young." for i in range(10)))
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "nostalgic" in window.emotions.rows, timeout=300_000)
-    assert window.errors.messages == []
+    qtbot.waitUntil(lambda: "nostalgic" in window.emotions.rows or bool(window.errors.messages), timeout=120_000)
+    assert window.errors.messages == [] and list(window.emotions.rows) == ["fear", "joy", "rage", "nostalgic"]
     assert window.state.engine.lm is tiny_lm and "nostalgic" in window.state.engine.directions.emotions
     assert editor.chart.highlight == "nostalgic" and editor.user_list.item(0).text() == "nostalgic"
     editor.user_list.setCurrentRow(0)
     qtbot.mouseClick(editor.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "nostalgic" not in window.emotions.rows and not window.runner.busy, timeout=300_000)
+    qtbot.waitUntil(lambda: "nostalgic" not in window.emotions.rows and not window.runner.busy, timeout=120_000)
     assert editor.user_list.count() == 0 and "nostalgic" not in window.state.engine.directions.emotions
     window.close()
 
