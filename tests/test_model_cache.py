@@ -8,9 +8,12 @@ import torch
 pytestmark = pytest.mark.integration
 
 
-def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home):
+def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home, monkeypatch):
+    from lab.model import loader
     from lab.model.loader import load_model
     from lab.common.paths import cache_dir
+
+    monkeypatch.setattr(loader, "prepared_models_dir", lambda: lab_home / "no-prepared-models")
 
     real_folder = Path(engine.lm.model.name_or_path)
     copy = cache_dir() / "models" / real_folder.name
@@ -27,3 +30,22 @@ def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home):
         assert handle.read(64) != b"\xff" * 64
     ids = lm.chat_ids([{"role": "user", "content": "Hi"}])
     assert lm.model(input_ids=torch.tensor([ids])).logits.isfinite().all()
+
+
+def test_a_conversion_prepared_at_set_up_is_used_without_converting(engine, lab_home, monkeypatch):
+    from lab.common.paths import cache_dir
+    from lab.model import loader
+
+    prepared = lab_home / "prepared"
+    folder = prepared / Path(engine.lm.model.name_or_path).name
+    folder.mkdir(parents=True)
+    for item in Path(engine.lm.model.name_or_path).iterdir():
+        (folder / item.name).symlink_to(item)
+    monkeypatch.setattr(loader, "prepared_models_dir", lambda: prepared)
+    monkeypatch.setattr(loader, "convert_gguf", lambda *args: pytest.fail("converted again"))
+
+    lm = loader.load_model("embedded")
+
+    assert Path(lm.model.name_or_path) == folder
+    assert lm.identity == engine.lm.identity
+    assert not (cache_dir() / "models" / folder.name).exists()

@@ -160,7 +160,8 @@ def _load_gguf(path: Path, spec: str, progress: Progress) -> LoadedModel:
     try:
         return _load_folder(folder, spec, identity, progress)
     except LabError:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder.parent != prepared_models_dir():  # prepared conversions may be read-only: use the cache
+            shutil.rmtree(folder, ignore_errors=True)
         folder, identity = _gguf_to_cached_folder(path, progress)
         return _load_folder(folder, spec, identity, progress)
 
@@ -188,14 +189,29 @@ def _check_gguf_header(path: Path) -> None:
             raise LabError(f"{path.name} is not a GGUF model file (it does not start with 'GGUF'). Choose a valid .gguf file.")
 
 
+def prepared_models_dir() -> Path:
+    """GGUF conversions made at set-up (`make`: scripts/prepare_model.py), next to the program."""
+    return bundled_model_path("converted")
+
+
 def _gguf_to_cached_folder(path: Path, progress: Progress) -> tuple[Path, str]:
-    """Dequantize a GGUF file once into cache/models/<hash>; later loads read the safetensors."""
+    """Dequantize a GGUF file once into cache/models/<hash> (unless set-up already did, into
+    prepared_models_dir()); later loads read the safetensors."""
     _check_gguf_header(path)
     progress.set_status("Checking model file")
     identity = file_sha256(path)
-    folder = cache_dir() / "models" / identity[:24]
+    prepared = prepared_models_dir() / identity[:24]
+    if _cache_is_complete(prepared):
+        return prepared, identity
+    return convert_gguf(path, identity, cache_dir() / "models", progress), identity
+
+
+def convert_gguf(path: Path, identity: str, root: Path, progress: Progress) -> Path:
+    """Dequantize the GGUF file `path` (content hash `identity`) into root/<hash> as safetensors,
+    unless a complete conversion is already there."""
+    folder = root / identity[:24]
     if _cache_is_complete(folder):
-        return folder, identity
+        return folder
     shutil.rmtree(folder, ignore_errors=True)
     progress.set_status("Converting model (first time only)")
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -218,7 +234,7 @@ def _gguf_to_cached_folder(path: Path, progress: Progress) -> tuple[Path, str]:
     sizes = {p.name: p.stat().st_size for p in tmp.iterdir()}
     (tmp / CACHE_MARKER).write_text(json.dumps({"source": str(path), "sha256": identity, "sizes": sizes}))
     tmp.rename(folder)
-    return folder, identity
+    return folder
 
 
 def _cache_is_complete(folder: Path) -> bool:
