@@ -226,7 +226,7 @@ def test_malformed_session_imports_name_the_field():
     cases = {
         "tokens": [{"turn": 99}], "sampling": {"temperature": 10**400}, "model": "x",
         "turns": [{"index": 0, "role": "user", "text": None}, {"index": 0, "role": "user", "text": None}],
-        "title": "\ud800",
+        "title": "\ud800", "steering": [{"turn": [], "row": 0, "position": 6, "strengths": {}, "layers": []}],
     }
     for key, value in cases.items():
         with pytest.raises(LabError, match="session export is damaged"):

@@ -42,7 +42,7 @@ def check_export(data: Any) -> None:
     for i, step in enumerate(_list(data.get("steering"), "steering")):
         where = f"steering > item {i + 1}"
         _mapping(step, where)
-        if step.get("turn") is not None and step["turn"] not in turns:
+        if step.get("turn") is not None and _whole(step["turn"], f"{where} > turn") not in turns:
             raise LabError(_message(f"{where} > turn", "must be the index of one of the turns"))
         for key in ("row", "position"):
             _whole(step.get(key), f"{where} > {key}")
@@ -64,7 +64,7 @@ def _directions(value: Any, where: Where) -> None:
 
 
 def _token(t: dict[str, Any], where: Where, turns: set[int]) -> None:
-    if t.get("turn") not in turns:
+    if _whole(t.get("turn"), f"{where} > turn") not in turns:
         raise LabError(_message(f"{where} > turn", "must be the index of one of the turns"))
     for key in ("row", "position", "token_id"):
         _whole(t.get(key), f"{where} > {key}")
