@@ -6,7 +6,7 @@ Core fixtures (tests/test_core_*.py, tests/test_cli.py):
   tiny_model_dir    a random 4-layer Llama (width 32) with a tiny byte-level ChatML tokenizer, saved as a model folder
   tiny_lm           that folder loaded with lab.model.loader.load_model
   tiny_emotions     three synthetic emotions (+ neutral texts) made of disjoint word lists
-  tiny_directions   lab.emotions.directions.extract on tiny_lm with tiny_emotions
+  tiny_directions   lab.emotions.extraction.extract on tiny_lm with tiny_emotions
   real_model_home   an EMOTION_LAB_HOME whose cache is the real user cache (the converted embedded model and its
                     directions are reused) while user data (user-made and imported emotions) starts empty
   engine            lab.runtime.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
@@ -132,7 +132,7 @@ def tiny_emotions():
 
 @pytest.fixture(scope="session")
 def tiny_directions(tiny_lm, tiny_emotions):
-    from lab.emotions.directions import extract
+    from lab.emotions.extraction import extract
 
     emotions, neutral = tiny_emotions
     return extract(tiny_lm, emotions, neutral, "mean_diff")

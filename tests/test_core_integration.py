@@ -10,7 +10,7 @@ import threading
 import pytest
 import torch
 
-from lab.emotions.directions import split_holdout
+from lab.emotions.extraction import split_holdout
 from lab.emotions.definitions import load_emotions
 from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import generate

@@ -20,7 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lab.emotions.control_vectors import export_control_vector, fill_layers, read_control_vector
-from lab.emotions.directions import METHODS, DirectionSet, extract, merge_imported
+from lab.emotions.extraction import METHODS, extract
+from lab.emotions.direction_file import load_directions, save_directions
+from lab.emotions.direction_set import DirectionSet
+from lab.emotions.library import merge_imported
 from lab.emotions.definitions import (
     MIN_EXAMPLES,
     load_emotion_file,
@@ -215,10 +218,19 @@ def test_emotion_file_with_enough_examples_loads(tmp_path):
 
 
 def test_builtin_emotions_are_valid():
+    from lab.emotions.definitions import load_neutral, load_norms
+
     emotions = load_emotions(include_user=False)
-    assert len(emotions) == 12
-    assert len({e.name for e in emotions}) == 12
-    assert all(e.builtin and e.description and len(e.examples) >= MIN_EXAMPLES for e in emotions)
+    names = {e.name for e in emotions}
+    assert len(emotions) == len(names) == 20
+    assert {"happy", "sad", "afraid", "angry", "calm", "desperate"} <= names
+    assert all(e.builtin and e.description and len(e.examples) >= 150 and len(e.validation) >= 30 for e in emotions)
+    for e in emotions:  # validation texts are never training texts, and no text names its own emotion
+        assert not set(e.validation) & set(e.examples), e.name
+        assert not any(f" {e.name} " in f" {text.lower()} " for text in e.examples + e.validation), e.name
+    neutral = load_neutral()
+    assert len(neutral.texts) >= 250 and len(neutral.validation) >= 80
+    assert set(load_norms()) == names  # every built-in emotion has published valence/arousal ratings
 
 
 def test_bad_user_emotion_file_is_refused_when_loading_the_set(lab_home):
@@ -239,7 +251,7 @@ def test_save_user_emotion_validates_and_joins_the_set():
     save_user_emotion("Wistful", [f"text {i}" for i in range(10)])
     emotions = load_emotions()
     assert emotions[-1].name == "wistful" and not emotions[-1].builtin
-    assert len(emotions) == 13
+    assert len(emotions) == len(load_emotions(include_user=False)) + 1
 
 
 @given(st.lists(st.text(alphabet=st.sampled_from("ab \t\n\r"), max_size=12), max_size=8))
@@ -377,7 +389,8 @@ def test_steering_changed_mid_generation_acts_from_the_next_token(tiny_lm, tiny_
     assert tokens[: changed_after + 1] == reference[: changed_after + 1]
     assert [e.readings for e in events[:changed_after]] == [e.readings for e in reference_events[:changed_after]]
     # ... but the very next forward pass (its readings, then the token after) runs steered
-    assert events[changed_after].readings["joy"] > reference_events[changed_after].readings["joy"]
+    assert events[changed_after].push["joy"] > 0 and not events[changed_after - 1].push
+    assert events[changed_after].raw_readings()["joy"] > reference_events[changed_after].readings["joy"]
     assert tokens != reference
 
 
@@ -521,14 +534,14 @@ def test_extraction_refuses_unknown_method_and_single_emotion(tiny_lm, tiny_emot
     emotions, neutral = tiny_emotions
     with pytest.raises(LabError, match="mean_diff"):
         extract(tiny_lm, emotions, neutral, "magic")
-    with pytest.raises(LabError, match="two emotions"):
+    with pytest.raises(LabError, match="two built-in emotions"):
         extract(tiny_lm, emotions[:1], neutral)
 
 
 def test_native_direction_file_round_trip(tiny_directions, tmp_path):
     path = tmp_path / "dirs" / "set.safetensors"
-    tiny_directions.save(path)
-    loaded = DirectionSet.load(path)
+    save_directions(tiny_directions, path)
+    loaded = load_directions(path)
     for item in dataclasses.fields(DirectionSet):
         original, reloaded = getattr(tiny_directions, item.name), getattr(loaded, item.name)
         if isinstance(original, torch.Tensor):
@@ -541,13 +554,13 @@ def test_damaged_or_foreign_direction_files_are_refused(tiny_directions, tmp_pat
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(os.urandom(256))
     with pytest.raises(LabError):
-        DirectionSet.load(garbage)
+        load_directions(garbage)
     from safetensors.torch import save_file
 
     foreign = tmp_path / "foreign.safetensors"
     save_file({"vectors": torch.zeros(2, 2)}, str(foreign))
     with pytest.raises(LabError, match="not an Emotion Lab direction file"):
-        DirectionSet.load(foreign)
+        load_directions(foreign)
 
 
 def test_gguf_control_vector_round_trip(tiny_directions, tmp_path):
@@ -590,12 +603,16 @@ def test_imported_vectors_fill_layers_and_join_the_set(tiny_lm, tiny_directions)
 def test_emotion_map_coordinates_are_the_top_two_components(tiny_directions):
     import numpy as np
 
-    points, share = tiny_directions.map_coordinates()
+    from lab.emotions.emotion_map import emotion_map
+
+    picture = emotion_map(tiny_directions, norms={})
+    points = picture.coordinates
     vectors = tiny_directions.vectors[tiny_directions.reading_layer].double().numpy()
     centred = vectors - vectors.mean(axis=0)
     assert points.shape == (len(tiny_directions.emotions), 2)
-    assert 0 < share <= 1 + 1e-9
+    assert 0 < picture.axes[0].variance_share + picture.axes[1].variance_share <= 1 + 1e-9
     assert np.allclose(points.mean(axis=0), 0, atol=1e-9)
+    assert "principal component" in picture.axes[0].label  # no ratings: no axis is named
     # pairwise distances in 2-D never exceed those in full space (a projection)
     full = np.linalg.norm(centred[:, None] - centred[None], axis=-1)
     flat = np.linalg.norm(points[:, None] - points[None], axis=-1)

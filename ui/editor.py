@@ -15,7 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.emotions.directions import DirectionSet, load_or_extract
+from lab.emotions.direction_set import DirectionSet
+from lab.emotions.evaluation import accuracy_summary
+
+from lab.emotions.library import load_or_extract
 from lab.emotions.definitions import MIN_EXAMPLES, delete_user_emotion, parse_examples, save_user_emotion, user_dir
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
@@ -47,7 +50,7 @@ class AccuracyChart(Chart):
         layers = list(range(d.depth))
         for i, name in enumerate(d.emotions):
             bold = name == self.highlight
-            ax.plot(layers, d.accuracy[:, i].tolist(), color=emotion_color(i), linewidth=2.6 if bold else 0.9,
+            ax.plot(layers, d.accuracy[:, i].tolist(), color=emotion_color(name, d.emotions), linewidth=2.6 if bold else 0.9,
                     alpha=1.0 if bold else 0.55, label=name if bold else None, zorder=3 if bold else 2)
         ax.plot(layers, d.overall_accuracy().tolist(), color=self.colors["ink"], linewidth=2.2, label="mean of all emotions")
         ax.axhline(1 / len(d.emotions), color="#999999", linestyle="--", linewidth=1, label="chance")
@@ -95,6 +98,10 @@ class EditorTab(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(form, 3)
         left_layout.addWidget(self.save_button)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setTextFormat(Qt.TextFormat.PlainText)
+        left_layout.addWidget(self.result)
         left_layout.addWidget(QLabel("<b>Your emotions</b>"))
         left_layout.addWidget(self.user_list, 1)
         left_layout.addWidget(self.delete_button)
@@ -146,6 +153,8 @@ class EditorTab(QWidget):
         def done(directions: DirectionSet) -> None:
             self.state.set_engine(Engine(engine.lm, directions))
             self.chart.show_directions(directions, highlight)
+            if highlight in directions.emotions:
+                self.result.setText(f"'{highlight}' recognised at layer {directions.reading_layer}: {accuracy_summary(directions, highlight)}.")
 
         self.runner.start(Job("extracting emotion directions", work, on_done=done))
 
@@ -161,7 +170,7 @@ class EditorTab(QWidget):
 
     def _count(self) -> None:
         n = len(parse_examples(self.examples.toPlainText()))
-        self.count.setText(f"{n} example{'s' if n != 1 else ''} (at least {MIN_EXAMPLES} needed)")
+        self.count.setText(f"{n} example{'s' if n != 1 else ''} (at least {MIN_EXAMPLES} needed; 20 or more to judge how well it is recognised)")
 
     def _update_buttons(self) -> None:
         ready = self.state.engine is not None and not self.runner.busy

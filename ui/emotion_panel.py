@@ -6,28 +6,26 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QSlider,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
+from lab.emotions.evaluation import accuracy_summary
+from lab.scenarios.strength_range import StrengthRange
+from ui.fields import CheckedDoubleSpinBox
 from ui.palette import emotion_color
 from ui.steering_model import SteeringModel
-
-MAX_STRENGTH = 0.2
-STEP = 0.005
-TICKS = round(MAX_STRENGTH / STEP)
+from ui.strength_slider import STEP, StrengthSlider
 
 
 class _FittingScrollArea(QScrollArea):
@@ -48,15 +46,12 @@ class EmotionRow:
         self._steered: bool | None = None
         self.mark_steered(False)
         self.check.setToolTip(tooltip + "<br><i>Tick to show this emotion in the plot.</i>")
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(-TICKS, TICKS)
-        self.slider.setPageStep(4)
-        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.slider.setTickInterval(TICKS)
+        self.slider = StrengthSlider()
         self.slider.setToolTip(tooltip)
         self.slider.setAccessibleName(f"{name} steering strength")
-        self.spin = QDoubleSpinBox()
-        self.spin.setRange(-MAX_STRENGTH, MAX_STRENGTH)
+        self.spin = CheckedDoubleSpinBox(f"{name} strength")
+        self.spin.message.connect(panel.message)
+        self.set_limits(panel.limit(), panel.strength_range.cliff, panel.range_hint())
         self.spin.setSingleStep(STEP)
         self.spin.setDecimals(3)
         self.spin.setToolTip(tooltip)
@@ -74,26 +69,37 @@ class EmotionRow:
         decoration = "underline" if steered else "none"
         self.check.setStyleSheet(f"QCheckBox {{ color: {self.color}; font-weight: 600; text-decoration: {decoration}; }}")
 
+    def set_limits(self, limit: float, cliff: float, hint: str) -> None:
+        """Slider and box end at ±limit; beyond ±cliff is the warning zone."""
+        self.slider.set_limits(limit, cliff)
+        self.spin.setRange(-limit, limit)
+        self.spin.range_hint = hint
+
     def value(self) -> float:
         return round(self.spin.value(), 4)
 
     def set_value(self, value: float) -> None:
-        self.spin.setValue(max(-MAX_STRENGTH, min(MAX_STRENGTH, value)))
+        self.spin.setValue(value)  # clamped to the range
 
 
 class EmotionPanel(QWidget):
     """Sliders for the loaded direction set, showing and editing `steering`."""
 
     plotted_changed = Signal(list)
+    message = Signal(str)  # a typed strength was clamped or refused
 
     def __init__(self, steering: SteeringModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.steering = steering
         self.rows: dict[str, EmotionRow] = {}
+        self.strength_range = StrengthRange.fallback()
         steering.changed.connect(self._show)
-        intro = QLabel("Move a slider right to push the model toward an emotion, left to push it away. "
-                       "Around ±0.05 is already strong.")
-        intro.setWordWrap(True)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.expert = QCheckBox("Expert range")
+        self.expert.setToolTip("Let the sliders go past the coherence cliff, where the text falls apart "
+                               "(the shaded warning zone)")
+        self.expert.toggled.connect(lambda _on: self._apply_range())
         self.reset_all_button = QPushButton("Reset all")
         self.reset_all_button.setToolTip("Set every slider back to 0 (no steering)")
         self.reset_all_button.clicked.connect(self.reset_all)
@@ -110,10 +116,12 @@ class EmotionPanel(QWidget):
         self._scroll = _FittingScrollArea(widgetResizable=True)
         self._scroll.setWidget(self._grid_host)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        buttons.addWidget(self.expert)
         layout = QVBoxLayout(self)
-        layout.addWidget(intro)
+        layout.addWidget(self.intro)
         layout.addLayout(buttons)
         layout.addWidget(self._scroll, 1)
+        self._apply_range()
         self.setEnabled(False)
 
     def set_directions(self, directions: DirectionSet, plotted: list[str]) -> None:
@@ -125,13 +133,12 @@ class EmotionPanel(QWidget):
         self.rows = {}
         layer = directions.reading_layer
         for index, name in enumerate(directions.emotions):
-            accuracy = float(directions.accuracy[layer, index])
             tooltip = (
                 f"<b>{escape(name)}</b><br>{escape(directions.descriptions.get(name, ''))}<br>"
-                f"Held-out accuracy at the reading layer ({layer}): {accuracy:.0%} "
-                "(how often this direction recognised example texts it had not seen)."
+                f"Recognised at the reading layer ({layer}): {escape(accuracy_summary(directions, name))} "
+                "(texts it had not seen; 95% interval)."
             )
-            row = EmotionRow(self, name, emotion_color(index), tooltip)
+            row = EmotionRow(self, name, emotion_color(name, directions.emotions), tooltip)
             row.set_value(self.steering.strength(name))
             row.check.setChecked(name in plotted)
             row.check.toggled.connect(lambda _on: self.plotted_changed.emit(self.plotted()))
@@ -144,6 +151,27 @@ class EmotionPanel(QWidget):
 
     def reset_all(self) -> None:
         self.steering.reset()
+
+    def set_strength_range(self, strength_range: StrengthRange) -> None:
+        """The model's calibrated range (lab.scenarios.strength_range)."""
+        self.strength_range = strength_range
+        self._apply_range()
+
+    def limit(self) -> float:
+        r = self.strength_range
+        return r.expert if self.expert.isChecked() else r.cliff
+
+    def range_hint(self) -> str:
+        r = self.strength_range
+        return "" if self.expert.isChecked() else f" Tick 'Expert range' to go up to ±{r.expert:.3f} (the text falls apart)."
+
+    def _apply_range(self) -> None:
+        r = self.strength_range
+        source = "measured on this model" if r.measured else "typical; not yet measured on this model"
+        self.intro.setText(f"Move a slider right to push the model toward an emotion, left to push it away. "
+                           f"Beyond ±{r.cliff:.3f} the text falls apart ({source}).")
+        for row in self.rows.values():
+            row.set_limits(self.limit(), r.cliff, self.range_hint())
 
     def plotted(self) -> list[str]:
         return [name for name, row in self.rows.items() if row.check.isChecked()]

@@ -1,10 +1,13 @@
-"""Emotion map: the direction vectors at the reading layer, flattened to 2-D with PCA."""
+"""Emotion map: the direction vectors at the reading layer on the built-in emotions' two principal
+axes (lab.emotions.emotion_map); axes are named after valence/arousal only when human ratings support it."""
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.definitions import load_norms
+from lab.emotions.direction_set import DirectionSet
+from lab.emotions.emotion_map import emotion_map
 from ui.charts import Chart
 from ui.palette import emotion_color
 
@@ -24,17 +27,20 @@ class MapChart(Chart):
         d = self._directions
         if d is None:
             return
-        self.points, share = d.map_coordinates()
+        picture = emotion_map(d, load_norms())
+        self.points = picture.coordinates
+        share = picture.axes[0].variance_share + picture.axes[1].variance_share
         ax = self.figure.add_subplot()
-        for i, (name, (x, y)) in enumerate(zip(d.emotions, self.points, strict=True)):
-            ax.scatter([x], [y], s=90 if self.presentation else 50, color=emotion_color(i), zorder=3)
+        for name, (x, y), placed in zip(d.emotions, self.points, picture.placed, strict=True):
+            color = emotion_color(name, d.emotions)
+            ax.scatter([x], [y], s=90 if self.presentation else 50, color=color, facecolors="none" if placed else color, zorder=3)
             ax.annotate(name, (x, y), xytext=(6, 4), textcoords="offset points", fontsize=self.font_size + 2,
-                        color=self.colors["ink"])
+                        color=color)
         ax.axhline(0, color="#aaaaaa", linewidth=0.6)
         ax.axvline(0, color="#aaaaaa", linewidth=0.6)
-        ax.set_xlabel("first principal component")
-        ax.set_ylabel("second principal component")
-        ax.set_title(f"Emotion directions at layer {d.reading_layer} ({share:.0%} of their spread shown)")
+        ax.set_xlabel(picture.axes[0].label)
+        ax.set_ylabel(picture.axes[1].label)
+        ax.set_title(f"Emotion directions at layer {d.reading_layer} ({share:.0%} of the built-in emotions' spread shown)")
         ax.margins(0.15)
         self.finish()
 
@@ -43,8 +49,10 @@ class MapTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         note = QLabel("Each dot is one emotion's direction inside the model. Emotions the model treats as similar "
-                      "sit close together; opposite ones end up far apart. Only the two most informative "
-                      "dimensions of hundreds are shown, so treat distances as a rough picture.")
+                      "sit close together; opposite ones end up far apart. The axes come from the built-in emotions only "
+                      "(rings: your own or imported emotions, placed into that fixed picture). An axis is called "
+                      "pleasant/unpleasant or calm/aroused only when it correlates with published human ratings "
+                      "(Warriner et al., 2013). Two of hundreds of dimensions are shown: treat distances as a rough picture.")
         note.setWordWrap(True)
         self.chart = MapChart()
         layout = QVBoxLayout(self)

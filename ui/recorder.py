@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent

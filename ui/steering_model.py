@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
 from lab.runtime.steering import SteeringState
 
 

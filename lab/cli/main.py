@@ -25,26 +25,24 @@ def _engine(args: argparse.Namespace):
 
 
 def cmd_emotions(args: argparse.Namespace) -> int:
+    from lab.emotions.evaluation import accuracy_summary, overall_summary
+
     directions = _engine(args).directions
     layer = directions.reading_layer
-    imported = set(directions.extras.get("imported", []))
-    builtin = set(directions.extras.get("builtin", []))
-    rows = []
-    for i, name in enumerate(directions.emotions):
-        kind = "imported" if name in imported else "built-in" if name in builtin else "user"
-        accuracy = None if name in imported else round(float(directions.accuracy[layer, i]), 3)
-        rows.append({"emotion": name, "kind": kind, "held_out_accuracy": accuracy, "layer": layer, "description": directions.descriptions.get(name, "")})
+    rows = [
+        {"emotion": name, "kind": directions.kind(name), "layer": layer, "accuracy": accuracy_summary(directions, name),
+         "evaluation": directions.evaluation().get("emotions", {}).get(name), "description": directions.descriptions.get(name, "")}
+        for name in directions.emotions
+    ]
     if args.json:
         for row in rows:
             print(json.dumps(row))
         return 0
-    validated_columns = [i for i, name in enumerate(directions.emotions) if name not in imported]
-    overall = float(directions.accuracy[layer, validated_columns].mean())
-    validated = len(rows) - len(imported)
-    print(f"Reading layer {layer} of {directions.depth}, chosen by held-out accuracy ({overall:.0%} over {validated} emotions; chance is {1 / max(1, validated):.0%}).")
+    print(f"Reading layer {layer} of {directions.depth}, chosen on held-out texts. Counts with 95% intervals:")
+    for line in overall_summary(directions):
+        print(f"  {line}")
     for row in rows:
-        accuracy = "not validated" if row["held_out_accuracy"] is None else f"{row['held_out_accuracy']:.0%}"
-        print(f"  {row['emotion']:<12} {row['kind']:<9} held-out accuracy {accuracy}")
+        print(f"  {row['emotion']:<12} {row['kind']:<9} {row['accuracy']}")
     return 0
 
 
@@ -100,6 +98,7 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 def _print_reading(args: argparse.Namespace, text: str, result) -> None:
+    """The text's label ("no clear emotion" when none stands out) and its three strongest readings."""
     if args.json:
         print(json.dumps({"text": text, "readings": result.readings, "top": result.top}), flush=True)
     else:
@@ -131,7 +130,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 continue
             pieces.append(event.text)
             if args.json:
-                print(json.dumps({"text": event.text, "readings": event.readings}), flush=True)
+                readings = event.shown_readings(raw=args.raw)
+                print(json.dumps({"text": event.text, "readings": readings, "readings_kind": "raw" if args.raw else "push-free"}), flush=True)
             else:
                 print(event.text, end="", flush=True)
         reply = "".join(pieces)
@@ -148,9 +148,33 @@ def cmd_add_emotion(args: argparse.Namespace) -> int:
     from lab.emotions.definitions import save_user_emotion
 
     emotion = save_user_emotion(args.name, _read_lines(args.examples), args.description or "")
+    from lab.emotions.evaluation import accuracy_summary
+
     directions = _engine(args).directions
-    i = directions.index(emotion.name)
-    print(f"Added '{emotion.name}' ({len(emotion.examples)} examples). Held-out accuracy at layer {directions.reading_layer}: {float(directions.accuracy[directions.reading_layer, i]):.0%}.")
+    print(f"Added '{emotion.name}' ({len(emotion.examples)} examples), recognised at layer {directions.reading_layer}: {accuracy_summary(directions, emotion.name)}.")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Everything the instrument can be checked on for the loaded model, as HTML and/or JSON."""
+    from lab.diagnostics.validation_report import build_report, render_html
+
+    engine = _engine(args)
+    report = build_report(engine, seeds=args.seeds, lessons=not args.no_lessons, efficacy=not args.no_steering, progress=TerminalProgress())
+    if args.out:
+        Path(args.out).write_text(render_html(report), encoding="utf-8")
+        print(f"Wrote {args.out}.", file=sys.stderr)
+    if args.json:
+        print(json.dumps({k: v for k, v in report.items() if k != "map_png"}))
+    else:
+        for line in report["summary"]:
+            print(line)
+        for axis in report["map"]["axes"]:
+            print(f"map axis: {axis['label']}")
+        for row in report.get("steering_efficacy", []):
+            print(f"steering {row['emotion']}: raised on {row['rate']}")
+        for lesson in report.get("lessons", []):
+            print(lesson["summary"])
     return 0
 
 
@@ -168,14 +192,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         export_control_vector(out, vectors, engine.lm.family)
         print(f"Wrote {out}: '{args.emotion}' on layers {min(vectors)}-{max(vectors)}. In llama.cpp: --control-vector-scaled {out} 0.05")
     else:
-        directions.save(out)
+        save_directions(directions, out)
         print(f"Wrote {out}: {len(directions.emotions)} emotions, {directions.depth} layers, reading layer {directions.reading_layer}.")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import emotions for the loaded model, list them, or remove one; nothing is written unless it fits."""
-    from lab.emotions.directions import load_or_extract
+    from lab.emotions.library import load_or_extract
     from lab.cli.models import load_cli_model
     from lab.emotions.imported import ModelShape, list_imported, remove_imported
 
@@ -332,7 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--raw", action="store_true", help="readings with the steering push left in (default: push-free)")
     p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("validate", parents=[common], help="check the instrument on the loaded model (accuracy, neutral, map, steering, lessons)")
+    p.add_argument("--out", default="", help="write a self-contained HTML report here")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per lesson (default: each scenario's own)")
+    p.add_argument("--no-lessons", action="store_true", help="skip the lessons (minutes)")
+    p.add_argument("--no-steering", action="store_true", help="skip steering efficacy (minutes)")
+    p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("add-emotion", parents=[common], help="add an emotion from example texts (one per line)")
     p.add_argument("name")

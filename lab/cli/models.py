@@ -25,7 +25,7 @@ def load_cli_model(spec: str):
 
 def open_cli_engine(spec: str, method: str):
     """The model and its emotion directions, for the CLI."""
-    from lab.emotions.directions import load_or_extract
+    from lab.emotions.library import load_or_extract
     from lab.runtime.engine import Engine
 
     lm = load_cli_model(spec)

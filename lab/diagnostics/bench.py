@@ -11,9 +11,10 @@ import torch
 
 from lab.diagnostics.bench_store import bytes_per_token
 from lab.diagnostics.bench_sweep import sweep_ratio
-from lab.emotions.directions import extract
+from lab.emotions.extraction import extract
 from lab.runtime.engine import Engine
-from lab.emotions.definitions import load_emotions, load_neutral_texts
+from lab.emotions.activations import TextMeanCache
+from lab.emotions.definitions import load_emotions, load_neutral
 from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.model.loader import LoadedModel, load_model
@@ -77,10 +78,11 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
     warm = min(_timed(lambda: load_model(spec)) for _ in range(2))
     cold = cold_load_seconds() if spec == "embedded" else float("nan")
     lm = load_model(spec)
-    emotions, neutral = load_emotions(), load_neutral_texts()
-    start = time.perf_counter()
-    directions = extract(lm, emotions, neutral)
-    extract_s = time.perf_counter() - start
+    emotions, neutral = load_emotions(), load_neutral()
+    with tempfile.TemporaryDirectory() as empty_cache:  # every text read: the cost of a first extraction
+        start = time.perf_counter()
+        directions = extract(lm, emotions, neutral, cache=TextMeanCache(lm, Path(empty_cache)))
+        extract_s = time.perf_counter() - start
     ids = lm.chat_ids([{"role": "user", "content": PROMPT}])
     _plain_tokens_per_s(lm, ids)  # warm-up
     plain, steered, recording = [], [], []

@@ -1,6 +1,10 @@
 """Emotion definitions: built-in ones from assets/emotions/*.yaml, user-made ones from the data folder.
 
 An emotion is a name, a plain-language description and example texts that convey it without naming it.
+Built-in emotions also carry a validation set written in a deliberately different style (short
+messages, dialogue lines, two-to-four-word phrases), never used for extraction: it measures whether
+a direction generalises beyond the style it was learnt from. `_norms.yaml` holds published
+valence/arousal ratings of the emotion names, used to label the emotion map's axes.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from lab.common.paths import asset_path, user_data_dir
 
 MIN_EXAMPLES = 8
 NEUTRAL_FILE = "_neutral.yaml"  # files starting with "_" are not emotions
+NORMS_FILE = "_norms.yaml"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,23 @@ class Emotion:
     description: str
     examples: tuple[str, ...]
     builtin: bool = True
+    validation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NeutralTexts:
+    """Emotionally neutral texts: `texts` calibrate readings, `validation` (style-shifted) only measures."""
+
+    texts: tuple[str, ...]
+    validation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Published human ratings of an emotion word (1-9 scales)."""
+
+    valence: float
+    arousal: float
 
 
 def builtin_dir() -> Path:
@@ -59,7 +81,9 @@ def load_emotion_file(path: Path, builtin: bool) -> Emotion:
     if len(examples) < MIN_EXAMPLES:
         raise LabError(f"Emotion file {path.name} has {len(examples)} example texts; at least {MIN_EXAMPLES} are needed.")
     name = str(data.get("name") or path.stem).strip().lower()
-    return Emotion(name=name, description=str(data.get("description", "")).strip(), examples=examples, builtin=builtin)
+    validation = _clean_texts(data.get("validation", []), path, "validation")
+    description = str(data.get("description", "")).strip()
+    return Emotion(name=name, description=description, examples=examples, builtin=builtin, validation=validation)
 
 
 def load_emotions(include_user: bool = True) -> list[Emotion]:
@@ -71,9 +95,22 @@ def load_emotions(include_user: bool = True) -> list[Emotion]:
     return emotions
 
 
-def load_neutral_texts() -> tuple[str, ...]:
+def load_neutral() -> NeutralTexts:
     path = builtin_dir() / NEUTRAL_FILE
-    return _clean_texts(_read_yaml(path).get("texts", []), path, "texts")
+    data = _read_yaml(path)
+    return NeutralTexts(_clean_texts(data.get("texts", []), path, "texts"), _clean_texts(data.get("validation", []), path, "validation"))
+
+
+def load_neutral_texts() -> tuple[str, ...]:
+    """The neutral texts that calibrate readings (not the validation ones)."""
+    return load_neutral().texts
+
+
+def load_norms() -> dict[str, Norm]:
+    """Valence and arousal ratings per built-in emotion name (see the source cited in the file)."""
+    path = builtin_dir() / NORMS_FILE
+    entries = _read_yaml(path).get("emotions", {})
+    return {str(name): Norm(float(v["valence"]), float(v["arousal"])) for name, v in entries.items()}
 
 
 def parse_examples(text: str) -> list[str]:
@@ -104,5 +141,5 @@ def delete_user_emotion(name: str) -> None:
 
 def data_hash(emotions: list[Emotion], neutral: tuple[str, ...]) -> str:
     """A hash of everything extraction reads, so cached directions are reused only for the same data."""
-    payload = [[e.name, list(e.examples)] for e in emotions] + [["__neutral__", list(neutral)]]
+    payload = [[e.name, e.builtin, list(e.examples), list(e.validation)] for e in emotions] + [["__neutral__", list(neutral)]]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()

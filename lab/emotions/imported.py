@@ -133,11 +133,11 @@ def _quarantine(path: Path, reason: str) -> None:
 
 def read_direction_file(path: Path, names: list[str] | None) -> dict[str, dict[int, torch.Tensor]]:
     """Per-layer vectors of the named emotions (default: all) of a native direction file."""
-    from lab.emotions.directions import DirectionSet
+    from lab.emotions.direction_file import load_directions
 
     check_size(path, DIRECTION_FILE_BYTES, "direction file")
     try:
-        source = DirectionSet.load(path)
+        source = load_directions(path)
         emotions = [str(e) for e in source.emotions]
         vectors = source.vectors
         if vectors.ndim != 3 or vectors.shape[1] != len(emotions):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
 from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 from lab.runtime.steering import Steerer
@@ -54,25 +54,31 @@ def readings_dict(directions: DirectionSet, values: torch.Tensor) -> dict[str, f
 class TextReading:
     text: str
     readings: dict[str, float]  # mean over the text's tokens (sink excluded)
-    top: str
+    top: str  # the emotion the text shows, or "no clear emotion" (lab.emotions.direction_set.NEUTRAL_LABEL)
     token_ids: list[int]  # the text's tokens, sink excluded
     per_token: torch.Tensor  # [tokens, n_emotions]
 
 
+def hidden_states(lm: LoadedModel, layer: int, ids: list[int]) -> torch.Tensor:
+    """The residual stream at `layer` for every token of `ids`, one unsteered forward pass: [len(ids), width]."""
+    captured: list[torch.Tensor] = []
+    with torch.inference_mode(), residual_hooks(lm.layers, [layer], observe=lambda _layer, hidden: captured.append(hidden[0].float().cpu())):
+        lm.model.base_model(input_ids=torch.tensor([ids], device=lm.device), use_cache=False)
+    return captured[0]
+
+
 def read_ids(lm: LoadedModel, directions: DirectionSet, ids: list[int]) -> torch.Tensor:
     """Readings of every token of `ids` in one unsteered forward pass: [len(ids), n_emotions]."""
-    tap = ReadingTap(directions)
-    with torch.inference_mode(), residual_hooks(lm.layers, [tap.layer], observe=tap):
-        lm.model.base_model(input_ids=torch.tensor([ids], device=lm.device), use_cache=False)
-    assert tap.last is not None
-    return tap.last[0]
+    return directions.project(hidden_states(lm, directions.reading_layer, ids))
 
 
 def read_text(lm: LoadedModel, directions: DirectionSet, text: str) -> TextReading:
     """How the model represents `text`, read as an observer (behind the sink token, no chat frame)."""
     ids = lm.text_ids(text)
-    per_token = read_ids(lm, directions, ids)[1:]
-    if len(per_token) == 0:
-        per_token = torch.zeros(1, len(directions.emotions))
+    hidden = hidden_states(lm, directions.reading_layer, ids)[1:]
+    if len(hidden) == 0:
+        hidden = torch.zeros(1, lm.width)
+    per_token = directions.project(hidden)
     mean = per_token.mean(0)
-    return TextReading(text=text, readings=readings_dict(directions, mean), top=directions.top_emotion(mean), token_ids=ids[1:], per_token=per_token)
+    top = directions.classify(hidden.mean(0))
+    return TextReading(text=text, readings=readings_dict(directions, mean), top=top, token_ids=ids[1:], per_token=per_token)

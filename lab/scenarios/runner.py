@@ -21,7 +21,7 @@ import torch
 from lab import __version__
 from lab.scenarios.checks import fired
 from lab.scenarios.coherence import reply_perplexities
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
@@ -147,18 +147,9 @@ def with_control(directions: DirectionSet, seed: int = 0) -> DirectionSet:
     generator = torch.Generator().manual_seed(seed)
     random_dirs = torch.randn(directions.depth, 1, directions.vectors.shape[-1], generator=generator)
     random_dirs = random_dirs / random_dirs.norm(dim=-1, keepdim=True)
-    depth = directions.depth
-    return replace(
-        directions,
-        emotions=[*directions.emotions, CONTROL],
-        descriptions={**directions.descriptions, CONTROL: f"A random direction (seed {seed}) for control runs."},
-        vectors=torch.cat([directions.vectors, random_dirs.to(directions.vectors.dtype)], dim=1),
-        calib_mean=torch.cat([directions.calib_mean, torch.zeros(depth, 1)], dim=1),
-        calib_std=torch.cat([directions.calib_std, torch.ones(depth, 1)], dim=1),
-        accuracy=torch.cat([directions.accuracy, torch.zeros(depth, 1)], dim=1),
-        contrast_mean=torch.cat([directions.contrast_mean, torch.zeros(depth, 1)], dim=1),
-        contrast_std=torch.cat([directions.contrast_std, torch.ones(depth, 1)], dim=1),
-    )
+    ones = torch.ones(directions.depth, 1)
+    description = {CONTROL: f"A random direction (seed {seed}) for control runs."}
+    return directions.with_directions([CONTROL], description, random_dirs, random_dirs, 0 * ones, ones, kind="control")
 
 
 def run_rows(

@@ -107,6 +107,8 @@ def _token_dict(token: TokenRecord, raw: bool) -> dict[str, Any]:
         "turn": token.turn, "row": e.row, "position": e.position, "token_id": e.token_id, "text": e.text,
         "is_prompt": e.is_prompt, "readings": _finite(e.readings), "strengths": _finite(e.strengths),
     }
+    if e.push:
+        data["push"] = _finite(e.push)  # raw reading = readings + push
     if raw and token.raw:
         data["raw"] = {
             str(layer): {"dtype": "float32", "shape": list(v.shape),
@@ -122,7 +124,7 @@ def _token_record(t: dict[str, Any]) -> TokenRecord:
         for layer, v in t.get("raw", {}).items()
     }
     event = TokenEvent(t["row"], t["position"], t["token_id"], t["text"], t["is_prompt"],
-                       _floats(t["readings"]), _floats(t["strengths"]))
+                       _floats(t["readings"]), _floats(t["strengths"]), _floats(t.get("push") or {}))
     return TokenRecord(t["turn"], event, raw)
 
 
@@ -137,15 +139,18 @@ def _floats(values: dict[str, float | None]) -> dict[str, float]:
 # --- CSV and Markdown ----------------------------------------------------------------------------
 
 def to_csv(record: SessionRecord) -> str:
-    """One row per token, one column per emotion (empty where not finite)."""
+    """One row per token, one column per emotion: push-free readings (empty where not finite), then
+    one `push:EMOTION` column per emotion while steering (raw reading = reading + push)."""
     emotions = record.emotions()
     roles = {t.index: t.role for t in record.turns}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["turn", "role", "batch_row", "position", "token_id", "token", "is_prompt", *map(for_csv, emotions)])
+    pushed = [name for name in emotions if any(name in t.event.push for t in record.tokens)]
+    writer.writerow(["turn", "role", "batch_row", "position", "token_id", "token", "is_prompt",
+                     *map(for_csv, emotions), *(for_csv(f"push:{name}") for name in pushed)])
     for t in record.tokens:
         e = t.event
-        values = [e.readings.get(name, math.nan) for name in emotions]
+        values = [e.readings.get(name, math.nan) for name in emotions] + [e.push.get(name, 0.0) for name in pushed]
         writer.writerow([t.turn, for_csv(roles.get(t.turn, "")), e.row, e.position, e.token_id, for_csv(e.text),
                          int(e.is_prompt), *("" if math.isnan(v) else repr(v) for v in values)])
     return out.getvalue()

@@ -46,7 +46,7 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
     ).fetchall()
     token_rows = c.execute(
         """SELECT t.id, t.turn, t.batch_row, t.position, t.token_id, t.text, t.is_prompt,
-                  t.strengths, r.calibrated
+                  t.strengths, r.calibrated, r.push
            FROM tokens t LEFT JOIN readings r ON r.token = t.id WHERE t.session = ? ORDER BY t.id""",
         [session_id],
     ).fetchall()
@@ -68,7 +68,7 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
             TokenRecord(turn_index[t["turn"]], TokenEvent(
                 row=t["batch_row"], position=t["position"], token_id=t["token_id"], text=t["text"],
                 is_prompt=bool(t["is_prompt"]), readings=floats(t["calibrated"]),
-                strengths=floats(t["strengths"]),
+                strengths=floats(t["strengths"]), push=floats(t["push"]),
             ), vectors.get(t["id"], {}))
             for t in token_rows
         ],

@@ -45,12 +45,12 @@ def insert_tokens(db: Database, rows: list[TokenRow]) -> None:
         return
     first_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM tokens").fetchone()[0]
     tokens: list[tuple] = [("id", "session", "turn", "batch_row", "position", "token_id", "text", "is_prompt", "strengths")]
-    readings: list[tuple] = [("token", "calibrated")]
+    readings: list[tuple] = [("token", "calibrated", "push")]
     residuals: list[tuple] = [("token", "layer", "dtype", "shape", "vector")]
     for token_id, (session, turn, e, raw) in enumerate(rows, start=first_id):
         strengths = json_floats(e.strengths) if e.strengths else None
         tokens.append((token_id, session, turn, e.row, e.position, e.token_id, e.text, e.is_prompt, strengths))
-        readings.append((token_id, json_floats(e.readings)))
+        readings.append((token_id, json_floats(e.readings), json_floats(e.push) if e.push else None))
         for layer, (data, shape) in (raw or {}).items():
             residuals.append((token_id, layer, RAW_DTYPE, json.dumps(list(shape)), data))
     db["tokens"].insert_all(tokens)

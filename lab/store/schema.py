@@ -155,3 +155,11 @@ def _checks_and_experiments(db: Database) -> None:
     (emotion, or the random control) at which strength and seed each session ran, with run
     metrics (JSON) that cannot be recomputed from the session, such as perplexity."""
     db.executescript(_EXPERIMENTS)
+
+
+@MIGRATIONS(name="003_push_free_readings")
+def _push_free_readings(db: Database) -> None:
+    """readings.calibrated holds push-free readings (what the steering added is subtracted);
+    readings.push holds that addition per emotion while steering (NULL when unsteered), so the
+    raw reading is calibrated + push. Sessions recorded before this hold raw readings and no push."""
+    db.execute("ALTER TABLE readings ADD COLUMN push TEXT")

@@ -1,0 +1,263 @@
+"""Extraction: example texts -> a validated DirectionSet.
+
+Built-in emotions define the picture: their grand mean, their within-emotion covariance, the
+reading layer and the classifier. User-made emotions are placed into that fixed picture afterwards
+(their own mean against the built-in grand mean), so adding one never moves the others.
+
+Per layer, from per-text activation means (sink token excluded, cached per text):
+  steering  mean_diff: centroid - built-in grand mean, top neutral PCs (50% variance) projected out
+            pca_diff:  first principal direction of (emotion text - neutral text) differences
+  reading   S^-1 (centroid - grand mean), S the within-emotion covariance shrunk towards a scaled
+            identity (LDA); the shrinkage and the reading layer are chosen on held-out texts
+  classify  linear discriminant over the emotions plus a neutral class; the neutral class's
+            threshold is calibrated on held-out neutral and emotional texts
+Every fifth example text is held out; the style-shifted validation texts are never used to choose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from lab.common.errors import LabError
+from lab.common.progress import Progress, SilentProgress
+from lab.emotions.activations import NeutralStats, TextMeanCache, neutral_token_stats
+from lab.emotions.definitions import Emotion, NeutralTexts, data_hash
+from lab.emotions.direction_set import DirectionSet
+from lab.model.loader import LoadedModel
+
+METHODS = ("mean_diff", "pca_diff")
+SHRINKAGES = (0.1, 0.3, 0.6)
+HOLDOUT_EVERY = 5
+NEUTRAL_VARIANCE_REMOVED = 0.5
+FOLDS = 5
+NEUTRAL_OFFSETS = torch.linspace(-40, 40, 161)
+
+
+def split_holdout(texts: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
+    """(train, held out): every HOLDOUT_EVERY-th text is held out."""
+    train = [t for i, t in enumerate(texts) if i % HOLDOUT_EVERY != HOLDOUT_EVERY - 1]
+    held = [t for i, t in enumerate(texts) if i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1]
+    return train, held
+
+
+def default_steering_layers(depth: int) -> tuple[int, ...]:
+    """The middle band of the network (layers 6-19 of 30), where steering changes content coherently."""
+    return tuple(range(round(0.2 * depth), round(0.65 * depth)))
+
+
+@dataclass
+class Corpus:
+    """Per-text means [n, depth, width] by role: built-in train/held/validation, neutral, user-made."""
+
+    train: list[torch.Tensor]
+    held: list[torch.Tensor]
+    validation: list[torch.Tensor]
+    neutral_train: torch.Tensor
+    neutral_held: torch.Tensor
+    neutral_validation: torch.Tensor
+    user: list[torch.Tensor]
+
+
+def gather(cache: TextMeanCache, builtin: list[Emotion], user: list[Emotion], neutral: NeutralTexts, progress: Progress) -> Corpus:
+    """Read (or take from the cache) the mean activation of every text extraction needs."""
+    neutral_train, neutral_held = split_holdout(neutral.texts)
+    groups: list[list[str]] = []
+    for emotion in builtin:
+        train, held = split_holdout(emotion.examples)
+        groups += [train, held, list(emotion.validation)]
+    groups += [neutral_train, neutral_held, list(neutral.validation)] + [list(e.examples) for e in user]
+    means = cache.means([t for group in groups for t in group], progress)
+    parts, offset = [], 0
+    for group in groups:
+        parts.append(means[offset : offset + len(group)])
+        offset += len(group)
+    n = len(builtin)
+    return Corpus(
+        train=parts[0 : 3 * n : 3], held=parts[1 : 3 * n : 3], validation=parts[2 : 3 * n : 3],
+        neutral_train=parts[3 * n], neutral_held=parts[3 * n + 1], neutral_validation=parts[3 * n + 2],
+        user=parts[3 * n + 3 :],
+    )
+
+
+class LayerModel:
+    """One layer's built-in picture: centroids, grand mean, shrunk within-class covariance, neutral stats."""
+
+    def __init__(self, corpus: Corpus, stats: NeutralStats, layer: int, shrinkage: float = SHRINKAGES[0]) -> None:
+        self.layer = layer
+        self.centroids = torch.stack([t[:, layer].mean(0) for t in corpus.train]).double()  # [E, W]
+        self.grand_mean = self.centroids.mean(0)
+        self.neutral_centroid = corpus.neutral_train[:, layer].double().mean(0)
+        classes = [t[:, layer].double() for t in corpus.train] + [corpus.neutral_train[:, layer].double()]
+        centred = torch.cat([c - c.mean(0) for c in classes])
+        self.raw_within = centred.T @ centred / len(centred)
+        self.stats = stats
+        self._neutral_pcs: torch.Tensor | None = None
+        self.shrink(shrinkage)
+
+    def shrink(self, shrinkage: float) -> "LayerModel":
+        """Use the within-class covariance shrunk towards a scaled identity by `shrinkage` (0-1)."""
+        width = self.raw_within.shape[0]
+        scale = self.raw_within.trace() / width
+        self.shrinkage = shrinkage
+        self.within = (1 - shrinkage) * self.raw_within + shrinkage * scale * torch.eye(width, dtype=self.raw_within.dtype)
+        return self
+
+    def neutral_components(self) -> torch.Tensor:
+        """Top principal components of neutral tokens explaining NEUTRAL_VARIANCE_REMOVED: [k, width]."""
+        if self._neutral_pcs is None:
+            values, vectors = torch.linalg.eigh(self.stats.covariance[self.layer])
+            values, vectors = values.flip(0).clamp(min=0), vectors.flip(1)
+            k = int(((values.cumsum(0) / values.sum()) < NEUTRAL_VARIANCE_REMOVED).sum()) + 1
+            self._neutral_pcs = vectors[:, :k].T
+        return self._neutral_pcs
+
+    def steering(self, centroids: torch.Tensor) -> torch.Tensor:
+        """Unit mean-difference directions for centroids [k, W], neutral PCs projected out."""
+        vectors = centroids - self.grand_mean
+        components = self.neutral_components()
+        vectors = vectors - (vectors @ components.T) @ components
+        return _unit(vectors)
+
+    def reading(self, centroids: torch.Tensor) -> torch.Tensor:
+        """Unit LDA reading directions S^-1 (centroid - grand mean): [k, W]."""
+        return _unit(torch.linalg.solve(self.within, (centroids - self.grand_mean).T).T)
+
+    def discriminant(self, centroids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Classifier weights S^-1 mu and biases -mu.S^-1.mu/2 for class centroids [k, W]."""
+        weights = torch.linalg.solve(self.within, centroids.T).T
+        return weights, -0.5 * (weights * centroids).sum(1)
+
+    def calibrate(self, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Neutral-token mean and spread of projections on unit vectors [k, W]."""
+        mean = read @ self.stats.mean[self.layer].double()
+        variance = torch.einsum("ew,wv,ev->e", read, self.stats.covariance[self.layer], read)
+        return mean.float(), variance.clamp(min=1e-12).sqrt().float()
+
+
+def _unit(vectors: torch.Tensor) -> torch.Tensor:
+    return vectors / vectors.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+def _pca_diff(corpus: Corpus, layer: int) -> torch.Tensor:
+    neutral = corpus.neutral_train[:, layer].double()
+    rows = []
+    for texts in corpus.train:
+        diffs = texts[:, layer].double() - neutral[torch.arange(len(texts)) % len(neutral)]
+        direction = torch.linalg.svd(diffs, full_matrices=False).Vh[0]
+        rows.append(direction if (diffs @ direction).mean() > 0 else -direction)
+    return torch.stack(rows)
+
+
+def predict(weights: torch.Tensor, bias: torch.Tensor, texts: torch.Tensor, layer: int) -> torch.Tensor:
+    """Class index per text [n] for per-text means [n, depth, W]."""
+    if len(texts) == 0:
+        return torch.zeros(0, dtype=torch.long)
+    return (texts[:, layer].double() @ weights.T + bias).argmax(1)
+
+
+def held_out_correct(layer_model: LayerModel, corpus: Corpus) -> torch.Tensor:
+    """Per built-in emotion, held-out texts classified correctly among the emotions: [E]."""
+    weights, bias = layer_model.discriminant(layer_model.centroids)
+    return torch.tensor([int((predict(weights, bias, texts, layer_model.layer) == e).sum()) for e, texts in enumerate(corpus.held)])
+
+
+def choose_layer_and_shrinkage(layer_models: dict[int, LayerModel], corpus: Corpus) -> tuple[int, float, torch.Tensor]:
+    """The (layer, shrinkage) with the best held-out accuracy (smoothed over neighbouring layers;
+    ties go to the layer nearest 2/3 depth), and the per-layer accuracy [depth, E] at that shrinkage.
+    Leaves every layer model at the chosen shrinkage."""
+    depth = len(layer_models)
+    totals = torch.tensor([len(t) for t in corpus.held]).clamp(min=1)
+    best: tuple[float, int, float, torch.Tensor] | None = None
+    for shrinkage in SHRINKAGES:
+        accuracy = torch.stack([held_out_correct(layer_models[layer].shrink(shrinkage), corpus) / totals for layer in range(depth)])
+        overall = accuracy.mean(1)
+        smoothed = torch.nn.functional.avg_pool1d(overall[None, None].float(), 3, stride=1, padding=1, count_include_pad=False)[0, 0]
+        score = overall + smoothed
+        layer = max(range(depth), key=lambda l: (round(float(score[l]), 6), -abs(l - 2 * depth / 3)))
+        if best is None or float(score[layer]) > best[0] + 1e-9:
+            best = (float(score[layer]), layer, shrinkage, accuracy)
+    assert best is not None
+    for model in layer_models.values():
+        model.shrink(best[2])
+    return best[1], best[2], best[3]
+
+
+def calibrate_neutral_offset(weights: torch.Tensor, bias: torch.Tensor, corpus: Corpus, layer: int) -> float:
+    """The neutral class's bias offset that best balances neutral held-out texts read as neutral and
+    emotional held-out texts keeping an emotion (ties: the smallest offset)."""
+    neutral = corpus.neutral_held[:, layer].double() @ weights.T + bias
+    emotional = torch.cat(corpus.held)[:, layer].double() @ weights.T + bias
+    neutral_margin = neutral[:, -1] - neutral[:, :-1].max(1).values  # > -offset: read as neutral
+    emotional_margin = emotional[:, -1] - emotional[:, :-1].max(1).values
+    best_offset, best_score = 0.0, -1.0
+    for offset in sorted(NEUTRAL_OFFSETS.tolist(), key=abs):
+        score = float((neutral_margin + offset > 0).double().mean() + (emotional_margin + offset <= 0).double().mean()) / 2
+        if score > best_score + 1e-9:
+            best_offset, best_score = offset, score
+    return best_offset
+
+
+def extract(
+    lm: LoadedModel,
+    emotions: list[Emotion],
+    neutral: NeutralTexts | tuple[str, ...],
+    method: str = "mean_diff",
+    progress: Progress | None = None,
+    cache: TextMeanCache | None = None,
+) -> DirectionSet:
+    """Extract, calibrate and validate directions for `emotions` on `lm`."""
+    from lab.emotions.evaluation import evaluate
+
+    if method not in METHODS:
+        raise LabError(f"Unknown extraction method '{method}'. Choose one of: {', '.join(METHODS)}.")
+    neutral = neutral if isinstance(neutral, NeutralTexts) else NeutralTexts(tuple(neutral))
+    builtin = [e for e in emotions if e.builtin]
+    user = [e for e in emotions if not e.builtin]
+    if len(builtin) < 2:
+        raise LabError("At least two built-in emotions are needed to extract directions.")
+    progress = progress or SilentProgress()
+    cache = cache or TextMeanCache(lm)
+    progress.set_status("Reading example texts")
+    corpus = gather(cache, builtin, user, neutral, progress)
+    progress.set_status("Reading neutral texts")
+    stats = neutral_token_stats(lm, split_holdout(neutral.texts)[0], progress, folder=cache.path.parent)
+    progress.set_status("Choosing the reading layer")
+    layer_models = {layer: LayerModel(corpus, stats, layer) for layer in range(lm.depth)}
+    reading_layer, shrinkage, builtin_accuracy = choose_layer_and_shrinkage(layer_models, corpus)
+    user_centroids = [texts.double().mean(0) for texts in corpus.user]  # [depth, W] each
+    depth, n, width = lm.depth, len(builtin) + len(user), lm.width
+    steer, read = torch.zeros(depth, n, width), torch.zeros(depth, n, width)
+    calib_mean, calib_std = torch.zeros(depth, n), torch.ones(depth, n)
+    class_w, class_b = torch.zeros(depth, n + 1, width), torch.zeros(depth, n + 1)
+    accuracy = torch.zeros(depth, n)
+    accuracy[:, : len(builtin)] = builtin_accuracy
+    for layer, model in layer_models.items():
+        centroids = torch.cat([model.centroids] + [c[layer][None] for c in user_centroids])
+        steer[layer] = (model.steering(centroids) if method == "mean_diff" else torch.cat([_unit(_pca_diff(corpus, layer)), model.steering(centroids[len(builtin):])])).float()
+        read[layer] = model.reading(centroids).float()
+        calib_mean[layer], calib_std[layer] = model.calibrate(read[layer].double())
+        weights, bias = model.discriminant(torch.cat([centroids, model.neutral_centroid[None]]))
+        class_w[layer], class_b[layer] = weights.float(), bias.float()
+    offset = calibrate_neutral_offset(class_w[reading_layer].double(), class_b[reading_layer].double(), corpus, reading_layer)
+    class_b[:, -1] += offset
+    directions = DirectionSet(
+        emotions=[e.name for e in builtin + user],
+        descriptions={e.name: e.description for e in builtin + user},
+        method=method,
+        vectors=steer,
+        read_vectors=read,
+        layer_norms=stats.norm,
+        calib_mean=calib_mean,
+        calib_std=calib_std,
+        classifier_weights=class_w,
+        classifier_bias=class_b,
+        accuracy=accuracy,
+        reading_layer=reading_layer,
+        steering_layers=default_steering_layers(depth),
+        model_identity=lm.identity,
+        data_hash=data_hash(emotions, neutral.texts + neutral.validation),
+        extras={"builtin": [e.name for e in builtin], "user": [e.name for e in user], "shrinkage": shrinkage, "neutral_offset": offset},
+    )
+    progress.set_status("Validating")
+    return evaluate(directions, corpus, layer_models, user)

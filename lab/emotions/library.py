@@ -1,0 +1,85 @@
+"""The directions for a loaded model: precomputed (shipped), cached, or extracted now; imports merged.
+
+Lookup order for the built-in (+ user-made) emotion set on a model:
+  1. assets/directions/<model>-<data>.safetensors  shipped for the embedded model (`make directions`)
+  2. the user cache                                 extracted earlier on this machine
+  3. extraction                                     then saved to the cache
+Imported emotions (per model, lab.emotions.imported) are merged on every load: they are calibrated
+against neutral text but never validated (they come without example texts).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from lab.common.errors import LabError
+from lab.common.paths import asset_path, cache_dir
+from lab.common.progress import Progress, SilentProgress
+from lab.emotions.activations import neutral_token_stats
+from lab.emotions.control_vectors import fill_layers
+from lab.emotions.definitions import data_hash, load_emotions, load_neutral
+from lab.emotions.direction_file import load_directions, save_directions
+from lab.emotions.direction_set import DirectionSet
+from lab.emotions.extraction import extract, split_holdout
+from lab.emotions.imported import ModelShape, load_imported
+from lab.model.loader import LoadedModel
+
+
+def file_name(model_identity: str, emotions_hash: str, method: str) -> str:
+    return f"{model_identity[:16]}-{emotions_hash[:16]}-{method}.safetensors"
+
+
+def cache_path(model_identity: str, emotions_hash: str, method: str) -> Path:
+    return cache_dir() / "directions" / file_name(model_identity, emotions_hash, method)
+
+
+def precomputed_path(model_identity: str, emotions_hash: str, method: str) -> Path:
+    return asset_path("directions") / file_name(model_identity, emotions_hash, method)
+
+
+def current_data_hash() -> str:
+    neutral = load_neutral()
+    return data_hash(load_emotions(), neutral.texts + neutral.validation)
+
+
+def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progress | None = None) -> DirectionSet:
+    """The directions for the current emotion set on `lm`, imported emotions included."""
+    progress = progress or SilentProgress()
+    emotions, neutral = load_emotions(), load_neutral()
+    key = data_hash(emotions, neutral.texts + neutral.validation)
+    directions = _stored(lm, key, method)
+    if directions is None:
+        directions = extract(lm, emotions, neutral, method, progress)
+        save_directions(directions, cache_path(lm.identity, key, method))
+    return merge_imported(directions, lm, load_imported(ModelShape(lm.identity, lm.depth, lm.width)), progress)
+
+
+def _stored(lm: LoadedModel, key: str, method: str) -> DirectionSet | None:
+    for path in (precomputed_path(lm.identity, key, method), cache_path(lm.identity, key, method)):
+        if path.is_file():
+            try:
+                directions = load_directions(path)
+            except LabError:
+                if path.parent == cache_path(lm.identity, key, method).parent:
+                    path.unlink(missing_ok=True)  # a damaged cache is rebuilt
+                continue
+            if directions.model_identity == lm.identity and directions.depth == lm.depth:
+                return directions
+    return None
+
+
+def merge_imported(directions: DirectionSet, lm: LoadedModel, imported: dict[str, dict[int, torch.Tensor]], progress: Progress | None = None) -> DirectionSet:
+    """Add imported (unvalidated) emotions, calibrated against the neutral texts on `lm`."""
+    new = {name: vectors for name, vectors in imported.items() if name not in directions.emotions}
+    if not new:
+        return directions
+    progress = progress or SilentProgress()
+    progress.set_status("Calibrating imported emotions")
+    stats = neutral_token_stats(lm, split_holdout(load_neutral().texts)[0], progress)
+    added = torch.stack([fill_layers(v, lm.depth, lm.width) for v in new.values()], dim=1)  # [depth, k, width]
+    unit = added / added.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    mean = torch.einsum("dkw,dw->dk", unit.double(), stats.mean.double()).float()
+    std = torch.einsum("dkw,dwv,dkv->dk", unit.double(), stats.covariance, unit.double()).clamp(min=1e-12).sqrt().float()
+    descriptions = {name: f"Imported direction '{name}' (not validated: it came without example texts)." for name in new}
+    return directions.with_directions(list(new), descriptions, unit, unit, mean, std, kind="imported")
