@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.emotions.directions import DirectionSet, load_or_extract
+from lab.emotions.direction_set import DirectionSet
+
+from lab.emotions.library import load_or_extract
 from lab.model.loader import LoadedModel, load_model
 from lab.common.progress import Progress, SilentProgress
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import torch
 from transformers import DynamicCache
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.model.hooks import residual_hooks

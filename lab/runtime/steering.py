@@ -12,7 +12,7 @@ import threading
 
 import torch
 
-from lab.emotions.directions import DirectionSet
+from lab.emotions.direction_set import DirectionSet
 from lab.common.errors import LabError
 
 
