@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ui.main_window import MainWindow
 
-    window = MainWindow(args.model)
+    window = MainWindow(args.model, calibrate_range=True)
     window.errors.install_excepthook()
     window.show()
     window.start_loading()

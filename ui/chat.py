@@ -76,6 +76,8 @@ class ChatTab(GenerationTab):
         self.edit_button.setToolTip("Take back your last message and its answer, and put the message in the "
                                     "box to change it and send it again (Ctrl+E)")
         self.edit_button.clicked.connect(self.edit_last)
+        self.new_button = QPushButton("New conversation")  # the main window ends the recorded session too
+        self.new_button.setToolTip("Start a fresh conversation (and a new recorded session) (Ctrl+N)")
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -95,8 +97,11 @@ class ChatTab(GenerationTab):
         entry = QHBoxLayout()
         entry.addWidget(self.prompt, 1)
         entry.addLayout(buttons)
+        header = QHBoxLayout()
+        header.addWidget(self.system, 1)
+        header.addWidget(self.new_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.system)
+        layout.addLayout(header)
         layout.addWidget(splitter, 1)
         layout.addLayout(entry)
         runner.busy_changed.connect(self._update_buttons)

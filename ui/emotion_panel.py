@@ -152,6 +152,11 @@ class EmotionPanel(QWidget):
     def reset_all(self) -> None:
         self.steering.reset()
 
+    def set_compact(self, on: bool) -> None:
+        """Presentation mode: no intro text and tight rows, so every slider fits without scrolling."""
+        self.intro.setVisible(not on)
+        self._grid.setVerticalSpacing(1 if on else -1)
+
     def set_strength_range(self, strength_range: StrengthRange) -> None:
         """The model's calibrated range (lab.scenarios.strength_range)."""
         self.strength_range = strength_range

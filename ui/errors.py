@@ -38,7 +38,9 @@ class ErrorFunnel(QObject):
 
     def report(self, error: BaseException | str, doing: str = "working", details: str | None = None) -> None:
         """Show `error` to the user; strings are taken as ready-made messages."""
-        if isinstance(error, BaseException):
+        if isinstance(error, LabError):  # written for the user: nothing internal to add
+            message, details = str(error), None
+        elif isinstance(error, BaseException):
             message = human_message(error, doing)
             details = details if details is not None else details_of(error)
         else:

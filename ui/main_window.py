@@ -16,15 +16,16 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QTabWidget,
+    QSplitter,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from lab import __version__
-from lab.runtime.engine import Engine, open_engine
 from lab.common.errors import LabError
+from lab.runtime.engine import Engine, open_engine
+from lab.scenarios.strength_range import StrengthRange, cached_range, calibrate
 from ui.chat import ChatTab
 from ui.compare import CompareTab
 from ui.editor import EditorTab
@@ -33,25 +34,48 @@ from ui.errors import ErrorFunnel
 from ui.help import HelpPanel
 from ui.map_view import MapTab
 from ui.model_menu import ModelPicker
+from ui.page_tabs import PageTabs
 from ui.presets import load_preset, save_preset
 from ui.recorder import Recorder
 from ui.sampling import SamplingPanel
 from ui.sessions import SessionsTab
+from ui.startup import Estimate
 from ui.state import LabState
 from ui.theme import Theme
 from ui.workers import Job, JobContext, ModelRunner
 
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
 DEFAULT_TINT = "happy"
+COMPACT_SCALE = 1.0  # the emotion dock's font in presentation mode (the rest: ui.theme.FONT_SCALE)
+
+
+def compact_style(theme: Theme) -> str:
+    """The emotion dock in presentation mode: a smaller scale than the rest, so every slider fits."""
+    size = theme.base_font.pointSizeF()
+    font = f"QWidget {{ font-size: {size * COMPACT_SCALE:g}pt; }}" if size > 0 else ""
+    return font + COMPACT_ROWS
+
+
+COMPACT_ROWS = """
+QPushButton, QToolButton { padding: 1px 6px; }
+QAbstractSpinBox { padding: 0px 2px; border-width: 1px; }
+QCheckBox::indicator { width: 12px; height: 12px; }
+QSlider::groove:horizontal { height: 6px; }
+QSlider::handle:horizontal { width: 14px; margin: -4px 0; }
+"""
 
 
 class MainWindow(QMainWindow):
     """Emotion Lab. Shows at once; call start_loading() to load the model in the background."""
 
-    def __init__(self, spec: str = "embedded", settings: QSettings | None = None, db_path: Path | None = None) -> None:
+    def __init__(self, spec: str = "embedded", settings: QSettings | None = None, db_path: Path | None = None,
+                 calibrate_range: bool = False) -> None:
+        """calibrate_range: measure a model's useful steering range after loading it, unless cached."""
         super().__init__()
         self.setWindowTitle("Emotion Lab")
         self.spec = spec
+        self.calibrate_range = calibrate_range
+        self.estimate: Estimate | None = None
         self.settings = settings if settings is not None else QSettings("EmotionLab", "Emotion Lab")
         self.theme = Theme(QApplication.instance())
         self.errors = ErrorFunnel(self)
@@ -66,7 +90,9 @@ class MainWindow(QMainWindow):
         self.editor = EditorTab(self.state, self.runner, self.errors)
         self.map = MapTab()
         self.sessions = SessionsTab(self.recorder, self.errors)
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
+        self.tabs.setElideMode(Qt.TextElideMode.ElideNone)  # never "Sessic": names are whole or scroll
+        self.tabs.setUsesScrollButtons(True)
         for widget, title in ((self.chat, "Chat"), (self.compare, "Compare"), (self.editor, "Emotion editor"),
                               (self.map, "Emotion map"), (self.sessions, "Sessions")):
             self.tabs.addTab(widget, title)
@@ -138,8 +164,11 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        self.new_action = self._action("&New session", self.new_session, "Ctrl+N",
+        self.new_action = self._action("&New conversation", self.new_session, "Ctrl+N",
                                        "Start a new conversation (and a new recorded session)")
+        self.raw_action = self._action("Show &raw readings (push included)", self.set_raw_readings, None,
+                                       "Show readings with the steering push left in (default: push removed)")
+        self.raw_action.setCheckable(True)
         self.load_preset_action = self._action("&Load preset…", self.load_preset_dialog, "Ctrl+O")
         self.save_preset_action = self._action("&Save preset…", self.save_preset_dialog, "Ctrl+S")
         self.reload_action = self._action("&Reload model", self.start_loading, None, "Load the model again")
@@ -171,6 +200,7 @@ class MainWindow(QMainWindow):
             generate_menu.addAction(action)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.presentation_action)
+        view_menu.addAction(self.raw_action)
         view_menu.addAction(self.emotion_dock.toggleViewAction())
         view_menu.addAction(help_action)
         help_menu = menus.addMenu("&Help")
@@ -193,8 +223,13 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.runner.busy_changed.connect(self._busy_changed)
-        self.runner.status.connect(self.status_label.setText)
+        self.runner.status.connect(self._status)
         self.runner.progress.connect(self._progress)
+        self.chat.new_button.clicked.connect(self.new_session)
+        self.sampling.message.connect(self.notice)
+        self.emotions.message.connect(self.notice)
+        self._estimate_timer = QTimer(self, interval=1000)
+        self._estimate_timer.timeout.connect(self._show_estimate)
         self.errors.reported.connect(lambda message: self.status_label.setText(message.splitlines()[0]))
         self.chat.status_message.connect(self.status_label.setText)
         self.sessions.continue_requested.connect(self.continue_session)
@@ -216,7 +251,43 @@ class MainWindow(QMainWindow):
         def work(ctx: JobContext) -> Engine:
             return open_engine(spec, progress=ctx)
 
-        self.runner.start(Job("loading the model", work, on_done=self.use_engine, cancellable=False))
+        self._start_estimate()
+        self.runner.start(Job("loading the model", work, on_done=self._loaded, cancellable=False))
+
+    def _loaded(self, engine: Engine) -> None:
+        self.use_engine(engine)
+        if self.calibrate_range and cached_range(engine.lm.identity) is None:
+            self.measure_strength_range()
+
+    def measure_strength_range(self) -> None:
+        """Measure the loaded model's coherence cliff in the background (Stop keeps the typical range)."""
+        engine = self.state.engine
+        if engine is None:
+            return
+
+        def done(measured: StrengthRange) -> None:
+            self.emotions.set_strength_range(measured)
+            self.status_label.setText(f"Ready. Steering stays coherent up to ±{measured.cliff:.3f} on this model.")
+
+        self._start_estimate()
+        self.runner.start(Job("measuring where steering breaks the text (once per model; Stop to skip)",
+                              lambda ctx: calibrate(engine, ctx), on_done=done))
+
+    def _start_estimate(self) -> None:
+        self.estimate = Estimate()
+        self._estimate_timer.start()
+
+    def _status(self, text: str) -> None:
+        if self.estimate is not None:
+            self.estimate.set_status(text)
+        self.status_label.setText(text)
+
+    def _show_estimate(self) -> None:
+        if self.estimate is None or not self.runner.busy:
+            self._estimate_timer.stop()
+            self.estimate = None
+            return
+        self.status_label.setText(self.estimate.text())
 
     def open_model(self, spec: str) -> None:
         """Load another model in the background; on failure the error funnel explains and the current one stays."""
@@ -234,6 +305,7 @@ class MainWindow(QMainWindow):
         self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
 
     def use_engine(self, engine: Engine) -> None:
+        self.emotions.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
         self.state.set_engine(engine)
         self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
         gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
@@ -341,8 +413,24 @@ class MainWindow(QMainWindow):
             self.errors.report(error)
 
     def set_presentation(self, on: bool) -> None:
+        """Full screen, large type, high contrast; compact: the sliders fit without scrolling (the
+        sampling settings and the help panel step aside; F1 still opens the help)."""
+        was_on = self.theme.presentation
         self.presentation_action.setChecked(on)
         self.theme.set_presentation(on)
+        self.sampling.setVisible(not on)
+        self.emotions.set_compact(on)
+        for splitter in (*self.chat.findChildren(QSplitter), *self.compare.findChildren(QSplitter)):
+            if splitter.orientation() == Qt.Orientation.Vertical and splitter.count() == 2:
+                splitter.setSizes([400, 600] if on else [600, 400])  # presentation: the plot gets the room
+        self.emotion_dock.setStyleSheet(compact_style(self.theme) if on else "")
+        if on and not was_on:
+            self._help_was_visible = self.help_dock.isVisible()
+            self.help_dock.hide()
+        elif was_on and not on:
+            self.help_dock.setVisible(getattr(self, "_help_was_visible", True))
+        full = Qt.WindowState.WindowFullScreen
+        self.setWindowState(self.windowState() | full if on else self.windowState() & ~full)
         for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart,
                       self.scenarios.chart, self.experiments.chart):
             chart.set_presentation(on)
@@ -361,6 +449,22 @@ class MainWindow(QMainWindow):
         """total 0: amount unknown (a moving 'busy' bar)."""
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        if self.estimate is not None:
+            self.estimate.set_progress(done, total)
+
+    def notice(self, message: str) -> None:
+        """A value was corrected or refused: say so in the status bar, visibly, for a while."""
+        self.status_label.setText(message)
+        self.status_label.setStyleSheet("QLabel { font-weight: bold; }")
+        QTimer.singleShot(6000, lambda: self.status_label.setStyleSheet(""))
+
+    def set_raw_readings(self, raw: bool) -> None:
+        """Show readings with the steering push included (raw) or removed (the default) everywhere."""
+        self.raw_action.setChecked(raw)
+        for view in (self.chat.transcript, *self.compare.views, self.sessions.transcript):
+            view.set_raw(raw)
+        for plot in (self.chat.plot, self.compare.plot):
+            plot.set_raw(raw)
 
     def _plotted_changed(self, emotions: list[str]) -> None:
         all_emotions = self.state.emotions
@@ -386,12 +490,14 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 860)
+            screen = QApplication.primaryScreen().availableGeometry()
+            self.resize(min(1400, screen.width() * 9 // 10), min(860, screen.height() * 9 // 10))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
         self.sampling.restore(s)
         self.state.set_system_prompt(str(s.value("system_prompt", "")))
+        self.set_raw_readings(s.value("raw_readings", False, type=bool))
         if s.value("presentation", False, type=bool):
             self.set_presentation(True)
 
@@ -402,6 +508,7 @@ class MainWindow(QMainWindow):
         self.sampling.save(s)
         s.setValue("system_prompt", self.state.system_prompt)
         s.setValue("presentation", self.theme.presentation)
+        s.setValue("raw_readings", self.raw_action.isChecked())
         if self.tint.currentText():
             s.setValue("tint", self.tint.currentText())
         if self.emotions.rows:

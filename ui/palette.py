@@ -1,25 +1,18 @@
-"""Colours: one stable colour per emotion (plots, panel) and the token tint for a reading."""
+"""Colours: one stable colour and line style per emotion (lab.common.palette) and the token tint."""
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-# Distinct, saturated colours that read on white and on the black presentation background.
-EMOTION_COLORS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-    "#a8a81a", "#3949ab", "#00897b", "#f9a825", "#6d4c41", "#c2185b", "#558b2f", "#5e35b1",
-)
+from lab.common.palette import emotion_color, emotion_dash
+
+__all__ = ["emotion_color", "emotion_dash", "tint", "Z_LIMIT"]
 Z_LIMIT = 3.0  # readings at or beyond +-3 (calibrated z-score) get the strongest tint
-_ABOVE = (214, 39, 40)  # red: above neutral
-_BELOW = (31, 119, 180)  # blue: below neutral
-
-
-def emotion_color(index: int) -> str:
-    """Hex colour of the emotion at `index` in the direction set (same in every view)."""
-    return EMOTION_COLORS[index % len(EMOTION_COLORS)]
+_ABOVE = (213, 94, 0)  # Okabe-Ito vermillion: above neutral
+_BELOW = (0, 114, 178)  # Okabe-Ito blue: below neutral (a colour-blind-safe pair)
 
 
 def tint(reading: float, strength: float = 0.75) -> QColor:
-    """Background for a token: red above neutral, blue below, transparent at 0."""
+    """Background for a token: orange above neutral, blue below, transparent at 0."""
     r, g, b = _ABOVE if reading >= 0 else _BELOW
     alpha = min(abs(reading) / Z_LIMIT, 1.0) * strength
     return QColor(r, g, b, round(255 * alpha))

@@ -1,24 +1,28 @@
 """Live plot of readings over generated tokens, redrawn on a timer (never per token).
 
 Dashed grey lines mark the start of each answer; dotted lines mark where steering changed.
+The y range follows the readings but ignores the single most extreme point (the view, not the
+data, is robust to one outlier); a note says when points lie off the scale.
 """
 from __future__ import annotations
 
 import math
 
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from lab.runtime.events import TokenEvent
 from ui.charts import Chart
-from ui.palette import emotion_color
+from ui.palette import emotion_color, emotion_dash
 
 REDRAW_MS = 100
 MIN_SPAN = 64  # tokens on the x axis before any answer
 Y_START = 8.0  # initial y range +-8 (z-scores); grows when readings go beyond it
-ROW_STYLES = ("-", "--")
+ROW_LOOKS = ({"alpha": 0.5, "width": 1.2}, {"alpha": 1.0, "width": 2.4})  # Compare: unsteered thin and faint
 ROW_NAMES = ("unsteered", "steered")
+IGNORED_OUTLIERS = 1  # the y range leaves out this many most extreme points
 
 
 class ReadingsPlot(Chart):
@@ -34,6 +38,10 @@ class ReadingsPlot(Chart):
     def __init__(self, parent: QWidget | None = None, rows: int = 1) -> None:
         super().__init__(parent, size=(6, 2.4))
         self.rows = rows
+        self.raw = False
+        self._off_scale: Text | None = None
+        self._drawn_off = 0
+        self._legend_ncols = 0
         self.ax = self.figure.add_subplot()
         self.ax.axhline(0, color="#888888", linewidth=0.8)
         self.ax.set_xlabel("generated token")
@@ -56,8 +64,36 @@ class ReadingsPlot(Chart):
     def set_emotions(self, all_emotions: list[str], shown: list[str]) -> None:
         """Which emotions exist (for colours) and which to draw."""
         self._all, self._shown = list(all_emotions), [e for e in all_emotions if e in shown]
-        self._peak = max((abs(v) for row in self._y for name in self._shown for v in row.get(name, []) if v == v), default=0.0)
+        self._recount_peaks()
         self._rebuild()
+
+    def set_raw(self, raw: bool) -> None:
+        """Plot the raw readings (steering push included) or the push-free ones (the default)."""
+        self.raw = raw
+        for row in range(self.rows):
+            self._y[row] = {name: [e.shown_readings(raw).get(name, math.nan) for e in self._events[row]] for name in self._all}
+        self._recount_peaks()
+        self._rebuild()
+
+    def _recount_peaks(self) -> None:
+        self._peaks = []
+        for row in self._y:
+            for name in self._shown:
+                for value in row.get(name, []):
+                    self._note_peak(abs(value))
+
+    def _note_peak(self, value: float) -> None:
+        """Keep the largest few |readings| (sorted, largest first)."""
+        if value != value or (len(self._peaks) > IGNORED_OUTLIERS and value <= self._peaks[-1]):
+            return
+        self._peaks.append(value)
+        self._peaks.sort(reverse=True)
+        del self._peaks[IGNORED_OUTLIERS + 1:]
+
+    @property
+    def _peak(self) -> float:
+        """The largest |reading| once the outliers are left out."""
+        return self._peaks[IGNORED_OUTLIERS] if len(self._peaks) > IGNORED_OUTLIERS else 0.0
 
     def set_rows(self, rows: int) -> None:
         """Show `rows` batch rows (1, or 2 for Compare) from now on; clears the data."""
@@ -72,7 +108,7 @@ class ReadingsPlot(Chart):
         self.steering_marks: list[int] = []
         self.turn_marks: list[int] = []
         self._turn_pending = False
-        self._peak = 0.0
+        self._peaks: list[float] = []
         self._xmax, self._ymax = float(MIN_SPAN), Y_START
         self._rebuild()
 
@@ -127,12 +163,11 @@ class ReadingsPlot(Chart):
                 self._add_mark(x, "steering")
             xs.append(x)
             self._events[row].append(event)
+            readings = event.shown_readings(self.raw)
             for name in self._all:
-                self._y[row].setdefault(name, [math.nan] * (len(xs) - 1)).append(event.readings.get(name, math.nan))
+                self._y[row].setdefault(name, [math.nan] * (len(xs) - 1)).append(readings.get(name, math.nan))
             for name in self._shown:
-                value = abs(event.readings.get(name, 0.0))
-                if value > self._peak:
-                    self._peak = value
+                self._note_peak(abs(readings.get(name, 0.0)))
         self._dirty = True
 
     @property
@@ -181,18 +216,18 @@ class ReadingsPlot(Chart):
         if self.ax.get_legend() is not None:
             self.ax.get_legend().remove()
         self._lines, self._marks = {}, []
+        scale = 1.5 if self.presentation else 1.0
         for row in range(self.rows):
+            look = ROW_LOOKS[row] if self.rows == 2 else ROW_LOOKS[1]
             for name in self._shown:
-                label = name if self.rows == 1 else f"{name} ({ROW_NAMES[row]})"
-                (line,) = self.ax.plot([], [], ROW_STYLES[row], color=emotion_color(self._all.index(name)),
-                                       label=label, linewidth=1.6, animated=True)
+                (line,) = self.ax.plot([], [], emotion_dash(name, self._all), color=emotion_color(name, self._all),
+                                       alpha=look["alpha"], linewidth=look["width"] * scale, animated=True)
                 self._lines[(row, name)] = line
         for x in self.turn_marks:
             self._add_mark(x, "turn")
         for x in self.steering_marks:
             self._add_mark(x, "steering")
-        if self._lines:
-            self.ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=self.font_size, frameon=False)
+        self._legend()
         self._fit_margins()
         self._set_limits()
         self.restyle()
@@ -200,11 +235,35 @@ class ReadingsPlot(Chart):
         self._background = None
         self.canvas.draw_idle()
 
+    def _legend(self) -> None:
+        """One entry per emotion (colour and line style), plus the two row looks in Compare; right of the data."""
+        if not self._shown:
+            return
+        scale = 1.5 if self.presentation else 1.0
+        handles = [Line2D([], [], linestyle=emotion_dash(n, self._all), color=emotion_color(n, self._all),
+                          linewidth=2.4 * scale, label=n) for n in self._shown]
+        if self.rows == 2:
+            handles += [Line2D([], [], color=self.colors["ink"], alpha=look["alpha"], linewidth=look["width"] * scale,
+                               label=name) for look, name in zip(ROW_LOOKS, ROW_NAMES, strict=True)]
+        self._legend_ncols = self._legend_columns(len(handles))
+        self.ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=self.font_size,
+                       frameon=False, ncols=self._legend_ncols, handlelength=2.6, borderaxespad=0.0, labelspacing=0.3)
+
+    def _legend_columns(self, entries: int) -> int:
+        height = self.figure.get_size_inches()[1] * self.figure.dpi
+        fits = max(1, int(height * 0.9 / (self.font_size * 1.35 * 1.4)))
+        return max(1, math.ceil(entries / fits))
+
     def _fit_margins(self, _event: object = None) -> None:
         """Margins in pixels (axis labels left and below, the legend right), whatever the size."""
         width, height = self.figure.get_size_inches() * self.figure.dpi
         scale = 1.5 if self.presentation else 1.0
-        legend = (175 if self.rows == 2 else 105) * scale if self._lines else 10
+        legend = self.ax.get_legend()
+        if legend is not None and self._legend_ncols != self._legend_columns(len(legend.get_texts())):
+            legend.remove()
+            self._legend()
+            legend = self.ax.get_legend()
+        legend = self._legend_ncols * 125 * scale if legend is not None else 10
         self.figure.subplots_adjust(
             left=min(0.3, 62 * scale / width), right=max(0.5, 1 - legend / width),
             top=1 - min(0.2, 10 / height), bottom=min(0.4, 42 * scale / height),
@@ -227,6 +286,21 @@ class ReadingsPlot(Chart):
     def _set_limits(self) -> None:
         self.ax.set_xlim(-0.5, self._xmax - 0.5)
         self.ax.set_ylim(-self._ymax, self._ymax)
+        self._show_off_scale()
+
+    def _off_values(self) -> list[float]:
+        return [v for row in self._y for name in self._shown for v in row.get(name, []) if abs(v) > self._ymax]
+
+    def _show_off_scale(self) -> None:
+        """Say how many plotted points lie beyond the y range (they are clipped, not dropped)."""
+        off = self._off_values()
+        self._drawn_off = len(off)
+        text = (f"{len(off)} point{'s' * (len(off) > 1)} off the scale (up to {max(off, key=abs):+.0f})" if off else "")
+        if self._off_scale is None:
+            self._off_scale = self.ax.text(0.99, 0.98, "", transform=self.ax.transAxes, ha="right", va="top",
+                                           fontsize=self.font_size)
+        self._off_scale.set_text(text)
+        self._off_scale.set_color(self.colors["ink"])
 
     def _refresh(self) -> None:
         """Timer tick: push new points to the lines, blitting unless the limits must grow."""
@@ -236,7 +310,7 @@ class ReadingsPlot(Chart):
         for (row, name), line in self._lines.items():
             xs, ys = self._x[row], self._y[row].get(name, [])
             line.set_data(xs, ys + [math.nan] * (len(xs) - len(ys)))
-        grow = False
+        grow = len(self._off_values()) != self._drawn_off  # the note about clipped points must change
         if self._next_x() > self._xmax:
             self._xmax, grow = max(self._next_x(), 2 * self._xmax), True
         if self._peak > self._ymax:

@@ -13,7 +13,7 @@ from lab.scenarios.runner import TurnResult
 from lab.common.paths import user_data_dir
 from lab.scenarios.files import builtin_scenarios, load_scenario
 from ui.charts import Chart
-from ui.palette import emotion_color
+from ui.palette import emotion_color, emotion_dash
 
 
 def user_scenarios_dir() -> Path:
@@ -66,8 +66,8 @@ class TurnChart(Chart):
         xs = list(range(1, len(self.replies) + 1))
         for name in self.emotions:
             ys = [t.reply_start_readings.get(name, math.nan) for t in self.replies]
-            colour = emotion_color(self.all_emotions.index(name)) if name in self.all_emotions else None
-            ax.plot(xs, ys, marker="o", color=colour, label=name, linewidth=1.4)
+            ax.plot(xs, ys, emotion_dash(name, self.all_emotions), marker="o", color=emotion_color(name, self.all_emotions),
+                    label=name, linewidth=1.4)
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_xlabel("model reply")
         ax.set_ylabel("reading at reply start (z)")

@@ -13,7 +13,7 @@ QLineEdit, QPlainTextEdit, QTextBrowser, QSpinBox, QDoubleSpinBox, QComboBox, QT
 QPushButton, QToolButton { background-color: #1a1a1a; color: #ffff00; border: 2px solid #ffff00;
     padding: 4px 12px; font-weight: bold; }
 QPushButton:disabled, QToolButton:disabled { color: #808080; border-color: #808080; }
-QTabBar::tab { background: #1a1a1a; color: #ffffff; border: 1px solid #ffffff; padding: 6px 16px; }
+QTabBar::tab { background: #1a1a1a; color: #ffffff; border: 1px solid #ffffff; padding: 6px 8px; }
 QTabBar::tab:selected { background: #ffff00; color: #000000; }
 QSlider::groove:horizontal { height: 8px; background: #606060; border-radius: 4px; }
 QSlider::handle:horizontal { background: #ffff00; width: 20px; margin: -7px 0; border-radius: 5px; }

@@ -23,16 +23,18 @@ class TokenSpan:
     event: TokenEvent
 
 
-def token_tooltip(event: TokenEvent, highlight: str | None = None) -> str:
+def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = False) -> str:
     """All readings of one token, highest first, plus the steering in force."""
+    readings = event.shown_readings(raw)
     rows = "".join(
         f"<tr><td>{'<b>' + escape(name) + '</b>' if name == highlight else escape(name)}</td>"
         f"<td align='right'>{value:+.2f}</td></tr>"
-        for name, value in sorted(event.readings.items(), key=lambda item: -item[1])
+        for name, value in sorted(readings.items(), key=lambda item: -item[1])
     )
     steering = ", ".join(f"{escape(k)} {v:+.3f}" for k, v in event.strengths.items()) or "none"
+    kind = "raw readings (steering push included)" if raw else "readings (steering push removed)"
     return (
-        f"<p><b>{escape(repr(event.text))}</b> &nbsp;token {event.position}</p>"
+        f"<p><b>{escape(repr(event.text))}</b> &nbsp;token {event.position}, {kind}</p>"
         f"<table>{rows}</table><p>Steering in force: {steering}</p>"
     )
 
@@ -45,6 +47,7 @@ class TranscriptView(QTextBrowser):
         self.setOpenLinks(False)
         self.spans: list[TokenSpan] = []
         self.tint_emotion: str | None = None
+        self.raw = False  # tint and tooltips by the raw readings (steering push included)
         self._answer_start: int | None = None
         self._answer_spans = 0
         self._messages: list[tuple[int, int]] = []  # (document position, spans so far) where each message began
@@ -104,6 +107,11 @@ class TranscriptView(QTextBrowser):
         self._answer_start = None
         return True
 
+    def set_raw(self, raw: bool) -> None:
+        """Tint and explain tokens by the raw readings (push included) or the push-free ones."""
+        self.raw = raw
+        self.set_tint(self.tint_emotion)
+
     def set_tint(self, emotion: str | None) -> None:
         """Re-tint every token by `emotion`'s reading."""
         self.tint_emotion = emotion
@@ -142,7 +150,7 @@ class TranscriptView(QTextBrowser):
             if span is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion), self.viewport())
+                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion, self.raw), self.viewport())
             return True
         return super().viewportEvent(event)
 
@@ -151,7 +159,7 @@ class TranscriptView(QTextBrowser):
 
     def _format(self, event: TokenEvent) -> QTextCharFormat:
         fmt = QTextCharFormat()
-        value = event.readings.get(self.tint_emotion) if self.tint_emotion else None
+        value = event.shown_readings(self.raw).get(self.tint_emotion) if self.tint_emotion else None
         fmt.setBackground(tint(value) if value is not None else QColor(0, 0, 0, 0))
         return fmt
 
@@ -191,6 +199,6 @@ def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = ())
 
 
 LEGEND = (
-    f"Token colour: red = reading above neutral, blue = below, full colour at ±{Z_LIMIT:g}. "
+    f"Token colour: orange = reading above neutral, blue = below, full colour at ±{Z_LIMIT:g}. "
     "Hover a token for all its readings."
 )

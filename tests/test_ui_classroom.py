@@ -1,0 +1,214 @@
+"""Classroom readiness of the app: presentation mode at projector sizes (screenshots in
+screenshots-ui/, git-ignored), the colour palette's contrast, typed values that are corrected with a
+message, the plot's outlier-robust scale, startup estimates and the calibrated slider range.
+
+Runs on the tiny test model with a direction set of the 20 built-in emotion names, so it needs
+neither the embedded model nor an extraction."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from lab.common.palette import BLACK, EMOTION_COLOURS, WHITE, BUILT_IN_ORDER, contrast_ratio, emotion_color, emotion_dash
+
+SHOTS = Path(__file__).resolve().parents[1] / "screenshots-ui"
+SIZES = ((1280, 720), (1366, 768), (1920, 1080))
+
+
+def test_every_emotion_colour_meets_wcag_aa_on_both_themes():
+    for colour in EMOTION_COLOURS:
+        assert contrast_ratio(colour, WHITE) >= 4.5, colour
+        assert contrast_ratio(colour, BLACK) >= 4.5, colour
+    looks = {(emotion_color(n, BUILT_IN_ORDER), emotion_dash(n, BUILT_IN_ORDER)) for n in BUILT_IN_ORDER}
+    assert len(looks) == len(BUILT_IN_ORDER), "two emotions look alike"
+    defaults = [emotion_color(n, BUILT_IN_ORDER) for n in ("happy", "sad", "afraid", "calm")]
+    assert len(set(defaults)) == 4 and {emotion_dash(n, BUILT_IN_ORDER) for n in ("happy", "sad", "afraid", "calm")} == {"-"}
+    assert emotion_color("happy", ["zz", "happy"]) == emotion_color("happy", BUILT_IN_ORDER), "the same colour in every set"
+
+
+def test_strength_range_cliff_and_cache(lab_home):
+    from lab.scenarios.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
+
+    assert cliff_from({0.02: 0.0, 0.03: 0.0, 0.04: 0.25, 0.05: 0.5, 0.06: 1.0}) == 0.04
+    assert cliff_from({}) == 0.2  # never broke: the whole measured range
+    assert incoherent("and and and and and and and and", 0.9)
+    assert not incoherent("I had a lovely day at the park with my friends, thank you.", 0.9)
+    assert cached_range("abc") is None
+    path = cache_path("abc")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"cliff": 0.05, "expert": 0.125, "measured": True}))
+    assert cached_range("abc") == StrengthRange(0.05, 0.125, True)
+    assert StrengthRange.fallback().measured is False
+
+
+def test_estimate_says_time_left_after_two_seconds():
+    from ui.startup import Estimate
+
+    now = [0.0]
+    estimate = Estimate(clock=lambda: now[0])
+    estimate.set_status("Reading example texts")
+    estimate.set_progress(10, 40)
+    assert "left" not in estimate.text()
+    now[0] = 5.0
+    estimate.set_progress(10, 40)
+    assert estimate.text() == "Reading example texts… about 15 s left"
+    estimate.set_status("Converting model (first time only)")
+    assert "left" in estimate.text()
+
+
+@pytest.fixture(scope="module")
+def twenty_emotions(tiny_directions):
+    """The tiny model's directions under the 20 built-in names (the real set's size)."""
+    names = list(BUILT_IN_ORDER)
+    pick = [i % len(tiny_directions.emotions) for i in range(len(names))]
+    d = tiny_directions
+    return dataclasses.replace(
+        d, emotions=names, descriptions={n: f"feeling {n}" for n in names},
+        vectors=d.vectors[:, pick], read_vectors=d.read_vectors[:, pick], calib_mean=d.calib_mean[:, pick],
+        calib_std=d.calib_std[:, pick], accuracy=d.accuracy[:, pick],
+        classifier_weights=d.classifier_weights[:, pick + [-1]], classifier_bias=d.classifier_bias[:, pick + [-1]],
+        extras={**d.extras, "builtin": names},
+    )
+
+
+@pytest.fixture
+def window(qapp, tmp_path, lab_home, tiny_lm, twenty_emotions):
+    from PySide6.QtCore import QSettings
+
+    from lab.runtime.engine import Engine
+    from ui.main_window import MainWindow
+
+    win = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                     db_path=tmp_path / "lab.db")
+    win.show()
+    win.use_engine(Engine(tiny_lm, twenty_emotions))
+    qapp.processEvents()
+    yield win
+    win.close()
+
+
+def _settle(qapp, rounds: int = 10) -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    for _ in range(rounds):
+        qapp.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def test_presentation_mode_at_projector_sizes(qapp, window):
+    from lab.runtime.events import TokenEvent
+
+    SHOTS.mkdir(exist_ok=True)
+    window.emotions.rows["happy"].spin.setValue(0.04)
+    window.chat.plot.mark_turn(40)
+    window.chat.plot.add([TokenEvent(0, i, 1, "x", False, {n: (i % 7) - 3.0 for n in BUILT_IN_ORDER})
+                          for i in range(40)])
+    window.set_presentation(True)
+    assert window.windowState() & window.windowState().WindowFullScreen, "presentation mode is full screen"
+    for width, height in SIZES:
+        window.setWindowState(window.windowState() & ~window.windowState().WindowFullScreen)
+        window.resize(width, height)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            _settle(qapp)
+        window.tabs.setCurrentWidget(window.chat)
+        _settle(qapp, 20)
+        window.chat.plot.canvas.draw()
+        window.grab().save(str(SHOTS / f"presentation-chat-{width}x{height}.png"))
+        window.tabs.setCurrentWidget(window.compare)
+        _settle(qapp, 20)
+        window.grab().save(str(SHOTS / f"presentation-compare-{width}x{height}.png"))
+        window.tabs.setCurrentWidget(window.chat)
+        _settle(qapp)
+
+        bar = window.tabs.tabBar()
+        assert bar.sizeHint().width() <= bar.width() + 1, f"tabs cut off at {width}x{height}"
+        assert [window.tabs.tabText(i) for i in range(window.tabs.count())][-2:] == ["Scenarios", "Experiments"]
+        scroll = window.emotions._scroll.verticalScrollBar()
+        assert scroll.maximum() == 0, f"sliders need scrolling at {width}x{height}"
+        for row in window.emotions.rows.values():
+            assert row.check.width() >= row.check.sizeHint().width() - 1, f"'{row.name}' truncated"
+        plot = window.chat.plot
+        assert plot.height() >= 0.3 * height and plot.width() >= 0.45 * width, "the plot is large"
+        renderer = plot.figure.canvas.get_renderer()
+        legend = plot.ax.get_legend().get_window_extent(renderer)
+        axes = plot.ax.get_window_extent(renderer)
+        assert legend.x0 >= axes.x1 and legend.x1 <= plot.figure.bbox.x1 + 1, "the legend sits beside the data, whole"
+    window.set_presentation(False)
+    assert not window.windowState() & window.windowState().WindowFullScreen
+
+
+def test_typed_values_are_clamped_with_a_message(qapp, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    def type_into(box, text: str) -> None:
+        box.lineEdit().selectAll()
+        QTest.keyClicks(box, text)
+        QTest.keyClick(box, Qt.Key.Key_Return)
+
+    cliff = window.emotions.strength_range.cliff
+    spin = window.emotions.rows["happy"].spin
+    type_into(spin, "0.5")
+    assert spin.value() == pytest.approx(cliff) and window.state.steering.strength("happy") == pytest.approx(cliff)
+    assert "outside" in window.status_label.text() and "Expert range" in window.status_label.text()
+    type_into(spin, "abc")
+    assert "not a number" in window.status_label.text() and spin.value() == pytest.approx(cliff)
+    window.emotions.expert.setChecked(True)
+    type_into(spin, "999")
+    assert spin.value() == pytest.approx(window.emotions.strength_range.expert)
+    assert window.emotions.rows["happy"].slider.in_warning_zone()
+    window.emotions.expert.setChecked(False)
+    assert spin.value() == pytest.approx(cliff), "leaving the expert range pulls strengths back"
+
+    for box, typed, expected in ((window.sampling.temperature, "100", 2.0), (window.sampling.top_p, "5", 1.0),
+                                 (window.sampling.max_tokens, "0", 1)):
+        type_into(box, typed)
+        assert box.value() == pytest.approx(expected)
+        assert "outside" in window.status_label.text()
+    window.save_settings()
+    assert float(window.settings.value("sampling/temperature")) == pytest.approx(2.0)
+
+
+def test_stored_bad_sampling_values_are_ignored(qapp, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from ui.sampling import SamplingPanel
+
+    store = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
+    store.setValue("sampling/temperature", 100)
+    store.setValue("sampling/top_p", "abc")
+    panel = SamplingPanel()
+    panel.restore(store)
+    assert panel.temperature.value() == pytest.approx(0.7) and panel.top_p.value() == pytest.approx(0.9)
+
+
+def test_plot_scale_ignores_one_outlier_and_raw_toggle(qapp, window):
+    from lab.runtime.events import TokenEvent
+
+    plot = window.chat.plot
+    plot.clear()
+    events = [TokenEvent(0, i, 1, "x", False, {"happy": 1.0}, {"happy": 0.04}, {"happy": 2.0}) for i in range(30)]
+    events[10] = TokenEvent(0, 10, 1, "x", False, {"happy": 100.0}, {"happy": 0.04}, {"happy": 2.0})
+    plot.add(events)
+    plot._refresh()
+    assert plot.ax.get_ylim()[1] < 20, "one outlier does not flatten the plot"
+    assert "1 point off the scale" in plot._off_scale.get_text()
+    window.set_raw_readings(True)
+    assert plot._y[0]["happy"][0] == pytest.approx(3.0), "raw = push-free reading + push"
+    window.set_raw_readings(False)
+    assert plot._y[0]["happy"][0] == pytest.approx(1.0)
+
+
+def test_new_conversation_button_and_no_internal_names(qapp, window):
+    window.chat.prompt.setPlainText("")
+    window.chat.send()
+    box = window.errors._box
+    assert box is not None and "LabError" not in box.detailedText() and "lab." not in box.text()
+    window.chat.messages = [{"role": "user", "content": "hi"}]
+    window.chat.new_button.click()
+    assert window.chat.messages == []
+
