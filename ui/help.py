@@ -10,37 +10,50 @@ word) at a time. While it writes, Emotion Lab looks inside it.</p>
 
 <h3>Emotion directions</h3>
 <p>Inside the model, every token is a long list of numbers. For each emotion we showed the model
-many example texts (sad stories, angry complaints, …) and found the <b>direction</b> in which those
-numbers move when a text carries that emotion. The <i>Emotion map</i> tab shows how these
-directions relate to each other.</p>
+many example texts and found the <b>direction</b> in which those numbers move when a text carries
+that emotion. The <i>Emotion map</i> tab shows how these directions relate to each other.</p>
 
-<h3>Readings</h3>
+<h3>Readings: what the numbers mean, and what they do not</h3>
 <p>A <b>reading</b> measures how far a token points along an emotion's direction, compared with
-ordinary neutral text. 0 means "as neutral text", +2 means clearly more than usual, −2 clearly less.
-In the conversation, tokens are tinted <span style="background:#f4a6a6">red</span> when the chosen
-emotion reads above neutral and <span style="background:#a6c8e6">blue</span> when below.
-Hover a token to see all its readings. The plot shows readings for every generated token.</p>
-<p>A reading is a measurement of the model's inner state, not proof that the model
-<i>feels</i> anything.</p>
+ordinary neutral text: 0 means "as neutral text", +2 clearly more than usual, −2 clearly less.
+Tokens are tinted <span style="background:#f2c09e">orange</span> when the chosen emotion reads above
+neutral and <span style="background:#9ec5e0">blue</span> when below. Hover a token for all its readings.</p>
+<p><b>Which readings are shown:</b> by default the readings are <b>push-free</b>: when you steer an
+emotion, the push the slider adds is subtracted, so a reading shows what the text itself carries.
+<i>View → Show raw readings (push included)</i> shows the raw numbers instead (the push left in);
+a steered emotion then reads high simply because it is being pushed.</p>
+<p>A reading is a measurement of the model's inner state, not proof that the model <i>feels</i>
+anything. Readings compare tokens and emotions; they are not percentages or probabilities.</p>
 
-<h3>Steering</h3>
+<h3>Steering and the coherence cliff</h3>
 <p>A slider <b>steers</b>: it pushes the model's inner numbers along an emotion's direction while
-it writes. The <b>strength</b> is how hard it pushes: 0.05 adds 5% of the typical size of those
-numbers. Small values change the tone; above about 0.06 the text starts to fall apart.
-Moving a slider while the model writes changes the very next token. Dotted lines in the plot show
-where the steering changed.</p>
+it writes. 0.05 adds 5% of the typical size of those numbers. The sliders end where the text
+starts to fall apart on this model (measured once per model: the "coherence cliff").
+<i>Expert range</i> lets them go further; the shaded zone is beyond the cliff. A typed value out
+of range is set to the nearest allowed one, and the status bar says so.
+Dotted lines in the plot show where the steering changed; dashed ones where an answer starts.
+If one token's reading is extreme, the plot keeps its scale and says "1 point off the scale".</p>
 
-<h3>Compare</h3>
-<p>The same prompt is answered twice at once, with the same random seed: once with no steering,
-once with the sliders. Any difference comes from the steering.</p>
+<h3>The tabs</h3>
+<p><b>Chat</b>: talk to the model; <i>New conversation</i> starts afresh (and a new recording).
+<b>Compare</b>: the same prompt answered twice at once with the same random seed, once unsteered and
+once with the sliders; any difference comes from the steering.
+<b>Emotion editor</b>: make your own emotion from example texts and see how well each layer
+recognises it. <b>Emotion map</b>: the directions in two dimensions.
+<b>Sessions</b>: every conversation is kept with its readings and steering; search, reopen, compare, export.
+<b>Scenarios</b>: run a prepared lesson (several steps, with checks of what the model says).
+<b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.</p>
+
+<h3>Rates, intervals and the random direction</h3>
+<p>Experiments count how often a check fired, e.g. "2 of 5 runs". With few runs such a count
+says little: the <b>95% interval</b> (in the tooltip) is the range of rates that fit the count;
+"0 of 3 runs" fits anything from 0% to about 70%, so it is marked "too few to tell".
+The <b>random direction</b> is a control: a made-up direction pushed as hard as the emotion. If the
+random push changes the text as much as the emotion does, the effect is not about that emotion.</p>
 
 <h3>Held-out accuracy</h3>
 <p>Some example texts were kept aside. The accuracy says how often an emotion's direction
-recognised those unseen texts. Higher is more trustworthy.</p>
-
-<h3>Sessions</h3>
-<p>Every conversation is kept on record with all its readings and steering, so a class can look
-at it again later in the <i>Sessions</i> tab.</p>
+recognised those unseen texts (with its 95% interval). Higher is more trustworthy.</p>
 """
 
 
