@@ -278,10 +278,10 @@ class Reader:
         measure = self.choice(spec.get("measure", "reply_start"), path + ("measure",), CLAIM_MEASURES)
         names = {}
         for key in ("variant", "control"):
-            name = spec.get(key)
+            name = self.text(spec.get(key), path + (key,)).strip() or None
             if name is not None and name not in variants:
                 self.problem(path + (key,), f"'{name}' is not one of the variants ({', '.join(variants) or 'none defined'})")
-            names[key] = None if name is None else str(name)
+            names[key] = name
         if names["control"] is None:
             self.problem(path + ("control",), "name the control variant the claim is compared against")
         elif names["control"] == (names["variant"] or next(iter(variants), None)):
