@@ -78,7 +78,7 @@ def cliff_from(broken: dict[float, float], strengths: tuple[float, ...] = STRENG
 
 
 def calibrate(engine: Engine, progress: Progress | None = None) -> StrengthRange:
-    """Measure the coherence cliff of the engine's model (about 10 s on 2 cores) and cache it."""
+    """Measure the coherence cliff of the engine's model (about a minute on 2 cores) and cache it."""
     progress = progress or SilentProgress()
     progress.set_status("Measuring where steering breaks the text (once per model)")
     directions, lm = engine.directions, engine.lm
