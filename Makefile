@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench cli-demo lint clean-cache package package-check setup qt-libs
+.PHONY: run test bench cli-demo lint clean-cache package package-check setup qt-libs directions
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# Rebuild the embedded model's shipped directions (assets/directions/) after changing emotion texts.
+directions: setup
+	$(PY) -m lab.diagnostics.precompute
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports

@@ -38,9 +38,10 @@ def precomputed_path(model_identity: str, emotions_hash: str, method: str) -> Pa
     return asset_path("directions") / file_name(model_identity, emotions_hash, method)
 
 
-def current_data_hash() -> str:
+def current_data_hash(include_user: bool = True) -> str:
+    """The hash of the emotion data extraction would read now (built-in only, or with user-made)."""
     neutral = load_neutral()
-    return data_hash(load_emotions(), neutral.texts + neutral.validation)
+    return data_hash(load_emotions(include_user), neutral.texts + neutral.validation)
 
 
 def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progress | None = None) -> DirectionSet:
