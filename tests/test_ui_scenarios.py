@@ -232,7 +232,8 @@ def test_experiments_sweep_fills_table_exports_and_opens_sessions(idle, qtbot, t
     head = [tab.results.table.horizontalHeaderItem(c).text() for c in range(tab.results.table.columnCount())]
     assert head[:3] == ["Series", "Strength", "Runs"] and "Mean reading" in head and "Distinct-2" in head
     assert tab.results.table.item(0, 1).text() == "-0.03" and tab.results.table.item(1, 1).text() == "+0.03"
-    assert "[" in tab.results.table.item(0, 3).text()  # a rate with its interval
+    rate = tab.results.table.item(0, 3)  # a rate as a count of runs, its interval in words in the tooltip
+    assert rate.text().endswith(" of 1 run (too few to tell)") and "(95% interval)" in rate.toolTip()
     assert tab.chart.result is result
     for suffix in ("csv", "png", "html"):
         out = tmp_path / f"sweep.{suffix}"

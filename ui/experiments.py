@@ -26,6 +26,11 @@ from ui.workers import Job, JobContext, ModelRunner
 BATCH_ROWS = 16  # runs per batch: the plot and table update after each batch
 
 
+def runs_text(count: int) -> str:
+    """'1 run', '5 runs': counted as lab.scenarios.sweep counts them while running (a shared unsteered run once)."""
+    return f"{count} run{'s' if count != 1 else ''}"
+
+
 class ExperimentsTab(QWidget):
     """Set up a sweep, run it in the worker, and explore and export the results."""
 
@@ -93,7 +98,7 @@ class ExperimentsTab(QWidget):
         self.show_result(None)
         self.updates = 0
         if self.controls.start(Job(f"sweeping '{scenario.title}'", work, on_items=self._partial, on_done=self._done)):
-            self.status.setText(f"{len(plan.conditions())} runs of '{scenario.title}'…")
+            self.status.setText(f"{runs_text(plan.run_count())} of '{scenario.title}'…")
 
     def show_result(self, result: SweepResult | None) -> None:
         self.chart.show_result(result)
@@ -106,8 +111,7 @@ class ExperimentsTab(QWidget):
 
     def _done(self, result: SweepResult) -> None:
         self.show_result(result)
-        done = len(result.runs)
-        runs = f"{done} run{'s' if done != 1 else ''}"
+        runs = runs_text(result.run_count())
         recorded = f", recorded as experiment {result.experiment_id}" if result.experiment_id is not None else ""
         self.status.setText(f"Stopped early: {runs} finished (partial results{recorded})." if result.cancelled
                             else f"Finished: {runs}{recorded}.")

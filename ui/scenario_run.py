@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.common.errors import LabError
+from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import RunResult, TurnResult
 from lab.scenarios.scenario import Scenario
 from ui.errors import ErrorFunnel
@@ -31,6 +32,11 @@ from ui.run_controls import RunControls
 from ui.scenario_list import TurnChart
 from ui.state import LabState
 from ui.workers import Job, JobContext, ModelRunner
+
+
+def checks_item(turn: TurnResult) -> QTableWidgetItem:
+    """The checks and labels of a model turn ('none fired' when none did); blank for other turns."""
+    return QTableWidgetItem(fired_text(turn.checks) if turn.generated else "")
 
 
 class ScenarioRunPanel(QWidget):
@@ -127,7 +133,7 @@ class ScenarioRunPanel(QWidget):
             text = QTableWidgetItem(turn.text.strip() if turn.role != "reset" else "— new conversation —")
             text.setToolTip(QtGui.Qt.convertFromPlainText(turn.text))
             self.turn_table.setItem(row, 1, text)
-            self.turn_table.setItem(row, 2, QTableWidgetItem(", ".join(turn.checks)))
+            self.turn_table.setItem(row, 2, checks_item(turn))
         self.turn_table.resizeRowsToContents()
         self.turn_table.scrollToBottom()
         self.chart.set_turns(self.turns)
@@ -151,5 +157,5 @@ class ScenarioRunPanel(QWidget):
             self.errors.report(error)
             return
         self.turns[row] = replace(turn, checks=(*turn.checks, label.strip()))
-        self.turn_table.setItem(row, 2, QTableWidgetItem(", ".join(self.turns[row].checks)))
+        self.turn_table.setItem(row, 2, checks_item(self.turns[row]))
         self.label_edit.clear()

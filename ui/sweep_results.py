@@ -24,22 +24,30 @@ from PySide6.QtWidgets import (
 )
 
 from lab.common.errors import LabError
-from lab.common.stats import Estimate
+from lab.common.stats import Estimate, rate_sentence, rate_text
+from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL
 from lab.scenarios.sweep import SweepResult, SweepRun
-from lab.scenarios.sweep_report import export_sweep
+from lab.scenarios.sweep_report import RATE_NOTE, export_sweep
 from ui.errors import ErrorFunnel
 
 EXPORT_SUFFIXES = ("csv", "png", "html")
 
 
-def fmt(e: Estimate, percent: bool = False) -> str:
+def fmt(e: Estimate) -> str:
+    """A mean with its 95% interval: '0.12 [0.05, 0.20]'."""
     if not math.isfinite(e.value):
         return "–"
-    f = (lambda v: f"{v * 100:.0f}%") if percent else (lambda v: f"{v:.2f}")
     if not math.isfinite(e.low):
-        return f(e.value)
-    return f"{f(e.value)} [{f(e.low)}, {f(e.high)}]"
+        return f"{e.value:.2f}"
+    return f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}]"
+
+
+def rate_item(e: Estimate) -> QTableWidgetItem:
+    """A check's rate as a count of runs, its 95% interval in a sentence in the tooltip."""
+    item = QTableWidgetItem(rate_text(e))
+    item.setToolTip(rate_sentence(e))
+    return item
 
 
 class SweepResultsView(QWidget):
@@ -52,6 +60,7 @@ class SweepResultsView(QWidget):
         self.result: SweepResult | None = None
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setToolTip(RATE_NOTE + " Hover a rate for its interval.")
         self.runs = QTableWidget(0, 6)
         self.runs.setHorizontalHeaderLabels(("Series", "Strength", "Seed", "Session", "Checks fired", "First reply"))
         self.runs.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
@@ -91,7 +100,7 @@ class SweepResultsView(QWidget):
 
     def _fill_points(self, result: SweepResult) -> None:
         checks = result.check_names()
-        head = ["Series", "Strength", "Runs", *[f"{c} (rate)" for c in checks], "Mean reading",
+        head = ["Series", "Strength", "Runs", *[f"{c}: fired in" for c in checks], "Mean reading",
                 "Distinct-2", "Repetition", "Perplexity"]
         points = result.points()
         self.table.setColumnCount(len(head))
@@ -102,10 +111,11 @@ class SweepResultsView(QWidget):
                 reading = "; ".join(f"{e} {fmt(p.readings[e])}" for e in result.plan.emotions)
             else:
                 reading = fmt(p.readings[p.series])
-            cells = [p.series, f"{p.strength:+g}", str(p.runs), *[fmt(p.rates[c], percent=True) for c in checks],
-                     reading, fmt(p.distinct2), fmt(p.repetition), fmt(p.perplexity)]
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+            cells = [QTableWidgetItem(p.series), QTableWidgetItem(f"{p.strength:+g}"), QTableWidgetItem(str(p.runs)),
+                     *[rate_item(p.rates[c]) for c in checks],
+                     *[QTableWidgetItem(text) for text in (reading, fmt(p.distinct2), fmt(p.repetition), fmt(p.perplexity))]]
+            for c, item in enumerate(cells):
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
 
     def _fill_runs(self, result: SweepResult) -> None:
@@ -114,7 +124,7 @@ class SweepResultsView(QWidget):
             replies = item.run.replies()
             first = replies[0].text.strip().replace("\n", " ") if replies else ""
             cells = [item.series, f"{item.strength:+g}", str(item.seed), str(item.run.session_id or ""),
-                     ", ".join(sorted(item.run.fired())), first]
+                     fired_text(sorted(item.run.fired())), first]
             for c, text in enumerate(cells):
                 self.runs.setItem(r, c, QTableWidgetItem(text))
 

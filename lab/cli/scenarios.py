@@ -100,6 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_turn(turn) -> None:
+    from lab.scenarios.checks import fired_text
+
     print(f"--- {turn.turn} {turn.role}")
     if turn.text:
         print(turn.text.strip())
@@ -109,7 +111,7 @@ def _print_turn(turn) -> None:
             writing = {e: sum(r[e] for r in turn.token_readings) / len(turn.token_readings) for e in turn.reread_readings} if turn.token_readings else {}
             print("    while writing: " + _strongest(writing))
             print("    re-read fresh: " + _strongest(turn.reread_readings))
-        print("    checks: " + (", ".join(turn.checks) or "none"))
+        print("    checks: " + fired_text(turn.checks))
     sys.stdout.flush()
 
 
@@ -154,7 +156,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         export_sweep(result, out)
         print(f"Wrote {out}.", file=sys.stderr)
     if result.experiment_id is not None:
-        print(f"Recorded as experiment {result.experiment_id} ({len(result.runs)} runs).", file=sys.stderr)
+        print(f"Recorded as experiment {result.experiment_id} ({result.run_count()} runs).", file=sys.stderr)
     return 0
 
 

@@ -1,10 +1,11 @@
-"""95% intervals for sweep results: Wilson for rates, Student's t for means."""
+"""95% intervals for sweep results (Wilson for rates, Student's t for means), and rates in plain words."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
 Z95 = 1.959964
+TOO_FEW_RUNS = 5  # a rate from fewer runs than this is shown as "too few to tell"
 # two-sided 95% quantiles of Student's t for 1..30 degrees of freedom
 T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
@@ -42,3 +43,28 @@ def mean_interval(values: list[float]) -> Estimate:
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = (T95[n - 2] if n - 1 <= len(T95) else Z95) * sd / math.sqrt(n)
     return Estimate(mean, mean - half, mean + half, n)
+
+
+def rate_text(e: Estimate) -> str:
+    """A rate as a count: '2 of 10 runs', or '0 of 3 runs (too few to tell)' under TOO_FEW_RUNS runs."""
+    if e.n == 0:
+        return "no runs"
+    text = f"{round(e.value * e.n)} of {e.n} run{'s' if e.n != 1 else ''}"
+    return f"{text} (too few to tell)" if e.n < TOO_FEW_RUNS else text
+
+
+def rate_interval(e: Estimate) -> str:
+    """The rate's 95% interval in words: 'likely 6% to 51%'."""
+    return f"likely {e.low:.0%} to {e.high:.0%}" if e.n else "no runs yet"
+
+
+def rate_sentence(e: Estimate) -> str:
+    """The rate and its 95% interval as a sentence for a teacher."""
+    if e.n == 0:
+        return "No runs yet."
+    fired = round(e.value * e.n)
+    sentence = (f"Fired in {fired} of {e.n} run{'s' if e.n != 1 else ''} ({e.value:.0%}). Over many more runs "
+                f"it would most likely settle between {e.low:.0%} and {e.high:.0%} (95% interval).")
+    if e.n < TOO_FEW_RUNS:
+        sentence += f" Too few runs to tell: use at least {TOO_FEW_RUNS} seeds per strength."
+    return sentence

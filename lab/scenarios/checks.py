@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 import re._parser as sre  # the standard library's own parse of a pattern, to inspect its structure
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
 import regex
 
 MAX_REPLY_CHARS = 20_000
+NONE_FIRED = "none fired"
 MATCH_SECONDS = 0.1
 MANY = 10  # an outer repeat allowing more passes than this may not hold a variable-length one
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
@@ -104,6 +106,11 @@ class Check:
 def normalise(text: str) -> str:
     """Typographic quotes as plain ones, so "can't" matches "can’t"."""
     return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+
+
+def fired_text(names: Iterable[str]) -> str:
+    """The checks that fired on a reply (or run) for people: their names, or 'none fired'."""
+    return ", ".join(names) or NONE_FIRED
 
 
 def fired(checks: tuple[Check, ...] | list[Check], text: str) -> list[str]:

@@ -47,6 +47,17 @@ class SweepPlan:
     def conditions(self) -> list[tuple[str, float, int]]:
         return [(s, strength, seed) for s in self.series() for strength in self.strengths for seed in self.seeds]
 
+    def unique_runs(self) -> dict[RunKey, RowSpec]:
+        """The runs to generate: a condition at strength 0 is the same unsteered run for every series."""
+        unique: dict[RunKey, RowSpec] = {}
+        for series, strength, seed in self.conditions():
+            unique.setdefault(_key(series, strength, seed), RowSpec({series: strength} if strength else {}, seed))
+        return unique
+
+    def run_count(self) -> int:
+        """How many runs the sweep generates (and records): fewer than conditions() when strength 0 is swept."""
+        return len(self.unique_runs())
+
     def check(self) -> None:
         if not self.emotions or not self.strengths or not self.seeds:
             raise LabError("A sweep needs at least one emotion, one strength and one seed.")
@@ -95,6 +106,10 @@ class SweepResult:
     def points(self) -> list[SweepPoint]:
         return summarize(self)
 
+    def run_count(self) -> int:
+        """How many runs finished, counted as SweepPlan.run_count counts them (a shared unsteered run once)."""
+        return len({_key(r.series, r.strength, r.seed) for r in self.runs})
+
 
 def sweep(engine: Engine, scenario: Scenario, plan: SweepPlan, *, store: SessionStore | None = None,
           progress: Progress | None = None, on_update: Callable[[SweepResult], None] | None = None) -> SweepResult:
@@ -106,9 +121,7 @@ def sweep(engine: Engine, scenario: Scenario, plan: SweepPlan, *, store: Session
     check_emotions(engine.directions, script, [{e: 1.0} for e in plan.emotions])
     temperature = scenario.temperature if plan.temperature is None else plan.temperature
     steering_set = with_control(engine.directions, plan.control_seed) if plan.control else engine.directions
-    unique: dict[RunKey, RowSpec] = {}
-    for series, strength, seed in plan.conditions():
-        unique.setdefault(_key(series, strength, seed), RowSpec({series: strength} if strength else {}, seed))
+    unique = plan.unique_runs()
     settings = _settings(scenario, script.variant, plan, temperature)
     title = f"Sweep: {scenario.title} ({', '.join(plan.series())})"
     result = SweepResult(title, plan, tuple(c.name for c in scenario.checks), settings=settings,

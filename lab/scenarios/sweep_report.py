@@ -14,11 +14,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lab.common.errors import LabError
+from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
-from lab.common.stats import Estimate
+from lab.common.stats import TOO_FEW_RUNS, Estimate, rate_interval, rate_text
 from lab.scenarios.sweep import SweepResult
 
 SUFFIXES = (".csv", ".png", ".html")
+RATE_NOTE = (f"A check's rate counts the runs in which it fired, with the range the rate would most likely settle in "
+             f"over many more runs (95% interval). Under {TOO_FEW_RUNS} runs that is too few to tell.")
 
 
 def export_sweep(result: SweepResult, path: Path) -> None:
@@ -141,12 +144,12 @@ def to_html(result: SweepResult) -> str:
     """A self-contained page: settings, the dose-response plot, the table of points and every run."""
     image = base64.b64encode(png_bytes(dose_response_figure(result))).decode("ascii")
     checks = result.check_names()
-    head = ["series", "strength", "runs", *[f"{c} (rate)" for c in checks],
+    head = ["series", "strength", "runs", *[f"{c}: fired in" for c in checks],
             *[f"{e} reading" for e in result.plan.emotions], "repetition", "distinct-2", "perplexity"]
-    rows = [[p.series, f"{p.strength:+g}", str(p.runs), *[_fmt(p.rates[c]) for c in checks],
+    rows = [[p.series, f"{p.strength:+g}", str(p.runs), *[f"{rate_text(p.rates[c])}; {rate_interval(p.rates[c])}" for c in checks],
              *[_fmt(p.readings[e]) for e in result.plan.emotions], _fmt(p.repetition), _fmt(p.distinct2), _fmt(p.perplexity)]
             for p in result.points()]
-    runs = [[r.series, f"{r.strength:+g}", str(r.seed), str(r.run.session_id or ""), ", ".join(sorted(r.run.fired())),
+    runs = [[r.series, f"{r.strength:+g}", str(r.seed), str(r.run.session_id or ""), fired_text(sorted(r.run.fired())),
              " | ".join(t.text.strip()[:200] for t in r.run.replies())] for r in result.runs]
     settings = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in result.settings.items())
     status = " (stopped early: partial results)" if result.cancelled else ""
@@ -157,7 +160,7 @@ def to_html(result: SweepResult) -> str:
         "vertical-align:top}img{max-width:100%}</style></head><body>",
         f"<h1>{escape(result.title)}{status}</h1>", f"<table>{settings}</table>",
         f'<img alt="dose-response plot" src="data:image/png;base64,{image}">',
-        "<h2>Per strength (95% intervals)</h2>", _table(head, rows),
+        "<h2>Per strength (95% intervals)</h2>", f"<p>{escape(RATE_NOTE)}</p>", _table(head, rows),
         "<h2>Runs</h2>", _table(["series", "strength", "seed", "session", "checks fired", "replies"], runs),
         "</body></html>",
     ])
