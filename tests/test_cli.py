@@ -35,9 +35,11 @@ def test_emotions_lists_every_builtin_emotion_with_the_reading_layer(cli):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Reading layer ")
-    listed = [line.split()[0] for line in lines[1:]]
-    assert listed == BUILTIN
-    assert all("held-out accuracy" in line for line in lines[1:])
+    summary = lines[1:6]
+    assert [line.split()[0] for line in summary] == [f"{len(BUILTIN)}-way,", f"{len(BUILTIN)}-way,", "core", "neutral", "emotional"]
+    rows = [line.split() for line in lines[6:]]
+    assert [row[0] for row in rows] == BUILTIN
+    assert all(row[1] == "built-in" and row[2] == "held-out" and "95% CI" in " ".join(row) for row in rows)
 
 
 def test_read_json_gives_one_object_per_line(cli, tmp_path):
@@ -67,7 +69,8 @@ def test_generate_json_streams_tokens_then_a_summary(cli):
     *tokens, summary = rows
     assert 1 <= len(tokens) <= 5
     for row in tokens:
-        assert set(row) == {"text", "readings"}
+        assert set(row) == {"text", "readings", "readings_kind"}
+        assert row["readings_kind"] == "push-free"
         assert list(row["readings"]) == BUILTIN
     assert summary["reply"] == "".join(row["text"] for row in tokens)
     assert summary["tokens"] == len(tokens)

@@ -59,9 +59,9 @@ def test_engine_is_the_embedded_model_with_builtin_emotions(engine):
 def test_builtin_emotions_classify_held_out_texts_well_above_chance(engine):
     directions = engine.directions
     builtin = [directions.index(name) for name in directions.extras["builtin"]]
-    assert len(builtin) == 12  # chance is 1/12
-    stored = directions.accuracy[directions.reading_layer, builtin]
-    assert float(stored.mean()) > 0.4, stored
+    assert len(builtin) == len(load_emotions(include_user=False))
+    correct, total = directions.evaluation()["totals"]["held_out"]
+    assert total >= 10 * len(builtin) and correct / total > 0.6  # chance is 1/20
     # the same held-out texts read again through the user-facing path (full precision, one text at a time)
     hits = []
     for emotion in load_emotions(include_user=False):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
 from ui_support import LOAD_TIMEOUT_MS, isolated_home, loaded_window  # noqa: E402
 from lab.runtime.events import TokenEvent  # noqa: E402
+from ui.strength_slider import STEP  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots-ui"
@@ -77,9 +78,11 @@ def test_load_completes_and_builds_the_emotion_panel(window):
     assert [window.tint.itemText(i) for i in range(window.tint.count())] == emotions
     assert window.chat.send_button.isEnabled()
     row = window.emotions.rows[emotions[0]]
-    assert "Held-out accuracy at the reading layer" in row.slider.toolTip()
-    assert (row.slider.minimum(), row.slider.maximum()) == (-40, 40)
-    assert row.spin.maximum() == pytest.approx(0.2) and row.spin.singleStep() == pytest.approx(0.005)
+    assert "Recognised at the reading layer" in row.slider.toolTip() and "95% CI" in row.slider.toolTip()
+    cliff = window.emotions.strength_range.cliff  # the slider ends at the coherence cliff
+    ticks = round(cliff / STEP)
+    assert (row.slider.minimum(), row.slider.maximum()) == (-ticks, ticks)
+    assert row.spin.maximum() == pytest.approx(cliff) and row.spin.singleStep() == pytest.approx(STEP)
 
 
 def test_send_streams_tinted_tokens_into_transcript_and_plot(idle, qtbot):
@@ -135,12 +138,12 @@ def test_slider_moved_mid_generation_steers_the_next_tokens(idle, qtbot):
     send(window, qtbot, STORY)
     qtbot.waitUntil(lambda: len(generated(window.chat.last_events)) >= 3, timeout=60_000)
     seen = len(generated(window.chat.last_events))
-    window.emotions.rows["happy"].slider.setValue(10)  # 10 ticks x 0.005
-    assert window.emotions.rows["happy"].spin.value() == pytest.approx(0.05)
+    window.emotions.rows["happy"].slider.setValue(6)  # 6 ticks x 0.005, inside every calibrated range
+    assert window.emotions.rows["happy"].spin.value() == pytest.approx(0.03)
     qtbot.waitUntil(lambda: not window.chat.generating, timeout=120_000)
     tokens = generated(window.chat.last_events)
     assert len(tokens) > seen + 3, "the answer ended too early to see the change"
-    steered = [e.strengths.get("happy", 0.0) == pytest.approx(0.05) for e in tokens]
+    steered = [e.strengths.get("happy", 0.0) == pytest.approx(0.03) for e in tokens]
     first = steered.index(True)
     assert all(steered[first:]), "once applied, the strength stays"
     assert not any(steered[:seen]), "tokens before the change were unsteered"
@@ -148,7 +151,7 @@ def test_slider_moved_mid_generation_steers_the_next_tokens(idle, qtbot):
     plot = window.chat.plot
     assert plot.steering_marks[-1] == plot.point_count() - len(tokens) + first  # marked where it took effect
     record = window.recorder.store.load_session(window.recorder.store.list_sessions()[0].id)
-    assert any(s.change.strengths == {"happy": pytest.approx(0.05)} for s in record.steering)
+    assert any(s.change.strengths == {"happy": pytest.approx(0.03)} for s in record.steering)
 
 
 def test_stop_ends_generation_early(idle, qtbot):
@@ -180,7 +183,7 @@ def test_regenerate_replaces_the_last_answer(idle, qtbot):
 def test_compare_streams_two_rows_with_the_same_seed(idle, qtbot):
     window = idle
     window.tabs.setCurrentWidget(window.compare)
-    window.emotions.rows["sad"].spin.setValue(0.08)
+    window.emotions.rows["sad"].spin.setValue(0.03)
     window.compare.prompt.setPlainText("Describe your morning.")
     qtbot.mouseClick(window.compare.run_button, Qt.MouseButton.LeftButton)
     assert window.compare.run_button.text() == "Stop"
@@ -189,7 +192,7 @@ def test_compare_streams_two_rows_with_the_same_seed(idle, qtbot):
     unsteered, steered = generated(events, 0), generated(events, 1)
     assert unsteered and steered
     assert all(e.strengths == {} for e in unsteered)
-    assert all(e.strengths == {"sad": pytest.approx(0.08)} for e in steered)
+    assert all(e.strengths == {"sad": pytest.approx(0.03)} for e in steered)
     assert [s.event for s in window.compare.views[0].spans] == [e for e in unsteered if e.text]
     assert [s.event for s in window.compare.views[1].spans] == [e for e in steered if e.text]
     assert window.compare.plot.point_count() == len(unsteered) + len(steered)
@@ -479,7 +482,10 @@ def test_clicking_the_plot_selects_the_token_and_shows_its_readings(idle, qtbot)
     x = plot._x[0][plot._events[0].index(target.event)]
     emotion = plot.shown[0]
     y = target.event.readings[emotion]
-    px, py = plot.ax.transData.transform((x, y))
+    plot.ax.set_xlim(-0.5, len(plot._x[0]) - 0.5)  # zoomed to the answer, so a pixel cannot fall between tokens
+    plot.canvas.draw()  # the layout (legend outside the axes) settles at draw time
+    low, high = plot.ax.get_ylim()  # a reading off the robust scale is drawn clipped at its edge
+    px, py = plot.ax.transData.transform((x, min(max(y, low * 0.95), high * 0.95)))
     ratio = plot.canvas.device_pixel_ratio
     point = QPoint(round(px / ratio), round(plot.canvas.height() - py / ratio))
     qtbot.mouseClick(plot.canvas, Qt.MouseButton.LeftButton, pos=point)

@@ -53,7 +53,7 @@ def tiny_run(lab_home) -> Path:
     source = next(b.path for b in builtin_scenarios() if b.path.stem == "impossible-task")
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
     data.update(title="Tiny run", variables={"n": "2"},
-                steps=[*data["steps"][:2], {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}])
+                steps=[{"user": data["steps"][0]["user"]}, data["steps"][2], {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}])
     path = user_scenarios_dir() / "tiny-run.yaml"
     path.write_text(to_yaml(data), encoding="utf-8")
     return path
@@ -74,12 +74,12 @@ def test_builder_lists_shows_and_protects_builtins(idle, qtbot):
     assert tab.builtin and tab.form.title_edit.text() == "Impossible task"
     assert "shut down" in tab.form.system_edit.toPlainText()
     assert tab.form.variables.rowCount() == 1 and tab.form.variables.item(0, 0).text() == "n"
-    assert tab.form.steps.count() == 3 and tab.form.steps.item(2).text().startswith("Repeat")
+    assert tab.form.steps.count() == 4 and tab.form.steps.item(3).text().startswith("Repeat")  # fails/succeeds openings
     assert "edits the test" in tab.form.checks_edit.toPlainText()
     assert tab.editor.problems == [] and "No problems" in tab.editor.problem_list.item(0).text()
     assert tab.editor.yaml_edit.isReadOnly() and not tab.browser.save_button.isEnabled()
     tab.form.add_step({"user": "ignored"})  # read-only: nothing changes
-    assert tab.form.steps.count() == 3
+    assert tab.form.steps.count() == 4
 
 
 def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
@@ -96,19 +96,19 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     tab.form.title_edit.selectAll()
     qtbot.keyClicks(tab.form.title_edit, "Tiny task")
     assert yaml.safe_load(tab.yaml_text())["title"] == "Tiny task"
-    tab.form.steps.setCurrentRow(1)
+    tab.form.steps.setCurrentRow(2)  # the first model turn
     tab.form.add_step({"user": "Are you sure?"})
-    assert tab.form.steps.currentRow() == 2 and tab.form.steps.item(2).text() == "User: Are you sure?"
+    assert tab.form.steps.currentRow() == 3 and tab.form.steps.item(3).text() == "User: Are you sure?"
     tab.form.add_step({"model": {"max_tokens": 5}})
     tab.form.move_step(-1)
-    assert tab.form.steps.item(2).text().startswith("Model turn") and tab.form.steps.item(3).text().startswith("User")
+    assert tab.form.steps.item(3).text().startswith("Model turn") and tab.form.steps.item(4).text().startswith("User")
     tab.form.move_step(1)
-    tab.form.set_step(3, {"model": {"max_tokens": 7}})
-    assert [step_kind for step_kind in yaml.safe_load(tab.yaml_text())["steps"][2:4]] == [
+    tab.form.set_step(4, {"model": {"max_tokens": 7}})
+    assert [step_kind for step_kind in yaml.safe_load(tab.yaml_text())["steps"][3:5]] == [
         {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}]
-    tab.form.steps.setCurrentRow(4)  # the repeat block
+    tab.form.steps.setCurrentRow(5)  # the repeat block
     tab.form.remove_step()
-    assert tab.form.steps.count() == 4 and tab.editor.problems == []
+    assert tab.form.steps.count() == 5 and tab.editor.problems == []
     # YAML -> form and live problems with line numbers
     text = tab.yaml_text()
     tab.editor.yaml_edit.setPlainText(text.replace("max_tokens: 7", "max_tokens: lots"))
@@ -125,7 +125,7 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     from lab.scenarios.files import load_scenario
 
     saved = load_scenario(path)
-    assert saved.title == "Tiny task 2" and len(saved.steps) == 4
+    assert saved.title == "Tiny task 2" and len(saved.steps) == 5
     # saving a broken text is refused through the error funnel; the file stays as it was
     tab.editor.yaml_edit.setPlainText("title: [")
     assert not tab.save()
