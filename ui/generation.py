@@ -37,7 +37,7 @@ def generation_job(
                     if event.row == 0:
                         ctx.set_progress(len(answers[0]), settings.max_new_tokens)
         finally:
-            log.end(answer_text(["".join(parts) for parts in answers]))
+            log.end(answer_text(["".join(parts) for parts in answers]), stopped=ctx.stop.is_set())
             after()
         return ["".join(parts) for parts in answers]
 

@@ -31,6 +31,7 @@ from ui.compare import CompareTab
 from ui.editor import EditorTab
 from ui.emotion_panel import EmotionPanel
 from ui.errors import ErrorFunnel
+from ui.exports import default_export_path
 from ui.help import HelpPanel
 from ui.map_view import MapTab
 from ui.model_menu import ModelPicker
@@ -393,7 +394,8 @@ class MainWindow(QMainWindow):
             self.load_preset(Path(path))
 
     def save_preset_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save slider preset", "preset.json", "Emotion Lab presets (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save slider preset", default_export_path("preset.json"),
+                                              "Emotion Lab presets (*.json)")
         if path:
             self.save_preset(Path(path))
 
@@ -496,6 +498,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.sampling.restore(s)
+        self.sessions.restore_columns(s)
         self.state.set_system_prompt(str(s.value("system_prompt", "")))
         self.set_raw_readings(s.value("raw_readings", False, type=bool))
         if s.value("presentation", False, type=bool):
@@ -506,6 +509,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         self.sampling.save(s)
+        self.sessions.save_columns(s)
         s.setValue("system_prompt", self.state.system_prompt)
         s.setValue("presentation", self.theme.presentation)
         s.setValue("raw_readings", self.raw_action.isChecked())
@@ -516,11 +520,12 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save settings, stop the model cleanly, finish the recorded session."""
+        """Save settings, stop the model cleanly, finish the recorded session (interrupted if cut off mid-answer)."""
         self.save_settings()
         if self.theme.presentation:
             self.theme.set_presentation(False)
         self.hide()
+        answering = self.chat.generating
         self.runner.shutdown()
-        self.recorder.close()
+        self.recorder.close(interrupted=answering)
         event.accept()

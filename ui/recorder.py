@@ -21,6 +21,7 @@ from lab.scenarios.scenario import Scenario
 from lab.scenarios.sweep import SweepPlan, SweepResult, sweep
 from lab.store.recording import start_recording
 from lab.store.lab_file import SessionRecorder, SessionStore, open_store
+from lab.store.titles import SteeredTitle
 
 
 def _title(text: str, prefix: str = "") -> str:
@@ -29,12 +30,16 @@ def _title(text: str, prefix: str = "") -> str:
 
 
 class TurnLog:
-    """One generation run: the prompt tokens go to the user turn, generated ones to the answer."""
+    """One generation run: the prompt tokens go to the user turn, generated ones to the answer;
+    the steering it sees goes into the session's title."""
 
-    def __init__(self, recorder: Recorder, session: SessionRecorder | None, layers: tuple[int, ...]) -> None:
+    def __init__(self, recorder: Recorder, session: SessionRecorder | None, layers: tuple[int, ...],
+                 title: SteeredTitle | None = None) -> None:
         self._recorder, self._session = recorder, session
         self._answering = False
         self._changes = SteeringChanges(layers)
+        self._title = title
+        self._retitle = False
 
     def token(self, event: TokenEvent) -> None:
         """Record one token, and a steering change whenever its strengths differ from the last."""
@@ -48,16 +53,20 @@ class TurnLog:
             change = self._changes.change(event)
             if change is not None:
                 self._session.steering(change, event.row)
+                if self._title is not None and self._title.add(change.strengths):
+                    self._retitle = True
             self._session.add_token(event)
         except LabError as error:
             self._fail(error)
 
-    def end(self, answer: str) -> None:
-        """Close the run's open turn with the answer text (partial if stopped)."""
+    def end(self, answer: str, stopped: bool = False) -> None:
+        """Close the run's open turn with the answer text; stopped: cut off before the model finished."""
         if self._session is None:
             return
         try:
-            self._session.end_turn(answer if self._answering else None)
+            self._session.end_turn(answer if self._answering else None, stopped and self._answering)
+            if self._retitle and self._title is not None:
+                self._session.retitle(self._title.text())
         except LabError as error:
             self._fail(error)
 
@@ -76,6 +85,7 @@ class Recorder:
         self._chat: SessionRecorder | None = None
         self._chat_directions: DirectionSet | None = None
         self._chat_system: str | None = None
+        self._chat_title: SteeredTitle | None = None
 
     @classmethod
     def open(cls, path: Path | None = None) -> Recorder:
@@ -91,7 +101,8 @@ class Recorder:
                 if self._chat is not None and self._chat_directions is not engine.directions:
                     self._finish_chat()
                 if self._chat is None:
-                    self._chat = self._start(engine, _title(user_text), sampling, {"kind": "chat", "system": system})
+                    self._chat_title = SteeredTitle(_title(user_text))
+                    self._chat = self._start(engine, self._chat_title.base, sampling, {"kind": "chat", "system": system})
                     self._chat_directions, self._chat_system = engine.directions, system
                 elif system != self._chat_system:
                     self._chat.begin_turn("system", system)
@@ -101,7 +112,7 @@ class Recorder:
             except LabError as error:
                 self.failed(error)
                 return TurnLog(self, None, ())
-            return TurnLog(self, self._chat, engine.directions.steering_layers)
+            return TurnLog(self, self._chat, engine.directions.steering_layers, self._chat_title)
 
     def compare_run(self, engine: Engine, sampling: SamplingSettings, system: str, prompt: str,
                     strengths: dict[str, float]) -> tuple[TurnLog, SessionRecorder | None]:
@@ -109,13 +120,14 @@ class Recorder:
         if self.store is None:
             return TurnLog(self, None, ()), None
         scenario = {"kind": "compare", "system": system, "rows": {"0": "unsteered", "1": "steered"}, "strengths": strengths}
+        title = SteeredTitle(_title(prompt, "Compare: "))
         try:
-            session = self._start(engine, _title(prompt, "Compare: "), sampling, scenario)
+            session = self._start(engine, title.base, sampling, scenario)
             session.begin_turn("user", prompt)
         except LabError as error:
             self.failed(error)
             return TurnLog(self, None, ()), None
-        return TurnLog(self, session, engine.directions.steering_layers), session
+        return TurnLog(self, session, engine.directions.steering_layers, title), session
 
     def scenario_run(self, engine: Engine, scenario: Scenario, **options: Any) -> RunResult:
         """Run one scenario (lab.scenarios.runner.run_scenario options), recorded when recording is on."""
@@ -131,27 +143,27 @@ class Recorder:
             raise LabError("Sessions are not being recorded, so labels cannot be stored.")
         self.store.add_label(session_id, turn, label)
 
-    def finish(self, session: SessionRecorder | None) -> None:
+    def finish(self, session: SessionRecorder | None, interrupted: bool = False) -> None:
         if session is None:
             return
         try:
-            session.finish()
+            session.finish(interrupted)
         except LabError as error:
             self.failed(error)
 
-    def new_chat(self) -> None:
-        """End the current chat session; the next turn starts a new one."""
+    def new_chat(self, interrupted: bool = False) -> None:
+        """End the current chat session (interrupted: cut off mid-answer); the next turn starts a new one."""
         with self._lock:
-            self._finish_chat()
+            self._finish_chat(interrupted)
 
     def chat_session_id(self) -> int | None:
         """The id of the chat session being recorded now, if any."""
         with self._lock:
             return self._chat.session_id if self._chat is not None else None
 
-    def close(self) -> None:
-        """Finish the chat session and close the file (when the app quits)."""
-        self.new_chat()
+    def close(self, interrupted: bool = False) -> None:
+        """Finish the chat session (interrupted: the app quit while it answered) and close the file."""
+        self.new_chat(interrupted)
         if self.store is not None:
             self.store.close()
 
@@ -167,6 +179,7 @@ class Recorder:
         assert self.store is not None
         return start_recording(self.store, engine, title, sampling, scenario)
 
-    def _finish_chat(self) -> None:
+    def _finish_chat(self, interrupted: bool = False) -> None:
         session, self._chat, self._chat_directions, self._chat_system = self._chat, None, None, None
-        self.finish(session)
+        self._chat_title = None
+        self.finish(session, interrupted)

@@ -6,7 +6,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6 import QtGui
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -25,13 +25,18 @@ from PySide6.QtWidgets import (
 from lab.common.errors import LabError
 from lab.store.export import export_session
 from lab.store.records import SessionRecord
+from lab.store.session_list import experiment_label, group_by_experiment, status_text
 from ui.errors import ErrorFunnel
+from ui.exports import confirm_saved, default_export_path
 from ui.plot import ROW_NAMES, ReadingsPlot
 from ui.recorder import Recorder
 from ui.session_compare import SessionCompareDialog
 from ui.transcript import TranscriptView
 
-COLUMNS = ("#", "Title", "Created", "Status", "Turns", "Tokens")
+COLUMNS = ("#", "Title", "Experiment", "Created", "Status", "Turns", "Tokens")
+TITLE = COLUMNS.index("Title")
+TITLE_CHARS = (24, 70)  # the Title column's narrowest and widest width, in characters
+TITLE_WIDTH_KEY = "sessions/title_width"
 
 
 def local_time(iso: str) -> str:
@@ -51,6 +56,8 @@ class SessionsTab(QWidget):
         super().__init__(parent)
         self.recorder, self.errors = recorder, errors
         self.record: SessionRecord | None = None
+        self.saved_box: QMessageBox | None = None  # the last "Saved to …" message
+        self._title_width: int | None = None  # chosen by dragging, or restored
         self._plotted: list[str] = []
         self.search = QLineEdit(placeholderText="Search titles and notes")
         self.search.returnPressed.connect(self.refresh)
@@ -80,7 +87,9 @@ class SessionsTab(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(1, self.table.horizontalHeader().ResizeMode.Stretch)
+        self.table.horizontalHeader().sectionResized.connect(self._section_resized)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Runs of one experiment (a sweep) are listed together, named in the Experiment column")
         self.table.itemSelectionChanged.connect(self._open_selected)
         self.title = QLabel("Choose a session to look at it.")
         self.title.setWordWrap(True)
@@ -132,15 +141,21 @@ class SessionsTab(QWidget):
         except LabError as error:
             self.errors.report(error)
             return
+        sessions = group_by_experiment(sessions)
         self.table.blockSignals(True)
         self.table.setRowCount(len(sessions))
         for row, s in enumerate(sessions):
-            values = (s.id, s.title, local_time(s.created), s.status, s.turns, s.tokens)
+            values = (s.id, s.title, experiment_label(s), local_time(s.created), status_text(s.status, s.stopped), s.turns, s.tokens)
             for column, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 item.setData(Qt.ItemDataRole.UserRole, s.id)
+                if column in (TITLE, TITLE + 1):
+                    item.setToolTip(QtGui.Qt.convertFromPlainText(str(value)))
                 self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
+        for column in range(len(COLUMNS)):
+            if column != TITLE:
+                self.table.resizeColumnToContents(column)
+        self.set_title_width(self._title_width or self.table.sizeHintForColumn(TITLE))
         self.table.clearSelection()
         open_id = self.record.id if self.record is not None else None
         for row, summary in enumerate(sessions):
@@ -161,7 +176,7 @@ class SessionsTab(QWidget):
         self.export_button.setEnabled(True)
         sampling = record.sampling
         self.title.setText(
-            f"<b>{escape(record.title)}</b> — {local_time(record.created)}, {record.status}; "
+            f"<b>{escape(record.title)}</b> — {local_time(record.created)}, {escape(status_text(record.status, sum(t.stopped for t in record.turns)))}; "
             f"temperature {sampling.temperature:g}, top-p {sampling.top_p:g}, seed {sampling.seed}"
         )
         self.transcript.clear_all()
@@ -177,6 +192,7 @@ class SessionsTab(QWidget):
             self.plot.mark_turn(len(generated), draw_now=False)
             for row in rows:
                 label = "Assistant" if rows == [0] else f"Assistant ({ROW_NAMES[row] if row < 2 else row})"
+                label += " (stopped before the end)" if turn.stopped else ""
                 self.transcript.begin_answer(label)
                 self.transcript.add_tokens([e for e in generated if e.row == row])
             self.plot.add([e for e in generated if e.row < self.plot.rows])
@@ -185,11 +201,31 @@ class SessionsTab(QWidget):
     def set_plotted(self, emotions: list[str]) -> None:
         self._plotted = list(emotions)
 
+    def title_width_limits(self) -> tuple[int, int]:
+        """The Title column's narrowest and widest width in pixels (TITLE_CHARS in this font)."""
+        char = self.table.fontMetrics().averageCharWidth()
+        return TITLE_CHARS[0] * char, TITLE_CHARS[1] * char
+
+    def set_title_width(self, width: int) -> None:
+        """Size the Title column, never narrower or wider than title_width_limits()."""
+        low, high = self.title_width_limits()
+        self.table.setColumnWidth(TITLE, max(low, min(high, width)))
+
+    def save_columns(self, settings: QSettings) -> None:
+        settings.setValue(TITLE_WIDTH_KEY, self.table.columnWidth(TITLE))
+
+    def restore_columns(self, settings: QSettings) -> None:
+        """The Title column as it was left, within title_width_limits() (never two characters wide)."""
+        width = settings.value(TITLE_WIDTH_KEY, 0, type=int)
+        if width > 0:
+            self._title_width = width
+            self.set_title_width(width)
+
     def export(self) -> None:
         if self.record is None:
             return
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export session", f"session-{self.record.id}.html",
+            self, "Export session", default_export_path(f"session-{self.record.id}.html"),
             "HTML report (*.html);;JSON (*.json);;CSV (*.csv);;Markdown (*.md)",
         )
         if path:
@@ -197,6 +233,8 @@ class SessionsTab(QWidget):
                 export_session(self.record, Path(path), self.transcript.tint_emotion)
             except LabError as error:
                 self.errors.report(error)
+                return
+            self.saved_box = confirm_saved(self, Path(path))
 
     def selected_ids(self) -> list[int]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
@@ -249,6 +287,10 @@ class SessionsTab(QWidget):
             button.setEnabled(count == 1 and self.record is not None)
         self.compare_button.setEnabled(count == 2)
         self.delete_button.setEnabled(count > 0)
+
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        if column == TITLE:
+            self._title_width = new
 
     def _open_selected(self) -> None:
         ids = self.selected_ids()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,6 +31,7 @@ from lab.scenarios.runner import CONTROL
 from lab.scenarios.sweep import SweepResult, SweepRun
 from lab.scenarios.sweep_report import RATE_NOTE, export_sweep
 from ui.errors import ErrorFunnel
+from ui.exports import confirm_saved, default_export_path
 
 EXPORT_SUFFIXES = ("csv", "png", "html")
 
@@ -58,6 +60,7 @@ class SweepResultsView(QWidget):
         super().__init__(parent)
         self.errors, self.open_session = errors, open_session
         self.result: SweepResult | None = None
+        self.saved_box: QMessageBox | None = None  # the last "Saved to …" message
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setToolTip(RATE_NOTE + " Hover a rate for its interval.")
@@ -158,9 +161,10 @@ class SweepResultsView(QWidget):
     def export_dialog(self, suffix: str) -> None:
         if self.result is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export sweep", f"sweep.{suffix}", f"{suffix.upper()} (*.{suffix})")
-        if path:
-            self.export(Path(path))
+        path, _ = QFileDialog.getSaveFileName(self, "Export sweep", default_export_path(f"sweep.{suffix}"),
+                                              f"{suffix.upper()} (*.{suffix})")
+        if path and self.export(Path(path)):
+            self.saved_box = confirm_saved(self, Path(path))
 
     def export(self, path: Path) -> bool:
         if self.result is None:

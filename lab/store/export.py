@@ -177,7 +177,7 @@ def to_markdown(record: SessionRecord) -> str:
         lines += ["", md(record.notes)]
     lines += ["", "## Transcript"]
     for turn in record.turns:
-        lines += ["", f"### {md(turn.role)}", "", md(record.turn_text(turn))]
+        lines += ["", f"### {md(turn.label())}", "", md(record.turn_text(turn))]
     if record.steering:
         lines += ["", "## Steering", "", "| turn | row | from position | strengths | layers |", "|---|---|---|---|---|"]
         for st in record.steering:

@@ -37,6 +37,8 @@ def check_export(data: Any) -> None:
         turns.add(index)
         _text(turn.get("role"), f"turns > item {i + 1} > role")
         _optional(turn.get("text"), f"turns > item {i + 1} > text", _text)
+        if not isinstance(turn.get("stopped", False), bool):
+            raise LabError(_message(f"turns > item {i + 1} > stopped", "must be true or false"))
     for i, token in enumerate(_list(data.get("tokens"), "tokens")):
         _token(_mapping(token, f"tokens > item {i + 1}"), f"tokens > item {i + 1}", turns)
     for i, step in enumerate(_list(data.get("steering"), "steering")):

@@ -9,6 +9,7 @@ import numpy as np
 
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.store.experiments import select_experiments
 from lab.store.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SessionSummary, SteeringRecord, TokenRecord, TurnRecord,
 )
@@ -18,16 +19,21 @@ from lab.store.rows import floats
 def select_sessions(c: sqlite3.Connection, search: str | None) -> list[SessionSummary]:
     """Sessions newest first, optionally only those whose title or notes contain `search`."""
     pattern = "%" + (search or "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stopped = "(SELECT count(*) FROM turns WHERE session = s.id AND stopped)" if _has_stopped(c) else "0"
     rows = c.execute(
-        """SELECT s.id, s.title, s.created, s.status, m.spec,
+        f"""SELECT s.id, s.title, s.created, s.status, m.spec,
                   (SELECT count(*) FROM turns WHERE session = s.id) AS turns,
-                  (SELECT count(*) FROM tokens WHERE session = s.id) AS tokens
+                  (SELECT count(*) FROM tokens WHERE session = s.id) AS tokens,
+                  {stopped} AS stopped,
+                  CASE WHEN json_valid(s.scenario) THEN json_extract(s.scenario, '$.experiment') END AS experiment
            FROM sessions s JOIN models m ON m.id = s.model
            WHERE s.title LIKE :p ESCAPE '\\' OR s.notes LIKE :p ESCAPE '\\'
            ORDER BY s.created DESC, s.id DESC""",
         {"p": pattern},
     ).fetchall()
-    return [SessionSummary(*row) for row in rows]
+    titles = {e.id: e.title for e in select_experiments(c)}
+    return [SessionSummary(*row[:7], stopped=row[7], experiment=_whole(row[8]), experiment_title=titles.get(row[8]))
+            for row in rows]
 
 
 def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: bool) -> SessionRecord:
@@ -42,7 +48,8 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
     if s is None:
         raise LabError(f"There is no session {session_id} in {path}. List the sessions to see their numbers.")
     turn_rows = c.execute(
-        "SELECT id, turn_index, role, text FROM turns WHERE session = ? ORDER BY turn_index", [session_id]
+        f"SELECT id, turn_index, role, text, {'stopped' if _has_stopped(c) else '0'} AS stopped FROM turns "
+        "WHERE session = ? ORDER BY turn_index", [session_id]
     ).fetchall()
     token_rows = c.execute(
         """SELECT t.id, t.turn, t.batch_row, t.position, t.token_id, t.text, t.is_prompt,
@@ -63,7 +70,7 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
             s["method"], tuple(json.loads(s["layers"])), s["data_hash"], s["reading_layer"],
             json.loads(s["calibration"]), tuple(json.loads(s["emotions"])),
         ),
-        turns=[TurnRecord(t["turn_index"], t["role"], t["text"]) for t in turn_rows],
+        turns=[TurnRecord(t["turn_index"], t["role"], t["text"], bool(t["stopped"])) for t in turn_rows],
         tokens=[
             TokenRecord(turn_index[t["turn"]], TokenEvent(
                 row=t["batch_row"], position=t["position"], token_id=t["token_id"], text=t["text"],
@@ -78,6 +85,16 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
             for e in steering_rows
         ],
     )
+
+
+def _has_stopped(c: sqlite3.Connection) -> bool:
+    """False for a file opened read-only before its turns gained the stopped column."""
+    return any(row[1] == "stopped" for row in c.execute("PRAGMA table_info(turns)"))
+
+
+def _whole(value: object) -> int | None:
+    """An experiment id read from a session's scenario JSON (None unless a whole number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _residuals(c: sqlite3.Connection, session_id: int) -> dict[int, dict[int, np.ndarray]]:

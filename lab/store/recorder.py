@@ -67,15 +67,19 @@ class SessionRecorder:
             index, session_id = self._turn[0], self.session_id
             self._writer.post(lambda db: experiments.insert_checks(db, session_id, index, names, "rule"))
 
-    def end_turn(self, text: str | None = None) -> None:
-        """Close the open turn, setting its final text unless None; commits everything queued."""
+    def end_turn(self, text: str | None = None, stopped: bool = False) -> None:
+        """Close the open turn, setting its final text unless None; stopped: the answer was cut off
+        before the model finished it. Commits everything queued."""
         if self._turn is None:
             raise RuntimeError("end_turn() without begin_turn()")
         turn_row, self._turn = self._turn[1], None
-        if text is None:
-            self._writer.post(lambda db: None)
-        else:
-            self._writer.post(lambda db: db["turns"].update(turn_row, {"text": text}))
+        update = {**({} if text is None else {"text": text}), **({"stopped": 1} if stopped else {})}
+        self._writer.post(lambda db: db["turns"].update(turn_row, update) if update else None)
+
+    def retitle(self, title: str) -> None:
+        """Change the session's title (e.g. to say how it was steered)."""
+        session_id = self.session_id
+        self._writer.post(lambda db: db["sessions"].update(session_id, {"title": title}))
 
     def finish(self, interrupted: bool = False) -> None:
         """End the session as complete (or interrupted) and wait until all of it is on disk."""

@@ -34,6 +34,11 @@ class TurnRecord:
     index: int
     role: str
     text: str | None  # None when the turn never ended (session interrupted)
+    stopped: bool = False  # an answer cut off before the model finished it
+
+    def label(self) -> str:
+        """The role, marked when the answer was cut off: 'assistant (stopped)'."""
+        return f"{self.role} (stopped)" if self.stopped else self.role
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +64,9 @@ class SessionSummary:
     model_spec: str
     turns: int
     tokens: int
+    stopped: int = 0  # answers cut off before the model finished them
+    experiment: int | None = None  # the experiment (e.g. a sweep) the session is a run of
+    experiment_title: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

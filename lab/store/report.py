@@ -44,7 +44,7 @@ def to_html(record: SessionRecord, emotion: str | None = None) -> str:
                      f"full colour at &plusmn;{Z_LIMIT:g} (calibrated z-score). Hover a token for its value.</p>")
     else:
         parts.append("<h2>Transcript</h2>")
-    parts += [_turn_html(record, turn.index, turn.role, emotion) for turn in record.turns]
+    parts += [_turn_html(record, turn.index, turn.label(), emotion) for turn in record.turns]
     if record.tokens and emotions:
         parts += ["<h2>Readings over tokens</h2>", _png(_line_plot(record, emotion)), _png(_heatmap(record))]
     if record.steering:

@@ -163,3 +163,10 @@ def _push_free_readings(db: Database) -> None:
     readings.push holds that addition per emotion while steering (NULL when unsteered), so the
     raw reading is calibrated + push. Sessions recorded before this hold raw readings and no push."""
     db.execute("ALTER TABLE readings ADD COLUMN push TEXT")
+
+
+@MIGRATIONS(name="004_stopped_turns")
+def _stopped_turns(db: Database) -> None:
+    """turns.stopped is 1 where the model's answer was cut off before it finished (Stop pressed, or
+    the app closed while it wrote): its text is what had been written by then."""
+    db.execute("ALTER TABLE turns ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0")

@@ -74,7 +74,8 @@ def import_session(db: Database, record: SessionRecord) -> int:
         **sampling_columns(record.sampling),
     }).last_pk
     turn_rows = {
-        t.index: db["turns"].insert({"session": session_id, "turn_index": t.index, "role": t.role, "text": t.text}).last_pk
+        t.index: db["turns"].insert({"session": session_id, "turn_index": t.index, "role": t.role, "text": t.text,
+                                    "stopped": int(t.stopped)}).last_pk
         for t in record.turns
     }
     insert_tokens(db, [
