@@ -111,3 +111,34 @@ def test_style_shifted_validation_texts_are_never_used_to_extract(tiny_lm, tiny_
     assert torch.equal(plain.vectors, validated.vectors) and torch.equal(plain.read_vectors, validated.read_vectors)
     totals = validated.evaluation()["totals"]
     assert totals["validation"][1] == 18 and validated.evaluation()["neutral"]["validation"][1] == 2
+
+
+def test_placing_into_a_saved_builtin_set_needs_only_the_new_texts_and_matches_full_extraction(
+        tiny_lm, tiny_emotions, tiny_cache, tmp_path, monkeypatch):
+    """The fast path (a shipped or cached built-in set + the user's texts, on a fresh cache) gives the
+    columns a full extraction gives, so adding an emotion never re-reads the built-in texts."""
+    import lab.emotions.activations as activations
+    from lab.emotions.definitions import data_hash
+    from lab.emotions.direction_file import load_directions, save_directions
+    from lab.emotions.placement import place_user_emotions
+
+    emotions, neutral = tiny_emotions
+    hush = _user_emotion("hush", "soft quiet still slow breathe rest gentle hum", 24)
+    full = extract(tiny_lm, emotions + [hush], neutral, cache=tiny_cache)
+    save_directions(extract(tiny_lm, emotions, neutral, cache=tiny_cache), tmp_path / "builtin.safetensors")
+    base = load_directions(tmp_path / "builtin.safetensors")
+    read: list[str] = []
+    original = activations.text_means
+    monkeypatch.setattr(activations, "text_means", lambda lm, texts, progress=None, neutral=False: (read.extend(texts), original(lm, texts, progress, neutral))[1])
+    placed = place_user_emotions(base, [hush], TextMeanCache(tiny_lm, tmp_path / "fresh-cache"), full.data_hash)
+    assert sorted(set(read)) == sorted(set(hush.examples))
+    assert placed.emotions == full.emotions and placed.data_hash == full.data_hash == data_hash(emotions + [hush], neutral)
+    layer, column = full.reading_layer, full.index("hush")
+    for layer_index in (*full.steering_layers, layer):
+        assert torch.allclose(placed.vectors[layer_index, column], full.vectors[layer_index, column], atol=1e-4)
+    assert torch.allclose(placed.read_vectors[layer, column], full.read_vectors[layer, column], atol=1e-4)
+    assert placed.calib_mean[layer, column] == pytest.approx(float(full.calib_mean[layer, column]), abs=1e-3)
+    assert torch.allclose(placed.classifier_weights[layer], full.classifier_weights[layer], atol=1e-3)
+    assert placed.evaluation()["emotions"]["hush"] == full.evaluation()["emotions"]["hush"]
+    text = hush.examples[0]
+    assert read_text(tiny_lm, placed, text).top == read_text(tiny_lm, full, text).top

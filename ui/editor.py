@@ -1,4 +1,4 @@
-"""Emotion editor: make or delete user emotions, re-extract the directions, show per-layer accuracy."""
+"""Emotion editor: make or delete user emotions, place them among the built-in ones, show per-layer accuracy."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -51,6 +51,7 @@ class AccuracyChart(Chart):
         for i, name in enumerate(d.emotions):
             bold = name == self.highlight
             ax.plot(layers, d.accuracy[:, i].tolist(), color=emotion_color(name, d.emotions), linewidth=2.6 if bold else 0.9,
+                    marker="o" if d.kind(name) == "user-made" else None,  # user-made: measured at the reading layer only
                     alpha=1.0 if bold else 0.55, label=name if bold else None, zorder=3 if bold else 2)
         ax.plot(layers, d.overall_accuracy().tolist(), color=self.colors["ink"], linewidth=2.2, label="mean of all emotions")
         ax.axhline(1 / len(d.emotions), color="#999999", linestyle="--", linewidth=1, label="chance")
@@ -64,7 +65,7 @@ class AccuracyChart(Chart):
 
 
 class EditorTab(QWidget):
-    """Define an emotion by examples; saving it re-extracts every direction in the worker."""
+    """Define an emotion by examples; saving it places the emotion among the built-in ones in the worker."""
 
     def __init__(self, state: LabState, runner: ModelRunner, errors: ErrorFunnel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,8 +81,9 @@ class EditorTab(QWidget):
         )
         self.count = QLabel()
         self.examples.textChanged.connect(self._count)
-        self.save_button = QPushButton("Save and extract")
-        self.save_button.setToolTip("Store the emotion and re-extract all directions (about a minute on a laptop)")
+        self.save_button = QPushButton("Save and measure")
+        self.save_button.setToolTip("Store the emotion and measure it against the built-in emotions "
+                                    "(only its own examples are read: a few seconds)")
         self.save_button.clicked.connect(self.save)
         self.user_list = QListWidget()
         self.user_list.setToolTip("Emotions you made. Built-in emotions cannot be deleted.")
@@ -118,7 +120,7 @@ class EditorTab(QWidget):
         self._update_buttons()
 
     def save(self) -> None:
-        """Validate and store the emotion, then re-extract (errors go to the funnel)."""
+        """Validate and store the emotion, then measure it (errors go to the funnel)."""
         if self.state.engine is None or self.runner.busy:
             return
         try:
@@ -142,12 +144,13 @@ class EditorTab(QWidget):
         self.extract()
 
     def extract(self, highlight: str | None = None) -> None:
-        """Re-extract the directions for the current emotion files in the worker."""
+        """Rebuild the directions for the current emotion files in the worker (user-made ones are placed
+        into the built-in picture: only their own texts are read)."""
         engine = self.state.engine
         assert engine is not None
 
         def work(ctx: JobContext) -> DirectionSet:
-            ctx.set_status("Extracting emotion directions")
+            ctx.set_status("Measuring the emotions")
             return load_or_extract(engine.lm, engine.directions.method, ctx)
 
         def done(directions: DirectionSet) -> None:
@@ -156,7 +159,7 @@ class EditorTab(QWidget):
             if highlight in directions.emotions:
                 self.result.setText(f"'{highlight}' recognised at layer {directions.reading_layer}: {accuracy_summary(directions, highlight)}.")
 
-        self.runner.start(Job("extracting emotion directions", work, on_done=done))
+        self.runner.start(Job("measuring the emotions", work, on_done=done))
 
     def refresh_list(self) -> None:
         self.user_list.clear()

@@ -13,6 +13,7 @@ from safetensors.torch import save_file
 
 from lab.common.errors import LabError
 from lab.emotions.direction_set import DirectionSet
+from lab.emotions.placement import BuiltinPicture
 
 FORMAT = "emotion-lab-directions"
 FORMAT_VERSION = 2
@@ -38,6 +39,8 @@ def save_directions(directions: DirectionSet, path: Path) -> None:
         "extras": directions.extras,
     }
     tensors = {name: getattr(directions, name).contiguous() for name in TENSORS}
+    if directions.picture is not None:
+        tensors.update(directions.picture.tensors())
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     save_file(tensors, str(partial), metadata={"emotion_lab": json.dumps(meta)})
@@ -75,6 +78,9 @@ def load_directions(path: Path) -> DirectionSet:
             extras=dict(meta.get("extras") or {}),
             **{name: tensors[name].float() for name in TENSORS},
         )
+        width = directions.vectors.shape[-1]
+        n_builtin = len(directions.extras.get("builtin", []))
+        directions.picture = BuiltinPicture.from_tensors(tensors, len(directions.layer_norms), width, n_builtin)
     except (TypeError, ValueError, OverflowError) as error:
         raise LabError(f"{path.name} has malformed metadata ({error}). Export it again from Emotion Lab.") from None
     _check_shapes(directions, path)

@@ -13,11 +13,15 @@ Readings are z-scores of the reading projection against neutral tokens: 0 = as o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from lab.common.errors import LabError
+
+if TYPE_CHECKING:
+    from lab.emotions.placement import BuiltinPicture
 
 NEUTRAL_LABEL = "no clear emotion"
 
@@ -43,14 +47,15 @@ class DirectionSet:
     data_hash: str
     hook_point: str = "decoder_layer_output"
     extras: dict[str, object] = field(default_factory=dict)
+    picture: BuiltinPicture | None = None  # what user-made emotions are placed against (built-in sets)
 
     @property
     def depth(self) -> int:
         return self.vectors.shape[0]
 
     def overall_accuracy(self) -> torch.Tensor:
-        """Held-out accuracy per layer, averaged over emotions: [depth]."""
-        return self.accuracy.mean(dim=1)
+        """Held-out accuracy per layer, averaged over the emotions measured there: [depth]."""
+        return self.accuracy.nanmean(dim=1)
 
     def index(self, emotion: str) -> int:
         try:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import torch
 
 from lab.common.stats import Estimate, wilson
-from lab.emotions.definitions import Emotion
 from lab.emotions.direction_set import DirectionSet
-from lab.emotions.extraction import FOLDS, SHRINKAGES, Corpus, LayerModel, predict
+from lab.emotions.extraction import SHRINKAGES, Corpus, LayerModel, predict
+from lab.emotions.placement import TOO_FEW
 
 CORE = ("happy", "sad", "afraid", "angry", "calm", "desperate")
-TOO_FEW = 20
 BAND = 2  # layers either side of the centre for band readings
 
 
@@ -45,8 +44,9 @@ def _keep_counts(predicted: torch.Tensor, neutral_class: int) -> list[int]:
     return [int((predicted != neutral_class).sum()), len(predicted)]
 
 
-def evaluate(directions: DirectionSet, corpus: Corpus, layer_models: dict[int, LayerModel], user: list[Emotion]) -> DirectionSet:
-    """Fill `directions.extras["evaluation"]` (and user-made accuracy per layer); returns `directions`."""
+def evaluate(directions: DirectionSet, corpus: Corpus, layer_models: dict[int, LayerModel]) -> DirectionSet:
+    """Fill `directions.extras["evaluation"]` for the built-in emotions; returns `directions`.
+    (User-made emotions are cross-validated when placed: lab.emotions.placement.)"""
     layer = directions.reading_layer
     n_builtin = len(corpus.train)
     weights, bias = directions.classifier_weights[layer].double(), directions.classifier_bias[layer].double()
@@ -71,11 +71,6 @@ def evaluate(directions: DirectionSet, corpus: Corpus, layer_models: dict[int, L
         "held_out": _counts(predict(weights[with_neutral], bias[with_neutral], corpus.neutral_held, layer), neutral_class),
         "validation": _counts(predict(weights[with_neutral], bias[with_neutral], corpus.neutral_validation, layer), neutral_class),
     }
-    for offset, emotion in enumerate(user):
-        column = n_builtin + offset
-        correct = _cross_validate(corpus.user[offset], layer_models)
-        directions.accuracy[:, column] = correct / max(len(corpus.user[offset]), 1)
-        per_emotion[emotion.name] = {"cross_validated": [int(correct[layer]), len(corpus.user[offset])], "too_few": len(corpus.user[offset]) < TOO_FEW}
     directions.extras["evaluation"] = {
         "layer": layer,
         "emotions": per_emotion,
@@ -89,23 +84,6 @@ def evaluate(directions: DirectionSet, corpus: Corpus, layer_models: dict[int, L
 def _add(total: list[int], counts: list[int]) -> None:
     total[0] += counts[0]
     total[1] += counts[1]
-
-
-def _cross_validate(texts: torch.Tensor, layer_models: dict[int, LayerModel]) -> torch.Tensor:
-    """Per layer, how many of a user-made emotion's texts are recognised when left out ([depth])."""
-    n = len(texts)
-    correct = torch.zeros(len(layer_models))
-    folds = min(FOLDS, n)
-    if folds < 2:
-        return correct
-    assignment = torch.arange(n) % folds
-    for layer, model in layer_models.items():
-        for fold in range(folds):
-            rest, held = texts[assignment != fold], texts[assignment == fold]
-            centroids = torch.cat([model.centroids, rest[:, layer].double().mean(0)[None]])
-            weights, bias = model.discriminant(centroids)
-            correct[layer] += int((predict(weights, bias, held, layer) == len(centroids) - 1).sum())
-    return correct
 
 
 def compare_estimators(corpus: Corpus, layer_models: dict[int, LayerModel]) -> list[dict]:

@@ -24,13 +24,13 @@ from lab.common.progress import Progress, SilentProgress
 from lab.emotions.activations import NeutralStats, TextMeanCache, neutral_token_stats
 from lab.emotions.definitions import Emotion, NeutralTexts, data_hash
 from lab.emotions.direction_set import DirectionSet
+from lab.emotions.placement import BuiltinPicture, place_user_emotions
 from lab.model.loader import LoadedModel
 
 METHODS = ("mean_diff", "pca_diff")
 SHRINKAGES = (0.1, 0.3, 0.6)
 HOLDOUT_EVERY = 5
 NEUTRAL_VARIANCE_REMOVED = 0.5
-FOLDS = 5
 NEUTRAL_OFFSETS = torch.linspace(-40, 40, 161)
 KEEP_EMOTIONAL = 0.95  # share of held-out emotional texts that must keep an emotion
 
@@ -49,7 +49,7 @@ def default_steering_layers(depth: int) -> tuple[int, ...]:
 
 @dataclass
 class Corpus:
-    """Per-text means [n, depth, width] by role: built-in train/held/validation, neutral, user-made."""
+    """Per-text means [n, depth, width] by role: built-in train/held/validation and neutral."""
 
     train: list[torch.Tensor]
     held: list[torch.Tensor]
@@ -57,17 +57,16 @@ class Corpus:
     neutral_train: torch.Tensor
     neutral_held: torch.Tensor
     neutral_validation: torch.Tensor
-    user: list[torch.Tensor]
 
 
-def gather(cache: TextMeanCache, builtin: list[Emotion], user: list[Emotion], neutral: NeutralTexts, progress: Progress) -> Corpus:
+def gather(cache: TextMeanCache, builtin: list[Emotion], neutral: NeutralTexts, progress: Progress) -> Corpus:
     """Read (or take from the cache) the mean activation of every text extraction needs."""
     neutral_train, neutral_held = split_holdout(neutral.texts)
     groups: list[list[str]] = []
     for emotion in builtin:
         train, held = split_holdout(emotion.examples)
         groups += [train, held, list(emotion.validation)]
-    groups += [neutral_train, neutral_held, list(neutral.validation)] + [list(e.examples) for e in user]
+    groups += [neutral_train, neutral_held, list(neutral.validation)]
     means = cache.means([t for group in groups for t in group], progress)
     parts, offset = [], 0
     for group in groups:
@@ -77,7 +76,6 @@ def gather(cache: TextMeanCache, builtin: list[Emotion], user: list[Emotion], ne
     return Corpus(
         train=parts[0 : 3 * n : 3], held=parts[1 : 3 * n : 3], validation=parts[2 : 3 * n : 3],
         neutral_train=parts[3 * n], neutral_held=parts[3 * n + 1], neutral_validation=parts[3 * n + 2],
-        user=parts[3 * n + 3 :],
     )
 
 
@@ -214,31 +212,28 @@ def extract(
     progress = progress or SilentProgress()
     cache = cache or TextMeanCache(lm)
     progress.set_status("Reading example texts")
-    corpus = gather(cache, builtin, user, neutral, progress)
+    corpus = gather(cache, builtin, neutral, progress)
     progress.set_status("Reading neutral texts")
     stats = neutral_token_stats(lm, split_holdout(neutral.texts)[0], progress, folder=cache.path.parent)
     progress.set_status("Choosing the reading layer")
     layer_models = {layer: LayerModel(corpus, stats, layer) for layer in range(lm.depth)}
-    reading_layer, shrinkage, builtin_accuracy = choose_layer_and_shrinkage(layer_models, corpus)
-    user_centroids = [texts.double().mean(0) for texts in corpus.user]  # [depth, W] each
-    depth, n, width = lm.depth, len(builtin) + len(user), lm.width
+    reading_layer, shrinkage, accuracy = choose_layer_and_shrinkage(layer_models, corpus)
+    depth, n, width = lm.depth, len(builtin), lm.width
     steer, read = torch.zeros(depth, n, width), torch.zeros(depth, n, width)
     calib_mean, calib_std = torch.zeros(depth, n), torch.ones(depth, n)
     class_w, class_b = torch.zeros(depth, n + 1, width), torch.zeros(depth, n + 1)
-    accuracy = torch.zeros(depth, n)
-    accuracy[:, : len(builtin)] = builtin_accuracy
     for layer, model in layer_models.items():
-        centroids = torch.cat([model.centroids] + [c[layer][None] for c in user_centroids])
-        steer[layer] = (model.steering(centroids) if method == "mean_diff" else torch.cat([_unit(_pca_diff(corpus, layer)), model.steering(centroids[len(builtin):])])).float()
-        read[layer] = model.reading(centroids).float()
+        steer[layer] = (model.steering(model.centroids) if method == "mean_diff" else _unit(_pca_diff(corpus, layer))).float()
+        read[layer] = model.reading(model.centroids).float()
         calib_mean[layer], calib_std[layer] = model.calibrate(read[layer].double())
-        weights, bias = model.discriminant(torch.cat([centroids, model.neutral_centroid[None]]))
+        weights, bias = model.discriminant(torch.cat([model.centroids, model.neutral_centroid[None]]))
         class_w[layer], class_b[layer] = weights.float(), bias.float()
     offset = calibrate_neutral_offset(class_w[reading_layer].double(), class_b[reading_layer].double(), corpus, reading_layer)
     class_b[:, -1] += offset
+    steering_layers = default_steering_layers(depth)
     directions = DirectionSet(
-        emotions=[e.name for e in builtin + user],
-        descriptions={e.name: e.description for e in builtin + user},
+        emotions=[e.name for e in builtin],
+        descriptions={e.name: e.description for e in builtin},
         method=method,
         vectors=steer,
         read_vectors=read,
@@ -249,10 +244,33 @@ def extract(
         classifier_bias=class_b,
         accuracy=accuracy,
         reading_layer=reading_layer,
-        steering_layers=default_steering_layers(depth),
+        steering_layers=steering_layers,
         model_identity=lm.identity,
-        data_hash=data_hash(emotions, neutral.texts + neutral.validation),
-        extras={"builtin": [e.name for e in builtin], "user": [e.name for e in user], "shrinkage": shrinkage, "neutral_offset": offset},
+        data_hash=data_hash(builtin, neutral.texts + neutral.validation),
+        extras={"builtin": [e.name for e in builtin], "shrinkage": shrinkage, "neutral_offset": offset},
+        picture=builtin_picture(layer_models, reading_layer, steering_layers),
     )
     progress.set_status("Validating")
-    return evaluate(directions, corpus, layer_models, user)
+    directions = evaluate(directions, corpus, layer_models)
+    if not user:
+        return directions
+    return place_user_emotions(directions, user, cache, data_hash(emotions, neutral.texts + neutral.validation), progress)
+
+
+def builtin_picture(layer_models: dict[int, LayerModel], reading_layer: int, steering_layers: tuple[int, ...]) -> BuiltinPicture:
+    """What user-made emotions are placed against (lab.emotions.placement)."""
+    layers = tuple(sorted({*steering_layers, reading_layer}))
+    pcs = [layer_models[layer].neutral_components() for layer in layers]
+    padded = torch.zeros(len(layers), max(len(p) for p in pcs), pcs[0].shape[-1], dtype=torch.float64)
+    for i, components in enumerate(pcs):
+        padded[i, : len(components)] = components
+    reading = layer_models[reading_layer]
+    return BuiltinPicture(
+        layers=layers,
+        grand_means=torch.stack([layer_models[layer].grand_mean for layer in layers]),
+        neutral_pcs=padded,
+        within=reading.within.clone(),
+        centroids=reading.centroids.clone(),
+        neutral_mean=reading.stats.mean[reading_layer].double(),
+        neutral_cov=reading.stats.covariance[reading_layer].double(),
+    )

@@ -1,9 +1,11 @@
 """The directions for a loaded model: precomputed (shipped), cached, or extracted now; imports merged.
 
-Lookup order for the built-in (+ user-made) emotion set on a model:
+Lookup order for the built-in emotion set on a model:
   1. assets/directions/<model>-<data>.safetensors  shipped for the embedded model (`make directions`)
   2. the user cache                                 extracted earlier on this machine
   3. extraction                                     then saved to the cache
+User-made emotions are placed into that built-in picture (lab.emotions.placement), reading only
+their own texts, and the result is cached under the full emotion set's hash.
 Imported emotions (per model, lab.emotions.imported) are merged on every load: they are calibrated
 against neutral text but never validated (they come without example texts).
 """
@@ -16,13 +18,14 @@ import torch
 from lab.common.errors import LabError
 from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress
-from lab.emotions.activations import neutral_token_stats
+from lab.emotions.activations import TextMeanCache, neutral_token_stats
 from lab.emotions.control_vectors import fill_layers
 from lab.emotions.definitions import data_hash, load_emotions, load_neutral
 from lab.emotions.direction_file import load_directions, save_directions
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.extraction import extract, split_holdout
 from lab.emotions.imported import ModelShape, load_imported
+from lab.emotions.placement import place_user_emotions
 from lab.model.loader import LoadedModel
 
 
@@ -48,11 +51,20 @@ def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progre
     """The directions for the current emotion set on `lm`, imported emotions included."""
     progress = progress or SilentProgress()
     emotions, neutral = load_emotions(), load_neutral()
-    key = data_hash(emotions, neutral.texts + neutral.validation)
+    texts = neutral.texts + neutral.validation
+    key = data_hash(emotions, texts)
     directions = _stored(lm, key, method)
     if directions is None:
-        directions = extract(lm, emotions, neutral, method, progress)
-        save_directions(directions, cache_path(lm.identity, key, method))
+        builtin = [e for e in emotions if e.builtin]
+        builtin_key = data_hash(builtin, texts)
+        base = _stored(lm, builtin_key, method)
+        if base is None or base.picture is None:
+            base = extract(lm, builtin, neutral, method, progress)
+            save_directions(base, cache_path(lm.identity, builtin_key, method))
+        user = [e for e in emotions if not e.builtin]
+        directions = place_user_emotions(base, user, TextMeanCache(lm), key, progress) if user else base
+        if user:
+            save_directions(directions, cache_path(lm.identity, key, method))
     return merge_imported(directions, lm, load_imported(ModelShape(lm.identity, lm.depth, lm.width)), progress)
 
 
