@@ -33,6 +33,7 @@ from ui.emotion_panel import EmotionPanel
 from ui.errors import ErrorFunnel
 from ui.exports import default_export_path
 from ui.help import HelpPanel
+from ui.imported_emotions import ImportedEmotionsDialog
 from ui.map_view import MapTab
 from ui.model_menu import ModelPicker
 from ui.page_tabs import PageTabs
@@ -173,6 +174,8 @@ class MainWindow(QMainWindow):
         self.load_preset_action = self._action("&Load preset…", self.load_preset_dialog, "Ctrl+O")
         self.save_preset_action = self._action("&Save preset…", self.save_preset_dialog, "Ctrl+S")
         self.reload_action = self._action("&Reload model", self.start_loading, None, "Load the model again")
+        self.imported_action = self._action("&Imported emotions…", self.show_imported_emotions, None,
+                                            "List or remove the emotions imported for the loaded model")
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.send_action = self._action("&Send", self.send, "Ctrl+Return",
                                         "Send the message (Chat) or run the comparison (Compare)")
@@ -368,6 +371,18 @@ class MainWindow(QMainWindow):
         self.recorder.new_chat()
         if self.chat.rerun_session(record):
             self.tabs.setCurrentWidget(self.chat)
+
+    def show_imported_emotions(self) -> ImportedEmotionsDialog | None:
+        """The loaded model's imported emotions; removing one re-reads the directions without it."""
+        engine = self.state.engine
+        if engine is None:
+            self.errors.report("The model is still loading; look at its imported emotions when it is ready.")
+            return None
+        dialog = ImportedEmotionsDialog(engine.lm.identity, engine.lm.spec, self.errors, self)
+        dialog.removed.connect(lambda _name: self.editor.extract())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _edit_last(self) -> None:
         self.tabs.setCurrentWidget(self.chat)

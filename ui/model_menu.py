@@ -116,4 +116,5 @@ class ModelPicker(QObject):
                 action.setStatusTip(spec)
                 action.triggered.connect(lambda _=False, s=spec: self.choose(s))
         self.menu.addSeparator()
+        self.menu.addAction(self.window.imported_action)
         self.menu.addAction(self.window.reload_action)
