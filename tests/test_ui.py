@@ -284,6 +284,20 @@ def test_emotion_map_and_accuracy_chart(idle, qtbot):
     assert window.editor.chart.figure.axes
 
 
+def test_validation_page_shows_the_loaded_models_numbers_and_saves_them(idle, qtbot, tmp_path):
+    window = idle
+    page = window.show_validation()
+    assert page is not None and page.isVisible()
+    text = page.browser.toPlainText()
+    directions = window.state.engine.directions
+    assert f"reading layer {directions.reading_layer}" in text and "95% CI" in text
+    assert all(name in text for name in directions.emotions)
+    assert "Steering efficacy" not in text and "not measured yet" in page.note.text()
+    saved = page.save_html(tmp_path / "report")
+    assert saved.suffix == ".html" and "data:image/png;base64," in saved.read_text(encoding="utf-8")
+    page.close()
+
+
 def test_sessions_tab_lists_and_opens_sessions_read_only(idle, qtbot):
     window = idle
     window.tabs.setCurrentWidget(window.sessions)

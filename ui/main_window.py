@@ -44,6 +44,7 @@ from ui.sessions import SessionsTab
 from ui.startup import Estimate
 from ui.state import LabState
 from ui.theme import Theme
+from ui.validation_page import ValidationPage
 from ui.workers import Job, JobContext, ModelRunner
 
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
@@ -189,6 +190,8 @@ class MainWindow(QMainWindow):
         help_action = self.help_dock.toggleViewAction()
         help_action.setText("&What am I seeing?")
         help_action.setShortcut(QKeySequence("F1"))
+        self.validation_action = self._action("&Does this lab work on this model?", self.show_validation, None,
+                                              "How well the loaded model's readings and steering were validated")
         about_action = self._action("&About Emotion Lab", self._about)
 
         menus = self.menuBar()
@@ -209,6 +212,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(help_action)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(help_action)
+        help_menu.addAction(self.validation_action)
         help_menu.addAction(about_action)
 
         toolbar = QToolBar("Main")
@@ -383,6 +387,17 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def show_validation(self) -> ValidationPage | None:
+        """The validation report of the loaded model (quick part at once; the long part on request)."""
+        engine = self.state.engine
+        if engine is None:
+            self.errors.report("The model is still loading; open this page when it is ready.")
+            return None
+        page = ValidationPage(engine, self.runner, self.errors, self)
+        page.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        page.show()
+        return page
 
     def _edit_last(self) -> None:
         self.tabs.setCurrentWidget(self.chat)

@@ -14,7 +14,9 @@ from lab.diagnostics.bench_sweep import sweep_ratio
 from lab.emotions.extraction import extract
 from lab.runtime.engine import Engine
 from lab.emotions.activations import TextMeanCache
-from lab.emotions.definitions import load_emotions, load_neutral
+from lab.emotions.definitions import Emotion, load_emotions, load_neutral
+from lab.emotions.direction_set import DirectionSet
+from lab.emotions.placement import place_user_emotions
 from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.model.loader import LoadedModel, load_model
@@ -25,6 +27,7 @@ from lab.store.lab_file import SessionStore, open_store
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 TOKENS = 48
 STEER = {"happy": 0.02, "calm": 0.02, "desperate": -0.02}
+ADDED_EXAMPLES = 20  # the issue's yardstick for adding an emotion
 
 
 def _timed(fn) -> float:
@@ -73,16 +76,25 @@ def cold_load_seconds() -> float:
                 os.environ["EMOTION_LAB_HOME"] = saved
 
 
+def _add_emotion_seconds(lm: LoadedModel, builtin: DirectionSet, emotions: list[Emotion]) -> float:
+    """Adding a user-made emotion of ADDED_EXAMPLES texts to the built-in set, nothing cached."""
+    texts = tuple(text for emotion in emotions for text in emotion.validation)[:ADDED_EXAMPLES]
+    added = Emotion("bench-feeling", "texts borrowed from the validation sets", texts, builtin=False)
+    with tempfile.TemporaryDirectory() as empty_cache:
+        return _timed(lambda: place_user_emotions(builtin, [added], TextMeanCache(lm, Path(empty_cache)), "bench"))
+
+
 def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
     load_model(spec)  # make sure the cache is warm
     warm = min(_timed(lambda: load_model(spec)) for _ in range(2))
     cold = cold_load_seconds() if spec == "embedded" else float("nan")
     lm = load_model(spec)
-    emotions, neutral = load_emotions(), load_neutral()
+    emotions, neutral = load_emotions(include_user=False), load_neutral()
     with tempfile.TemporaryDirectory() as empty_cache:  # every text read: the cost of a first extraction
         start = time.perf_counter()
         directions = extract(lm, emotions, neutral, cache=TextMeanCache(lm, Path(empty_cache)))
         extract_s = time.perf_counter() - start
+    add_emotion_s = _add_emotion_seconds(lm, directions, emotions)
     ids = lm.chat_ids([{"role": "user", "content": PROMPT}])
     _plain_tokens_per_s(lm, ids)  # warm-up
     plain, steered, recording = [], [], []
@@ -99,6 +111,7 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "cold_load_s": round(cold, 2),
         "warm_load_s": round(warm, 2),
         "extract_s": round(extract_s, 2),
+        "add_emotion_s": round(add_emotion_s, 2),
         "recorded_tok_s": round(max(recording), 2),
         "record_ratio": round(max(recording) / max(steered), 3),
         "bytes_per_token": round(bytes_per_token(with_raw=False)),

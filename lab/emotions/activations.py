@@ -5,7 +5,6 @@ every mean: its residual norm dwarfs the rest and would swamp the statistics.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,6 @@ class NeutralStats:
     mean: torch.Tensor  # [depth, width]
     covariance: torch.Tensor  # [depth, width, width], float64
     norm: torch.Tensor  # [depth] mean residual-stream norm per token
-
-
-def _fast_precision(device: torch.device):
-    """bfloat16 matmuls for bulk reading on CPU: twice as fast, text means agree to cosine 0.9999."""
-    if device.type == "cpu":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def text_means(lm: LoadedModel, texts: list[str], progress: Progress | None = None, neutral: bool = False) -> tuple[torch.Tensor, NeutralStats | None]:
@@ -67,7 +59,7 @@ def text_means(lm: LoadedModel, texts: list[str], progress: Progress | None = No
             norm_sum[layer] += tokens.norm(dim=-1).sum()
 
     backbone = lm.model.base_model
-    with torch.inference_mode(), _fast_precision(lm.device), residual_hooks(lm.layers, range(depth), observe=observe):
+    with torch.inference_mode(), residual_hooks(lm.layers, range(depth), observe=observe):
         for start in range(0, len(order), BATCH_SIZE):
             check_cancelled(progress)
             rows = order[start : start + BATCH_SIZE]
