@@ -342,7 +342,8 @@ def test_schema_is_migrated_once(tmp_path):
     with sqlite3.connect(tmp_path / "lab.db") as c:
         applied = c.execute("SELECT migration_set, name FROM _sqlite_migrations").fetchall()
         assert applied == [("emotion_lab", "001_initial"), ("emotion_lab", "002_checks_and_experiments"),
-                           ("emotion_lab", "003_push_free_readings"), ("emotion_lab", "004_stopped_turns")]
+                           ("emotion_lab", "003_push_free_readings"), ("emotion_lab", "004_stopped_turns"),
+                           ("emotion_lab", "005_session_runtime")]
         assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -54,21 +54,8 @@ def test_dialog_lists_and_removes_imported_emotions(qapp, lab_home, monkeypatch)
     assert "No emotions are imported" in dialog.note.text()
 
 
-@pytest.fixture
-def window(qapp, tmp_path, lab_home, tiny_lm, tiny_directions):
-    from PySide6.QtCore import QSettings
-
-    from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
-
-    win = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                     db_path=tmp_path / "lab.db")
-    win.use_engine(Engine(tiny_lm, tiny_directions))
-    yield win
-    win.close()
-
-
-def test_model_menu_opens_the_dialog_and_removing_rereads_the_directions(window, monkeypatch, tiny_lm):
+def test_model_menu_opens_the_dialog_and_removing_rereads_the_directions(tiny_window, monkeypatch, tiny_lm):
+    window = tiny_window
     from PySide6.QtWidgets import QMessageBox
 
     shape = ModelShape(tiny_lm.identity, tiny_lm.depth, tiny_lm.width)

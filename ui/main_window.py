@@ -252,12 +252,12 @@ class MainWindow(QMainWindow):
 
     def start_loading(self) -> None:
         """Load the model and its directions in the worker thread."""
-        spec = self.spec
+        spec, dtype = self.spec, self.model_picker.dtype
         self.status_label.setText("Loading the model…")
         gc.freeze()  # objects so far live as long as the app: keep garbage collections during loading short
 
         def work(ctx: JobContext) -> Engine:
-            return open_engine(spec, progress=ctx)
+            return open_engine(spec, progress=ctx, dtype=dtype)
 
         self._start_estimate()
         self.runner.start(Job("loading the model", work, on_done=self._loaded, cancellable=False))
@@ -300,9 +300,10 @@ class MainWindow(QMainWindow):
     def open_model(self, spec: str) -> None:
         """Load another model in the background; on failure the error funnel explains and the current one stays."""
         self.status_label.setText(f"Loading {spec}…")
+        dtype = self.model_picker.dtype
 
         def work(ctx: JobContext) -> Engine:
-            return open_engine(spec, progress=ctx)
+            return open_engine(spec, progress=ctx, dtype=dtype)
 
         def done(engine: Engine) -> None:
             self.spec = spec
@@ -317,8 +318,9 @@ class MainWindow(QMainWindow):
         self.state.set_engine(engine)
         self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
         gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
-        self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers), "
-                                  f"{len(engine.directions.emotions)} emotions.")
+        runtime = engine.lm.runtime
+        self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers, {runtime['dtype']} on "
+                                  f"{runtime['device']}), {len(engine.directions.emotions)} emotions.")
 
     def _engine_changed(self) -> None:
         engine = self.state.engine

@@ -11,14 +11,21 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtGui
 from PySide6.QtCore import QObject, QSettings
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QToolButton
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 RECENT_KEY = "models/recent"
+DTYPE_KEY = "models/dtype"
 MAX_RECENT = 5
+PRECISIONS = {  # lab.model.precision.DTYPE_CHOICES, explained
+    "auto": "Automatic (bfloat16 on GPUs and CPUs that support it, else float32)",
+    "float32": "float32 (exact, most memory)",
+    "bfloat16": "bfloat16 (half the memory; slow on CPUs without native support)",
+    "float16": "float16 (GPU only)",
+}
 
 
 def recent_models(settings: QSettings) -> list[str]:
@@ -60,6 +67,16 @@ class ModelPicker(QObject):
         self.hub_action = QAction("&Hub id…", self)
         self.hub_action.setStatusTip("A model on the Hugging Face hub, e.g. HuggingFaceTB/SmolLM2-135M-Instruct")
         self.hub_action.triggered.connect(self.ask_hub_id)
+        self.precision_menu = QMenu("&Precision", window)
+        self.precision_menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        for name, text in PRECISIONS.items():
+            action = self.precision_menu.addAction(text)
+            action.setCheckable(True)
+            action.setData(name)
+            action.setChecked(name == self.dtype)
+            action.triggered.connect(lambda _=False, n=name: self.choose_precision(n))
+            group.addAction(action)
         self.menu.aboutToShow.connect(self._rebuild)
         self.button = QToolButton()
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -67,6 +84,18 @@ class ModelPicker(QObject):
         self.button.setToolTip("Which language model the lab reads and steers")
         self._rebuild()
         self.show_current(window.spec)
+
+    @property
+    def dtype(self) -> str:
+        """The precision models load in (remembered between runs)."""
+        value = str(self.window.settings.value(DTYPE_KEY, "auto"))
+        return value if value in PRECISIONS else "auto"
+
+    def choose_precision(self, name: str) -> None:
+        """Remember `name` and load the current model again in it."""
+        if name != self.dtype:
+            self.window.settings.setValue(DTYPE_KEY, name)
+            self.window.open_model(self.window.spec)
 
     def choose(self, spec: str) -> None:
         spec = spec.strip()
@@ -116,5 +145,6 @@ class ModelPicker(QObject):
                 action.setStatusTip(spec)
                 action.triggered.connect(lambda _=False, s=spec: self.choose(s))
         self.menu.addSeparator()
+        self.menu.addMenu(self.precision_menu)
         self.menu.addAction(self.window.imported_action)
         self.menu.addAction(self.window.reload_action)

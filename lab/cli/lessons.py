@@ -24,7 +24,7 @@ def cmd_lessons(args: argparse.Namespace) -> int:
 
     if args.seeds is not None and args.seeds < 2:
         raise LabError("--seeds must be at least 2: a verdict needs an interval over seeds.")
-    engine = open_cli_engine(args.model, args.method)
+    engine = open_cli_engine(args.model, args.method, args.dtype)
     verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress())
     for verdict in verdicts:
         print(json.dumps(verdict.to_json()) if args.json else verdict.summary(), flush=True)

@@ -21,7 +21,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _engine(args: argparse.Namespace):
     from lab.cli.models import open_cli_engine
 
-    return open_cli_engine(args.model, args.method)
+    return open_cli_engine(args.model, args.method, args.dtype)
 
 
 def cmd_emotions(args: argparse.Namespace) -> int:
@@ -55,6 +55,7 @@ def _read_lines(path: str) -> list[str]:
     return lines
 
 
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
 READ_ACTIONS = ("list", "show", "export", "report", "compare")  # sessions actions that never write
 
 
@@ -205,7 +206,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     if not (args.file or args.list or args.remove):
         raise LabError("Give a file to import, or --list, or --remove NAME.")
-    lm = load_cli_model(args.model)
+    lm = load_cli_model(args.model, args.dtype)
     shape = ModelShape(lm.identity, lm.depth, lm.width)
     if args.list:
         entries = list_imported(lm.identity)
@@ -332,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
+    common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,  # lab.model.precision's, without importing torch
+                        help="model precision: auto (bfloat16 on GPUs and CPUs with native bfloat16, else float32), float32, bfloat16, float16")
     common.add_argument("--method", default="mean_diff", choices=["mean_diff", "pca_diff"], help="direction extraction method")
     common.add_argument("--db", default=None, help="the lab file (SQLite) for recordings; default sessions/lab.db")
     common.add_argument("--no-record", action="store_true", help="do not record generate/read as a session")

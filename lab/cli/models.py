@@ -8,13 +8,13 @@ from lab.common.errors import LabError
 from lab.common.progress import TerminalProgress
 
 
-def load_cli_model(spec: str):
-    """The LoadedModel for `spec`; a config.json with wrong types or missing fields is a LabError."""
+def load_cli_model(spec: str, dtype: str = "auto"):
+    """The LoadedModel for `spec` in `dtype`; a config.json with wrong types or missing fields is a LabError."""
     from lab.model.loader import load_model
 
     _check_config(spec)
     try:
-        return load_model(spec, TerminalProgress())
+        return load_model(spec, TerminalProgress(), dtype)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
         config = Path(spec).expanduser() / "config.json"
         if not config.is_file():
@@ -23,12 +23,12 @@ def load_cli_model(spec: str):
         raise LabError(f"The model in {spec} could not be built from its config.json ({first}). Use an unmodified model folder.") from error
 
 
-def open_cli_engine(spec: str, method: str):
+def open_cli_engine(spec: str, method: str, dtype: str = "auto"):
     """The model and its emotion directions, for the CLI."""
     from lab.emotions.library import load_or_extract
     from lab.runtime.engine import Engine
 
-    lm = load_cli_model(spec)
+    lm = load_cli_model(spec, dtype)
     return Engine(lm=lm, directions=load_or_extract(lm, method, TerminalProgress()))
 
 

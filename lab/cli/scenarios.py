@@ -72,7 +72,7 @@ def _store(args: argparse.Namespace) -> Iterator[object]:
 def _engine(args: argparse.Namespace):
     from lab.cli.models import open_cli_engine
 
-    return open_cli_engine(args.model, args.method)
+    return open_cli_engine(args.model, args.method, args.dtype)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

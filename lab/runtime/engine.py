@@ -19,8 +19,8 @@ class Engine:
         return self.lm.chat_ids(messages, add_generation_prompt=True)
 
 
-def open_engine(spec: str = "embedded", method: str = "mean_diff", progress: Progress | None = None) -> Engine:
-    """Load the model and its directions (extracting them on first use, then from the cache)."""
+def open_engine(spec: str = "embedded", method: str = "mean_diff", progress: Progress | None = None, dtype: str = "auto") -> Engine:
+    """Load the model (in `dtype`, lab.model.precision) and its directions (extracted on first use, then cached)."""
     progress = progress or SilentProgress()
-    lm = load_model(spec, progress)
+    lm = load_model(spec, progress, dtype)
     return Engine(lm=lm, directions=load_or_extract(lm, method, progress))

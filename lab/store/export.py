@@ -48,7 +48,7 @@ def to_json(record: SessionRecord, *, raw: bool = True) -> str:
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "title": record.title, "created": record.created, "ended": record.ended, "status": record.status,
         "app_version": record.app_version, "notes": record.notes, "scenario": record.scenario,
-        "sampling": asdict(record.sampling), "model": asdict(record.model),
+        "sampling": asdict(record.sampling), "model": asdict(record.model), "runtime": record.runtime,
         "directions": None if record.directions is None else asdict(record.directions),
         "turns": [asdict(t) for t in record.turns],
         "tokens": [_token_dict(t, raw) for t in record.tokens],
@@ -81,6 +81,7 @@ def from_json(text: str) -> SessionRecord:
             title=data["title"], created=data["created"], ended=data["ended"], status=data["status"],
             app_version=data["app_version"], notes=data["notes"], scenario=data["scenario"],
             sampling=SamplingSettings(**data["sampling"]), model=ModelInfo(**data["model"]),
+            runtime=dict(data.get("runtime") or {}),
             directions=None if directions is None else DirectionsInfo(**{
                 **directions, "layers": tuple(directions["layers"]), "emotions": tuple(directions["emotions"]),
             }),
@@ -164,7 +165,8 @@ def to_markdown(record: SessionRecord) -> str:
     lines = [
         f"# {md(record.title)}", "",
         f"- Created: {md(record.created)} ({md(record.status)})",
-        f"- Model: {md(m.spec)} ({md(m.family)}, {m.depth} layers, width {m.width})",
+        f"- Model: {md(m.spec)} ({md(m.family)}, {m.depth} layers, width {m.width})"
+        + "".join(f", {md(key)} {md(value)}" for key, value in record.runtime.items()),
         f"- Sampling: temperature {s.temperature}, top-p {s.top_p}, seed {s.seed}, "
         f"max new tokens {s.max_new_tokens}",
     ]

@@ -29,6 +29,8 @@ def check_export(data: Any) -> None:
     for key in ("depth", "width"):
         _whole(model.get(key), f"model > {key}")
     _optional(data.get("directions"), "directions", _directions)
+    for key, value in _mapping(data.get("runtime", {}), "runtime").items():
+        _text(value, f"runtime > {_text(key, 'runtime')}")
     turns: set[int] = set()
     for i, turn in enumerate(_list(data.get("turns"), "turns")):
         index = _whole(_mapping(turn, f"turns > item {i + 1}").get("index"), f"turns > item {i + 1} > index")

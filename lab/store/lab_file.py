@@ -135,13 +135,15 @@ class SessionStore:
     def start_session(
         self, title: str, model_id: int, directions_id: int | None, sampling: SamplingSettings, *,
         scenario: Mapping[str, Any] | None = None, notes: str = "", app_version: str,
+        runtime: Mapping[str, str] | None = None,
     ) -> SessionRecorder:
-        """Create a session with status "recording" and return its recorder."""
+        """Create a session with status "recording" and return its recorder (`runtime`: device, dtype, ...)."""
         row = {
             "title": title, "created": now(), "status": "recording", "model": model_id,
             "direction_set": directions_id, "app_version": app_version,
             "scenario": None if scenario is None else json.dumps(scenario), "notes": notes,
             **sampling_columns(sampling), "recorder_host": socket.gethostname(), "recorder_pid": os.getpid(),
+            "runtime": json.dumps(dict(runtime or {})),
         }
         writer = self._write()
         session_id = writer.call(lambda db: db["sessions"].insert(row).last_pk)

@@ -66,6 +66,7 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
         scenario=None if s["scenario"] is None else json.loads(s["scenario"]),
         sampling=SamplingSettings(s["temperature"], s["top_p"], s["seed"], s["max_new_tokens"]),
         model=ModelInfo(s["spec"], s["identity_hash"], s["family"], s["depth"], s["width"]),
+        runtime=_runtime(s),
         directions=None if s["direction_set"] is None else DirectionsInfo(
             s["method"], tuple(json.loads(s["layers"])), s["data_hash"], s["reading_layer"],
             json.loads(s["calibration"]), tuple(json.loads(s["emotions"])),
@@ -85,6 +86,15 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
             for e in steering_rows
         ],
     )
+
+
+def _runtime(session: sqlite3.Row) -> dict[str, str]:
+    """The session's runtime JSON ({} before migration 005, or when it is not an object of strings)."""
+    try:
+        value = json.loads(session["runtime"] or "{}") if "runtime" in session.keys() else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _has_stopped(c: sqlite3.Connection) -> bool:

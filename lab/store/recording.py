@@ -23,7 +23,8 @@ def start_recording(store: SessionStore, engine: Engine, title: str, sampling: S
         model_id, directions.method, list(directions.steering_layers), directions.data_hash,
         directions.reading_layer, calibration, directions.emotions,
     )
-    return store.start_session(title, model_id, directions_id, sampling, scenario=scenario, notes=notes, app_version=__version__)
+    return store.start_session(title, model_id, directions_id, sampling, scenario=scenario, notes=notes,
+                               app_version=__version__, runtime=engine.lm.runtime)
 
 
 def recorded(recorder: SessionRecorder, events: Iterable[TokenEvent], layers: tuple[int, ...]) -> Iterator[TokenEvent]:

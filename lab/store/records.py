@@ -87,6 +87,7 @@ class SessionRecord:
     tokens: list[TokenRecord]
     steering: list[SteeringRecord]
     id: int | None = None  # row id in the store it was loaded from
+    runtime: dict[str, str] = field(default_factory=dict)  # where and how the model ran: device, dtype, ...
 
     def emotions(self) -> list[str]:
         """The emotions read in this session, in the direction set's order."""

@@ -170,3 +170,10 @@ def _stopped_turns(db: Database) -> None:
     """turns.stopped is 1 where the model's answer was cut off before it finished (Stop pressed, or
     the app closed while it wrote): its text is what had been written by then."""
     db.execute("ALTER TABLE turns ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="005_session_runtime")
+def _session_runtime(db: Database) -> None:
+    """sessions.runtime: where and how the model ran, a JSON object of strings (device, dtype and,
+    for other engines, engine details); NULL for sessions recorded before it."""
+    db.execute("ALTER TABLE sessions ADD COLUMN runtime TEXT")

@@ -71,7 +71,7 @@ def import_session(db: Database, record: SessionRecord) -> int:
         "status": "interrupted" if record.status == "recording" else record.status,
         "model": model_id, "direction_set": directions_id, "app_version": record.app_version,
         "scenario": None if record.scenario is None else json.dumps(record.scenario), "notes": record.notes,
-        **sampling_columns(record.sampling),
+        **sampling_columns(record.sampling), "runtime": json.dumps(record.runtime),
     }).last_pk
     turn_rows = {
         t.index: db["turns"].insert({"session": session_id, "turn_index": t.index, "role": t.role, "text": t.text,

@@ -1,0 +1,94 @@
+"""Precision and memory (lab.model.precision): the dtype a model loads in, the memory check before
+loading, readings kept in float32, and the runtime recorded with every session."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lab.common.errors import LabError
+from lab.model import precision
+from lab.model.precision import DTYPE_CHOICES, ModelTooLarge, check_fits, choose_dtype, memory_needed, weight_count
+
+PROMPT = [{"role": "user", "content": "sun smile laugh"}]
+CPU = torch.device("cpu")
+
+
+def test_auto_is_float32_on_a_cpu_without_native_bfloat16_and_bfloat16_with_it(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: False)
+    assert choose_dtype("auto", CPU) == torch.float32
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: True)
+    assert choose_dtype("auto", CPU) == torch.bfloat16
+    assert choose_dtype("float32", CPU) == torch.float32 and choose_dtype("bfloat16", CPU) == torch.bfloat16
+    with pytest.raises(LabError, match="float16 is not supported on the CPU"):
+        choose_dtype("float16", CPU)
+    with pytest.raises(LabError, match="Unknown precision 'double'"):
+        choose_dtype("double", CPU)
+
+
+def test_the_cli_offers_exactly_the_precisions_the_loader_knows():
+    from lab.cli.main import DTYPE_CHOICES as CLI_CHOICES
+
+    assert CLI_CHOICES == DTYPE_CHOICES
+
+
+def test_weights_are_counted_from_the_file_headers(tiny_model_dir, tiny_lm):
+    assert weight_count(tiny_model_dir) == sum(p.numel() for p in tiny_lm.model.parameters())  # shared weights once
+
+
+def test_a_model_that_does_not_fit_is_refused_before_loading_with_the_sizes(tiny_model_dir, monkeypatch):
+    from lab.model.loader import load_model
+
+    needed = memory_needed(8_000_000_000, torch.bfloat16)
+    with pytest.raises(ModelTooLarge, match=r"needs about 1[89]\.\d GB in bfloat16 \(8\.00 billion weights\) but only 4\.0 GB is free"):
+        check_fits("big-model", 8_000_000_000, torch.bfloat16, CPU, free=4 * 2**30)
+    assert check_fits("big-model", 8_000_000_000, torch.bfloat16, CPU, free=needed) == needed
+    with pytest.raises(ModelTooLarge, match="Try --dtype bfloat16"):
+        check_fits("big-model", 8_000_000_000, torch.float32, CPU, free=4 * 2**30)
+    monkeypatch.setattr(precision, "memory_free", lambda device: 1000)
+    with pytest.raises(LabError, match="is free on cpu"):
+        load_model(str(tiny_model_dir))
+    assert (tiny_model_dir / "config.json").is_file()  # nothing was deleted or half-loaded
+
+
+def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_dir, tiny_lm, tiny_directions, tmp_path):
+    from lab.model.loader import load_model
+    from lab.runtime.events import SamplingSettings
+    from lab.runtime.generator import generate
+    from lab.runtime.steering import SteeringState
+
+    half = load_model(str(tiny_model_dir), dtype="bfloat16")
+    assert half.dtype == torch.bfloat16 and next(half.model.parameters()).dtype == torch.bfloat16
+    assert half.runtime == {"device": "cpu", "dtype": "bfloat16"} and tiny_lm.runtime["dtype"] == "float32"
+    ids = tiny_lm.chat_ids(PROMPT)
+    settings = SamplingSettings(max_new_tokens=1)
+
+    def prompt_readings(lm) -> torch.Tensor:
+        steering = SteeringState(tiny_directions)
+        steering.set_all({"joy": 0.5})
+        events = [e for e in generate(lm, tiny_directions, ids, steering, settings) if e.is_prompt]
+        return torch.tensor([[e.readings[n] for n in tiny_directions.emotions] for e in events[1:]])
+
+    full, reduced = prompt_readings(tiny_lm), prompt_readings(half)
+    assert reduced.dtype == torch.float32
+    assert torch.allclose(reduced, full, atol=0.1 * float(full.abs().max()) + 0.05)
+
+
+def test_every_session_records_where_and_how_the_model_ran(tmp_path, tiny_lm, tiny_directions):
+    from lab.runtime.engine import Engine
+    from lab.runtime.events import SamplingSettings
+    from lab.store.export import from_json, to_json, to_markdown
+    from lab.store.lab_file import open_store
+    from lab.store.recording import start_recording
+
+    with open_store(tmp_path / "lab.db") as store:
+        with start_recording(store, Engine(tiny_lm, tiny_directions), "runtime", SamplingSettings()) as recorder:
+            recorder.begin_turn("user", "hello")
+            recorder.finish()
+        record = store.load_session(recorder.session_id)
+        assert record.runtime == {"device": "cpu", "dtype": "float32"}
+        again = from_json(to_json(record))
+        assert again.runtime == record.runtime
+        assert store.load_session(store.import_session(again)).runtime == record.runtime
+        assert "cpu" in to_markdown(record) and "float32" in to_markdown(record)
+    with pytest.raises(LabError, match="runtime > dtype"):
+        from_json(to_json(record).replace('"dtype": "float32"', '"dtype": 32'))
