@@ -33,7 +33,7 @@ from lab.emotions.definitions import (
 )
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings
-from lab.runtime.generator import _Decoder, generate
+from lab.runtime.generator import Decoder, generate
 from lab.model.hooks import residual_hooks
 from lab.model.loader import SUPPORTED_FAMILIES, load_model
 from lab.runtime.reading import read_ids, read_text
@@ -488,7 +488,7 @@ def test_decoder_never_splits_a_multibyte_character():
     text = "né ☃ ok"
     ids = tokenizer(text, add_special_tokens=False).input_ids
     assert len(ids) > len(text)  # multi-byte characters take several tokens
-    decoder = _Decoder(tokenizer)
+    decoder = Decoder(tokenizer)
     pieces = [decoder.push(i) for i in ids]
     assert "".join(pieces) == text
     assert not any("\ufffd" in piece for piece in pieces)

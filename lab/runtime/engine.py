@@ -1,26 +1,87 @@
-"""The loaded model and its emotion directions: what every front end (CLI, app) works with."""
+"""The loaded model and its emotion directions: what every front end (CLI, app) works with.
+
+An Engine generates through one of two backends behind the same methods: "local" (the lab's own
+hooked decoding loop, lab.runtime.generator: streamed, live steering) or "nnsight" (one nnsight
+trace per reply, lab.runtime.nnsight_engine), which can also run on an NDIF server (`remote`).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
+from lab.common.errors import LabError
+from lab.common.progress import Progress, SilentProgress
 from lab.emotions.direction_set import DirectionSet
-
 from lab.emotions.library import load_or_extract
 from lab.model.loader import LoadedModel, load_model
-from lab.common.progress import Progress, SilentProgress
+from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.runtime.generator import generate_rows, shared_prompt
+from lab.runtime.ndif import RemoteTarget, check_reachable, remote_target
+from lab.runtime.nnsight_engine import NnsightRunner
+from lab.runtime.steering import SteeringState
+
+BACKENDS = ("local", "nnsight")
 
 
 @dataclass
 class Engine:
     lm: LoadedModel
     directions: DirectionSet
+    backend: str = "local"
+    remote: RemoteTarget | None = None  # set when the nnsight backend runs on NDIF
+    _runner: NnsightRunner | None = field(default=None, init=False, repr=False, compare=False)
 
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
         return self.lm.chat_ids(messages, add_generation_prompt=True)
 
+    @property
+    def runtime(self) -> dict[str, str]:
+        """Where and how replies are made (recorded with every session): device, dtype, engine, NDIF target."""
+        return {**self.lm.runtime, "engine": self.backend, **(self.remote.runtime if self.remote else {})}
 
-def open_engine(spec: str = "embedded", method: str = "mean_diff", progress: Progress | None = None, dtype: str = "auto") -> Engine:
-    """Load the model (in `dtype`, lab.model.precision) and its directions (extracted on first use, then cached)."""
+    def generate(
+        self, prompt_ids: list[int], steering: SteeringState, settings: SamplingSettings = SamplingSettings(),
+        stop: threading.Event | None = None,
+    ) -> Iterator[TokenEvent]:
+        """The prompt's events, then every row's generated tokens (one shared prompt; see generate_rows)."""
+        return self.generate_rows(shared_prompt(prompt_ids, steering.rows), steering, settings, stop=stop)
+
+    def generate_rows(
+        self, prompts: list[list[int]], steering: SteeringState, settings: SamplingSettings = SamplingSettings(),
+        seeds: list[int] | None = None, stop: threading.Event | None = None,
+    ) -> Iterator[TokenEvent]:
+        """One prompt per row (lab.runtime.generator.generate_rows), through this engine's backend."""
+        if self.backend == "local":
+            return generate_rows(self.lm, self.directions, prompts, steering, settings, seeds, stop)
+        if self._runner is None:
+            self._runner = NnsightRunner(self.lm, self.remote)
+        return self._runner.generate_rows(self.directions, prompts, steering, settings, seeds, stop)
+
+
+def open_engine(
+    spec: str = "embedded", method: str = "mean_diff", progress: Progress | None = None, dtype: str = "auto",
+    engine: str = "local", remote: bool = False, ndif_host: str | None = None,
+) -> Engine:
+    """Load the model (in `dtype`, lab.model.precision) and its directions (extracted on first use, then cached).
+
+    engine picks the backend; remote=True (nnsight only) runs `spec`, a hub id, on an NDIF server."""
+    if engine not in BACKENDS:
+        raise LabError(f"Unknown engine '{engine}'. Choose one of: {', '.join(BACKENDS)}.")
+    if remote:
+        return _open_remote(spec, engine, ndif_host)
     progress = progress or SilentProgress()
     lm = load_model(spec, progress, dtype)
-    return Engine(lm=lm, directions=load_or_extract(lm, method, progress))
+    return Engine(lm=lm, directions=load_or_extract(lm, method, progress), backend=engine)
+
+
+def _open_remote(model_id: str, engine: str, host: str | None) -> Engine:
+    """Check what a remote run needs, in the order a user can fix it: engine, API key, network, directions."""
+    if engine != "nnsight":
+        raise LabError("Remote models run through nnsight: add --engine nnsight.")
+    target = remote_target(model_id, host)
+    check_reachable(target.host)
+    raise LabError(
+        f"NDIF is reachable, but there are no emotion directions for {model_id} yet, and this version "
+        "cannot extract them on NDIF. Use a local model, or the nnsight engine without --remote."
+    )

@@ -27,7 +27,7 @@ from lab.runtime.reading import ReadingTap, readings_dict
 from lab.runtime.steering import Steerer, SteeringState
 
 
-def _sample(logits: torch.Tensor, settings: SamplingSettings, generators: list[torch.Generator] | None) -> torch.Tensor:
+def sample_next(logits: torch.Tensor, settings: SamplingSettings, generators: list[torch.Generator] | None) -> torch.Tensor:
     """Next token per row: greedy at temperature 0, else temperature + nucleus (top-p) sampling."""
     if settings.temperature <= 0 or generators is None:
         return logits.argmax(dim=-1)
@@ -40,7 +40,7 @@ def _sample(logits: torch.Tensor, settings: SamplingSettings, generators: list[t
     return torch.stack([torch.multinomial(probs[r].cpu(), 1, generator=g)[0] for r, g in enumerate(generators)]).to(logits.device)
 
 
-class _Decoder:
+class Decoder:
     """Turns one row's growing token list into text pieces without splitting multi-byte characters."""
 
     def __init__(self, tokenizer) -> None:
@@ -66,9 +66,14 @@ def generate(
     stop: threading.Event | None = None,
 ) -> Iterator[TokenEvent]:
     """Yield TokenEvents for the prompt, then for each generated token of every row (one shared prompt)."""
+    return generate_rows(lm, directions, shared_prompt(prompt_ids, steering.rows), steering, settings, stop=stop)
+
+
+def shared_prompt(prompt_ids: list[int], rows: int) -> list[list[int]]:
+    """The same prompt for every row; an empty prompt is refused."""
     if not prompt_ids:
         raise LabError("The prompt is empty. Type something for the model to answer.")
-    return generate_rows(lm, directions, [prompt_ids] * steering.rows, steering, settings, stop=stop)
+    return [prompt_ids] * rows
 
 
 def generate_rows(
@@ -84,26 +89,18 @@ def generate_rows(
 
     seeds gives one sampling seed per row (default: settings.seed for every row)."""
     rows = len(prompts)
-    if rows != steering.rows or not all(prompts):
-        raise LabError("Every batch row needs a non-empty prompt and its own steering row.")
-    if directions.model_identity != lm.identity or steering.directions.model_identity != lm.identity:
-        raise LabError("These emotion directions were made for a different model. Extract them for the loaded model first.")
+    check_batch(lm, directions, prompts, steering)
     stop = stop or threading.Event()
-    generators = None
-    if settings.temperature > 0:
-        fallback = settings.seed if settings.seed is not None else int(torch.seed() % (2**31))
-        generators = [torch.Generator().manual_seed(s if s is not None else fallback) for s in (seeds or [None] * rows)]
+    generators = row_generators(settings, seeds, rows)
     steerer = Steerer(steering)
     tap = ReadingTap(directions, steerer)
     cache = DynamicCache()
     stop_ids = torch.tensor(lm.stop_token_ids, device=lm.device)
     done = torch.zeros(rows, dtype=torch.bool, device=lm.device)
-    decoders = [_Decoder(lm.tokenizer) for _ in range(rows)]
-    width = max(len(p) for p in prompts)
+    decoders = [Decoder(lm.tokenizer) for _ in range(rows)]
+    ids, mask = left_padded(lm, prompts)
+    width = ids.shape[1]
     padded = any(len(p) != width for p in prompts)
-    pad_id = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
-    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=lm.device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=lm.device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
 
     def forward(step_ids: torch.Tensor, step_positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,19 +114,12 @@ def generate_rows(
     hooked = set(steering.layers) | {directions.reading_layer}
     with torch.inference_mode(), residual_hooks(lm.layers, hooked, edit=steerer, observe=tap):
         logits, matrix = forward(ids, positions)
-        assert tap.last is not None
-        for row, prompt in enumerate(prompts):
-            offset = width - len(prompt)
-            strengths = _row_strengths(steering.directions, matrix[row])
-            for position, token_id in enumerate(prompt):
-                values = tap.last[row, offset + position] if position else torch.zeros(len(directions.emotions))
-                piece = lm.tokenizer.decode([token_id], skip_special_tokens=False)
-                yield TokenEvent(row, position, token_id, piece, True, readings_dict(directions, values), strengths, _row_push(directions, tap, row))
+        yield from prompt_events(lm, directions, prompts, tap, steering.directions, matrix)
         last = positions[:, -1:]
         for step in range(settings.max_new_tokens):
             if stop.is_set():
                 return
-            next_ids = _sample(logits, settings, generators)
+            next_ids = sample_next(logits, settings, generators)
             done |= torch.isin(next_ids, stop_ids)
             if bool(done.all()):
                 return
@@ -140,12 +130,58 @@ def generate_rows(
             for row, prompt in enumerate(prompts):
                 if done[row]:
                     continue
-                token_id = int(next_ids[row])
-                yield TokenEvent(
-                    row, len(prompt) + step, token_id, decoders[row].push(token_id), False,
-                    readings_dict(directions, tap.last[row, -1]), _row_strengths(steering.directions, matrix[row]),
-                    _row_push(directions, tap, row),
-                )
+                yield token_event(directions, tap, steering.directions, matrix, row, len(prompt) + step, int(next_ids[row]), decoders[row])
+
+
+def check_batch(lm: LoadedModel, directions: DirectionSet, prompts: list[list[int]], steering: SteeringState) -> None:
+    """Refuse a batch whose rows lack a prompt or a steering row, or directions made for another model."""
+    if len(prompts) != steering.rows or not all(prompts):
+        raise LabError("Every batch row needs a non-empty prompt and its own steering row.")
+    if directions.model_identity != lm.identity or steering.directions.model_identity != lm.identity:
+        raise LabError("These emotion directions were made for a different model. Extract them for the loaded model first.")
+
+
+def row_generators(settings: SamplingSettings, seeds: list[int] | None, rows: int) -> list[torch.Generator] | None:
+    """One sampling generator per row (None when greedy), seeded from `seeds` or settings.seed."""
+    if settings.temperature <= 0:
+        return None
+    fallback = settings.seed if settings.seed is not None else int(torch.seed() % (2**31))
+    return [torch.Generator().manual_seed(s if s is not None else fallback) for s in (seeds or [None] * rows)]
+
+
+def left_padded(lm: LoadedModel, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention mask) [rows, longest prompt]: every prompt left-padded to the longest one."""
+    width = max(len(p) for p in prompts)
+    pad_id = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
+    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=lm.device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=lm.device)
+    return ids, mask
+
+
+def prompt_events(
+    lm: LoadedModel, directions: DirectionSet, prompts: list[list[int]], tap: ReadingTap, steered: DirectionSet, matrix: torch.Tensor
+) -> Iterator[TokenEvent]:
+    """Every row's prompt tokens, read from the tap after the prompt's forward pass (position 0, the sink, reads 0)."""
+    assert tap.last is not None
+    width = tap.last.shape[1]
+    for row, prompt in enumerate(prompts):
+        offset = width - len(prompt)
+        strengths = _row_strengths(steered, matrix[row])
+        for position, token_id in enumerate(prompt):
+            values = tap.last[row, offset + position] if position else torch.zeros(len(directions.emotions))
+            piece = lm.tokenizer.decode([token_id], skip_special_tokens=False)
+            yield TokenEvent(row, position, token_id, piece, True, readings_dict(directions, values), strengths, _row_push(directions, tap, row))
+
+
+def token_event(
+    directions: DirectionSet, tap: ReadingTap, steered: DirectionSet, matrix: torch.Tensor, row: int, position: int, token_id: int, decoder: Decoder
+) -> TokenEvent:
+    """One generated token of `row`, read from the tap after the forward pass that took it in."""
+    assert tap.last is not None
+    return TokenEvent(
+        row, position, token_id, decoder.push(token_id), False,
+        readings_dict(directions, tap.last[row, -1]), _row_strengths(steered, matrix[row]), _row_push(directions, tap, row),
+    )
 
 
 def _row_push(directions: DirectionSet, tap: ReadingTap, row: int) -> dict[str, float]:

@@ -113,6 +113,10 @@ class Steerer:
             self.push_version += 1
         return self.matrix_in_force
 
+    def additions(self) -> dict[int, torch.Tensor]:
+        """{layer: [rows, width]} what begin_step's strengths add at each steering layer; {} when nothing is added."""
+        return dict(self._additions) if self._active else {}
+
     def __call__(self, layer: int, hidden: torch.Tensor) -> torch.Tensor:
         if not self._active or layer not in self.layers:
             return hidden

@@ -1,0 +1,122 @@
+"""Where and how the nnsight engine reaches NDIF: host, API key, the request backend, one-line failures.
+
+The API key comes from NDIF_API_KEY or, where the `keyring` package is installed, from the OS
+keyring (service "emotion-lab", name "ndif-api-key"); it is only ever sent to the NDIF host, never
+written to the lab file or printed. The host is https://api.ndif.us unless NDIF_HOST (or the
+CLI's --ndif-host) names a self-hosted NDIF server.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from lab.common.errors import LabError
+
+DEFAULT_HOST = "https://api.ndif.us"
+KEYRING_SERVICE = "emotion-lab"
+KEYRING_NAME = "ndif-api-key"
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class RemoteTarget:
+    """A model on an NDIF server, and the key to use it (kept out of repr and of every message)."""
+
+    model_id: str
+    host: str
+    api_key: str = field(repr=False)
+    revision: str | None = None
+
+    @property
+    def model_key(self) -> str:
+        """The key NDIF knows the model by: nnsight's model class and the hub id (and revision)."""
+        from nnsight.modeling.transformers import TransformersModel
+        from nnsight.util import to_import_path
+
+        return f"{to_import_path(TransformersModel)}:{json.dumps({'repo_id': self.model_id, 'revision': self.revision})}"
+
+    @property
+    def runtime(self) -> dict[str, str]:
+        """What a session records about where it ran (no key)."""
+        return {"remote": "true", "ndif_host": self.host, "model_id": self.model_id, "revision": self.revision or "main"}
+
+
+def ndif_host(explicit: str | None = None) -> str:
+    """The NDIF server: `explicit`, else NDIF_HOST, else NDIF's own; an http(s) URL."""
+    host = (explicit or os.environ.get("NDIF_HOST") or DEFAULT_HOST).strip().rstrip("/")
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LabError(f"'{host}' is not an NDIF server address. Write it as https://host[:port].")
+    return host
+
+
+def find_api_key() -> str | None:
+    """NDIF_API_KEY, else the OS keyring's entry when `keyring` is installed; None when neither has one."""
+    key = os.environ.get("NDIF_API_KEY", "").strip()
+    if key:
+        return key
+    try:
+        import keyring
+
+        return (keyring.get_password(KEYRING_SERVICE, KEYRING_NAME) or "").strip() or None
+    except Exception:  # not installed, or no usable keyring backend on this system
+        return None
+
+
+def remote_target(model_id: str, host: str | None = None) -> RemoteTarget:
+    """The target for `model_id`, refusing at once without an API key."""
+    host = ndif_host(host)
+    key = find_api_key()
+    if key is None:
+        raise LabError(
+            f"No NDIF API key for {host}: set NDIF_API_KEY (or store it in the OS keyring under "
+            f"'{KEYRING_SERVICE}' / '{KEYRING_NAME}'). Get a key at https://login.ndif.us."
+        )
+    return RemoteTarget(model_id=model_id, host=host, api_key=key)
+
+
+def check_reachable(host: str) -> None:
+    """Refuse at once when the NDIF server cannot be reached (no network, or the server is down)."""
+    parts = urlsplit(host)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S):
+            return
+    except OSError:
+        raise LabError(f"Cannot reach the NDIF server at {host}: no network connection, or the server is down.") from None
+
+
+def remote_backend(target: RemoteTarget):
+    """nnsight's blocking remote backend for `target`, its status display off (the lab reports progress)."""
+    from nnsight.intervention.backends.remote import RemoteBackend
+
+    backend = RemoteBackend(target.model_key, host=target.host, api_key=target.api_key, blocking=True)
+    backend.display.enabled = False
+    return backend
+
+
+@contextlib.contextmanager
+def remote_errors(target: RemoteTarget | None) -> Iterator[None]:
+    """Turn a failed remote job (refused, unreachable, job error) into one LabError line without the key."""
+    if target is None:
+        yield
+        return
+    from nnsight.intervention.backends.remote import RemoteError
+
+    try:
+        yield
+    except RemoteError as error:
+        raise LabError(f"NDIF ({target.host}, {target.model_id}): {_first_line(error, target)}") from None
+    except OSError as error:  # socket and websocket failures
+        raise LabError(f"Cannot reach the NDIF server at {target.host}: {_first_line(error, target)}") from None
+
+
+def _first_line(error: BaseException, target: RemoteTarget) -> str:
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text.replace(target.api_key, "***")[:300]
