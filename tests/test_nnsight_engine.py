@@ -98,7 +98,7 @@ def test_nnsight_engine_refuses_what_the_local_one_refuses(fresh_lm, tiny_direct
 
 def test_runtime_names_the_engine(fresh_lm, tiny_directions):
     local, nnsight = engines(fresh_lm, tiny_directions)
-    assert local.runtime["engine"] == "local" and nnsight.runtime["engine"] == "nnsight"
+    assert "engine" not in local.runtime and nnsight.runtime == {**local.runtime, "engine": "nnsight"}
     assert "remote" not in nnsight.runtime
 
 

@@ -18,13 +18,13 @@ def add_lessons_command(sub: argparse._SubParsersAction, common: argparse.Argume
 
 
 def cmd_lessons(args: argparse.Namespace) -> int:
-    from lab.cli.models import open_cli_engine
+    from lab.cli.models import engine_options, open_cli_engine
     from lab.common.progress import TerminalProgress
     from lab.scenarios.lessons import lesson_verdicts
 
     if args.seeds is not None and args.seeds < 2:
         raise LabError("--seeds must be at least 2: a verdict needs an interval over seeds.")
-    engine = open_cli_engine(args.model, args.method, args.dtype)
+    engine = open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
     verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress())
     for verdict in verdicts:
         print(json.dumps(verdict.to_json()) if args.json else verdict.summary(), flush=True)

@@ -19,9 +19,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _engine(args: argparse.Namespace):
-    from lab.cli.models import open_cli_engine
+    from lab.cli.models import engine_options, open_cli_engine
 
-    return open_cli_engine(args.model, args.method, args.dtype)
+    return open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
 
 
 def cmd_emotions(args: argparse.Namespace) -> int:
@@ -109,7 +109,6 @@ def _print_reading(args: argparse.Namespace, text: str, result) -> None:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from lab.runtime.events import SamplingSettings
-    from lab.runtime.generator import generate
     from lab.store.recording import recorded
     from lab.runtime.steering import SteeringState, parse_steer
 
@@ -120,7 +119,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, seed=args.seed, max_new_tokens=args.max_new_tokens)
     pieces: list[str] = []
     with _maybe_recording(args, engine, args.prompt[:60], settings) as recorder:
-        events = generate(engine.lm, engine.directions, engine.chat_ids(messages), steering, settings)
+        events = engine.generate(engine.chat_ids(messages), steering, settings)
         if recorder is not None:
             for message in messages:
                 recorder.begin_turn(message["role"], message["content"])
@@ -335,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
     common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,  # lab.model.precision's, without importing torch
                         help="model precision: auto (bfloat16 on GPUs and CPUs with native bfloat16, else float32), float32, bfloat16, float16")
+    common.add_argument("--engine", default="local", choices=["local", "nnsight"],
+                        help="local (default: streamed, live steering) or nnsight (one nnsight trace per reply, same results)")
+    common.add_argument("--remote", action="store_true", help="run the model (a hub id) on NDIF through nnsight; needs NDIF_API_KEY")
+    common.add_argument("--ndif-host", default=None, help="a self-hosted NDIF server (default: NDIF_HOST, else https://api.ndif.us)")
     common.add_argument("--method", default="mean_diff", choices=["mean_diff", "pca_diff"], help="direction extraction method")
     common.add_argument("--db", default=None, help="the lab file (SQLite) for recordings; default sessions/lab.db")
     common.add_argument("--no-record", action="store_true", help="do not record generate/read as a session")

@@ -23,13 +23,20 @@ def load_cli_model(spec: str, dtype: str = "auto"):
         raise LabError(f"The model in {spec} could not be built from its config.json ({first}). Use an unmodified model folder.") from error
 
 
-def open_cli_engine(spec: str, method: str, dtype: str = "auto"):
-    """The model and its emotion directions, for the CLI."""
+def open_cli_engine(spec: str, method: str, dtype: str = "auto", engine: str = "local", remote: bool = False, ndif_host: str | None = None):
+    """The model and its emotion directions, for the CLI, generating through `engine` (on NDIF with `remote`)."""
     from lab.emotions.library import load_or_extract
-    from lab.runtime.engine import Engine
+    from lab.runtime.engine import Engine, open_engine
 
+    if remote or ndif_host:
+        return open_engine(spec, method, dtype=dtype, engine=engine, remote=True, ndif_host=ndif_host)
     lm = load_cli_model(spec, dtype)
-    return Engine(lm=lm, directions=load_or_extract(lm, method, TerminalProgress()))
+    return Engine(lm=lm, directions=load_or_extract(lm, method, TerminalProgress()), backend=engine)
+
+
+def engine_options(args) -> dict:
+    """The --engine, --remote and --ndif-host choices of a parsed command line."""
+    return {"engine": args.engine, "remote": args.remote, "ndif_host": args.ndif_host}
 
 
 def _check_config(spec: str) -> None:

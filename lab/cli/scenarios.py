@@ -70,9 +70,9 @@ def _store(args: argparse.Namespace) -> Iterator[object]:
 
 
 def _engine(args: argparse.Namespace):
-    from lab.cli.models import open_cli_engine
+    from lab.cli.models import engine_options, open_cli_engine
 
-    return open_cli_engine(args.model, args.method, args.dtype)
+    return open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

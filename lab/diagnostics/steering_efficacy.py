@@ -13,7 +13,6 @@ from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.common.stats import Estimate, wilson
 from lab.runtime.engine import Engine
 from lab.runtime.events import SamplingSettings
-from lab.runtime.generator import generate_rows
 from lab.runtime.reading import read_text
 from lab.runtime.steering import SteeringState
 
@@ -68,7 +67,7 @@ def _replies(engine: Engine, strengths: list[dict[str, float]], prompts: tuple[s
     prompt_ids = [engine.chat_ids([{"role": "user", "content": prompt}]) for _, prompt in rows]
     pieces: list[list[str]] = [[] for _ in rows]
     settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new_tokens)
-    for event in generate_rows(engine.lm, engine.directions, prompt_ids, state, settings):
+    for event in engine.generate_rows(prompt_ids, state, settings):
         if not event.is_prompt:
             pieces[event.row].append(event.text)
     texts = ["".join(p).strip() or "." for p in pieces]

@@ -37,7 +37,10 @@ class Engine:
 
     @property
     def runtime(self) -> dict[str, str]:
-        """Where and how replies are made (recorded with every session): device, dtype, engine, NDIF target."""
+        """Where and how replies are made (recorded with every session): device, dtype and, for the
+        nnsight engine, its name and NDIF target."""
+        if self.backend == "local":
+            return self.lm.runtime
         return {**self.lm.runtime, "engine": self.backend, **(self.remote.runtime if self.remote else {})}
 
     def generate(

@@ -107,12 +107,13 @@ def remote_errors(target: RemoteTarget | None) -> Iterator[None]:
         yield
         return
     from nnsight.intervention.backends.remote import RemoteError
+    from websocket import WebSocketException
 
     try:
         yield
-    except RemoteError as error:
+    except (RemoteError, WebSocketException) as error:
         raise LabError(f"NDIF ({target.host}, {target.model_id}): {_first_line(error, target)}") from None
-    except OSError as error:  # socket and websocket failures
+    except OSError as error:  # no route, refused, timed out
         raise LabError(f"Cannot reach the NDIF server at {target.host}: {_first_line(error, target)}") from None
 
 

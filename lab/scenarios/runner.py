@@ -26,7 +26,6 @@ from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
-from lab.runtime.generator import generate_rows
 from lab.common.progress import Cancelled, Progress, SilentProgress
 from lab.runtime.reading import read_text
 from lab.store.recording import start_recording
@@ -238,7 +237,7 @@ class _Batch:
                 recorder.begin_turn("assistant")
         stop = threading.Event()
         steps_done = 0
-        for event in generate_rows(lm, directions, prompts, state, settings, [row.seed for row in self.rows], stop):
+        for event in self.engine.generate_rows(prompts, state, settings, [row.seed for row in self.rows], stop):
             r = event.row
             if event.is_prompt:
                 if event.position == len(prompts[r]) - 1:

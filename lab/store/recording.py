@@ -24,7 +24,7 @@ def start_recording(store: SessionStore, engine: Engine, title: str, sampling: S
         directions.reading_layer, calibration, directions.emotions,
     )
     return store.start_session(title, model_id, directions_id, sampling, scenario=scenario, notes=notes,
-                               app_version=__version__, runtime=engine.lm.runtime)
+                               app_version=__version__, runtime=engine.runtime)
 
 
 def recorded(recorder: SessionRecorder, events: Iterable[TokenEvent], layers: tuple[int, ...]) -> Iterator[TokenEvent]:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
-from lab.runtime.generator import generate
 from lab.store.records import SessionRecord
 from lab.runtime.steering import SteeringState
 
@@ -58,7 +57,7 @@ def rerun(engine: Engine, plan: ReplayPlan, steer: dict[str, float] | None = Non
     steering = SteeringState(engine.directions)
     last_prompt = len(plan.prompt_ids) - 1
     steering.set_all(strengths_at(timeline, last_prompt))
-    for event in generate(engine.lm, engine.directions, plan.prompt_ids, steering, plan.sampling):
+    for event in engine.generate(plan.prompt_ids, steering, plan.sampling):
         yield event
         if event.position >= last_prompt:
             steering.set_all(strengths_at(timeline, event.position + 1))  # in force for the next forward pass
