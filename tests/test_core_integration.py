@@ -12,6 +12,7 @@ import torch
 
 from lab.emotions.extraction import split_holdout
 from lab.emotions.definitions import load_emotions
+from lab.emotions.direction_set import NEUTRAL_LABEL
 from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.runtime.reading import read_text
@@ -116,3 +117,23 @@ def test_cancel_stops_within_one_token(engine):
             if generated == 3:
                 stop.set()
     assert generated in (3, 4)
+
+
+PLAIN_SENTENCES = {  # written for this test, none of them an example or validation text
+    "I finally got the job, I can't stop smiling!": "happy",
+    "The funeral was quiet and grey.": "sad",
+    "Something scratched at the door in the dark, and I held my breath.": "afraid",
+    "How dare you read my diary! Get out of my room!": "angry",
+    "Please, I have tried everything, nothing works, I am running out of time.": "desperate",
+    "I sat by the lake and let my breathing slow down.": "calm",
+    "The meeting is on Tuesday at 3 pm in room 204.": NEUTRAL_LABEL,
+    "The train to Leeds leaves from platform four.": NEUTRAL_LABEL,
+}
+
+
+def test_plain_sentences_get_the_label_a_reader_would_give(engine):
+    for text, expected in PLAIN_SENTENCES.items():
+        result = read_text(engine.lm, engine.directions, text)
+        assert result.top == expected, (text, result.top)
+        if expected != NEUTRAL_LABEL:
+            assert max(result.readings, key=result.readings.get) == expected, (text, result.readings)

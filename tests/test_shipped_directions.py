@@ -1,0 +1,41 @@
+"""The embedded model's directions ship precomputed (assets/directions/, rebuilt by `make directions`).
+
+The shipped file must exist for the current emotion texts (else every fresh install would extract
+for minutes) and must equal what a fresh extraction gives now, read into an empty text cache.
+This reads every example text once (a few minutes on 2 cores): it is the one full extraction in the suite.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lab.emotions.activations import TextMeanCache
+from lab.emotions.definitions import load_emotions, load_neutral
+from lab.emotions.direction_file import load_directions
+from lab.emotions.extraction import extract
+from lab.emotions.library import current_data_hash, precomputed_path
+
+pytestmark = pytest.mark.integration
+
+
+def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1)
+
+
+def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extraction(engine, tmp_path):
+    lm = engine.lm
+    path = precomputed_path(lm.identity, current_data_hash(include_user=False), "mean_diff")
+    assert path.is_file(), f"{path.name} is missing: run `make directions` after changing emotion texts"
+    shipped = load_directions(path)
+    assert shipped.picture is not None  # user-made emotions are placed against it without re-reading
+    fresh = extract(lm, load_emotions(include_user=False), load_neutral(), cache=TextMeanCache(lm, tmp_path / "text-means"))
+    assert (shipped.emotions, shipped.reading_layer, shipped.steering_layers, shipped.data_hash) == (
+        fresh.emotions, fresh.reading_layer, fresh.steering_layers, fresh.data_hash)
+    layer = fresh.reading_layer
+    assert float(_cosines(shipped.read_vectors[layer], fresh.read_vectors[layer]).min()) > 0.999
+    steering = list(fresh.steering_layers)
+    assert float(_cosines(shipped.vectors[steering], fresh.vectors[steering]).min()) > 0.999
+    assert torch.allclose(shipped.calib_std[layer], fresh.calib_std[layer], rtol=1e-2)
+    shipped_totals, fresh_totals = shipped.evaluation()["totals"], fresh.evaluation()["totals"]
+    for split, (correct, total) in fresh_totals.items():
+        assert shipped_totals[split][1] == total and abs(shipped_totals[split][0] - correct) <= 2, split
