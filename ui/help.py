@@ -38,8 +38,10 @@ If one token's reading is extreme, the plot keeps its scale and says "1 point of
 <p><b>Chat</b>: talk to the model; <i>New conversation</i> starts afresh (and a new recording).
 <b>Compare</b>: the same prompt answered twice at once with the same random seed, once unsteered and
 once with the sliders; any difference comes from the steering.
-<b>Emotion editor</b>: make your own emotion from example texts and see how well each layer
-recognises it. <b>Emotion map</b>: the directions in two dimensions.
+<b>Emotion editor</b>: make your own emotion from example texts (at least 20 for a verdict); it is
+placed among the built-in emotions without moving them. <b>Emotion map</b>: the directions in two
+dimensions; an axis is called "pleasant" or "calm" only when it follows people's ratings of the
+emotion words.
 <b>Sessions</b>: every conversation is kept with its readings and steering; search, reopen, compare, export.
 <b>Scenarios</b>: run a prepared lesson (several steps, with checks of what the model says).
 <b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.</p>
@@ -51,9 +53,13 @@ says little: the <b>95% interval</b> (in the tooltip) is the range of rates that
 The <b>random direction</b> is a control: a made-up direction pushed as hard as the emotion. If the
 random push changes the text as much as the emotion does, the effect is not about that emotion.</p>
 
-<h3>Held-out accuracy</h3>
-<p>Some example texts were kept aside. The accuracy says how often an emotion's direction
-recognised those unseen texts (with its 95% interval). Higher is more trustworthy.</p>
+<h3>Held-out accuracy, and "no clear emotion"</h3>
+<p>Some example texts were kept aside, and more were written in another style (short messages,
+dialogue). The accuracy says how often the lab named the right emotion for those unseen texts,
+with its 95% interval: higher is more trustworthy. When no emotion stands out, the lab says
+<b>"no clear emotion"</b> instead of guessing. <i>Help → Does this lab work on this model?</i>
+shows all these numbers for the loaded model, and can measure whether steering works and whether
+each lesson shows on it.</p>
 """
 
 
