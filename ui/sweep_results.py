@@ -2,7 +2,6 @@
 its recorded session), and the exports."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.common.errors import LabError
-from lab.common.stats import Estimate, rate_sentence, rate_text
+from lab.common.stats import Estimate, mean_text, rate_sentence, rate_text
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL
 from lab.scenarios.sweep import SweepResult, SweepRun
@@ -34,15 +33,6 @@ from ui.errors import ErrorFunnel
 from ui.exports import confirm_saved, default_export_path
 
 EXPORT_SUFFIXES = ("csv", "png", "html")
-
-
-def fmt(e: Estimate) -> str:
-    """A mean with its 95% interval: '0.12 [0.05, 0.20]'."""
-    if not math.isfinite(e.value):
-        return "–"
-    if not math.isfinite(e.low):
-        return f"{e.value:.2f}"
-    return f"{e.value:.2f} [{e.low:.2f}, {e.high:.2f}]"
 
 
 def rate_item(e: Estimate) -> QTableWidgetItem:
@@ -111,12 +101,12 @@ class SweepResultsView(QWidget):
         self.table.setRowCount(len(points))
         for r, p in enumerate(points):
             if p.series == CONTROL:
-                reading = "; ".join(f"{e} {fmt(p.readings[e])}" for e in result.plan.emotions)
+                reading = "; ".join(f"{e} {mean_text(p.readings[e])}" for e in result.plan.emotions)
             else:
-                reading = fmt(p.readings[p.series])
+                reading = mean_text(p.readings[p.series])
             cells = [QTableWidgetItem(p.series), QTableWidgetItem(f"{p.strength:+g}"), QTableWidgetItem(str(p.runs)),
                      *[rate_item(p.rates[c]) for c in checks],
-                     *[QTableWidgetItem(text) for text in (reading, fmt(p.distinct2), fmt(p.repetition), fmt(p.perplexity))]]
+                     *[QTableWidgetItem(text) for text in (reading, mean_text(p.distinct2), mean_text(p.repetition), mean_text(p.perplexity))]]
             for c, item in enumerate(cells):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()

@@ -45,6 +45,15 @@ def mean_interval(values: list[float]) -> Estimate:
     return Estimate(mean, mean - half, mean + half, n)
 
 
+def mean_text(e: Estimate, spec: str = ".2f") -> str:
+    """A mean with its 95% interval, '0.12 [0.05, 0.20]'; '–' without a value, no interval without one."""
+    if not math.isfinite(e.value):
+        return "–"
+    if not math.isfinite(e.low):
+        return format(e.value, spec)
+    return f"{e.value:{spec}} [{e.low:{spec}}, {e.high:{spec}}]"
+
+
 def rate_text(e: Estimate) -> str:
     """A rate as a count: '2 of 10 runs', or '0 of 3 runs (too few to tell)' under TOO_FEW_RUNS runs."""
     if e.n == 0:

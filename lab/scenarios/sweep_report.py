@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from lab.common.errors import LabError
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
-from lab.common.stats import TOO_FEW_RUNS, Estimate, rate_interval, rate_text
+from lab.common.stats import TOO_FEW_RUNS, Estimate, mean_text, rate_interval, rate_text
 from lab.scenarios.sweep import SweepResult
 
 SUFFIXES = (".csv", ".png", ".html")
@@ -147,7 +147,8 @@ def to_html(result: SweepResult) -> str:
     head = ["series", "strength", "runs", *[f"{c}: fired in" for c in checks],
             *[f"{e} reading" for e in result.plan.emotions], "repetition", "distinct-2", "perplexity"]
     rows = [[p.series, f"{p.strength:+g}", str(p.runs), *[f"{rate_text(p.rates[c])}; {rate_interval(p.rates[c])}" for c in checks],
-             *[_fmt(p.readings[e]) for e in result.plan.emotions], _fmt(p.repetition), _fmt(p.distinct2), _fmt(p.perplexity)]
+             *[mean_text(p.readings[e], ".3g") for e in result.plan.emotions],
+             *[mean_text(value, ".3g") for value in (p.repetition, p.distinct2, p.perplexity)]]
             for p in result.points()]
     runs = [[r.series, f"{r.strength:+g}", str(r.seed), str(r.run.session_id or ""), fired_text(sorted(r.run.fired())),
              " | ".join(t.text.strip()[:200] for t in r.run.replies())] for r in result.runs]
@@ -170,14 +171,6 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     cells = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{cells}</tr>{body}</table>"
-
-
-def _fmt(e: Estimate) -> str:
-    if not math.isfinite(e.value):
-        return "–"
-    if not math.isfinite(e.low):
-        return f"{e.value:.3g}"
-    return f"{e.value:.3g} [{e.low:.3g}, {e.high:.3g}]"
 
 
 def _cell(value: float) -> str:
