@@ -39,3 +39,14 @@ def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extrac
     shipped_totals, fresh_totals = shipped.evaluation()["totals"], fresh.evaluation()["totals"]
     for split, (correct, total) in fresh_totals.items():
         assert shipped_totals[split][1] == total and abs(shipped_totals[split][0] - correct) <= 2, split
+
+
+def test_shipped_slider_range_equals_a_fresh_calibration(engine, tmp_path, monkeypatch):
+    """The embedded model's coherence cliff ships too, so the first start does not spend ~25 s measuring it."""
+    from lab.scenarios import strength_range
+
+    shipped = strength_range.cached_range(engine.lm.identity)
+    assert shipped is not None and shipped.measured
+    assert strength_range.shipped_path(engine.lm.identity).is_file()
+    monkeypatch.setattr(strength_range, "cache_path", lambda identity: tmp_path / "range.json")  # the fresh one stays here
+    assert strength_range.calibrate(engine) == shipped

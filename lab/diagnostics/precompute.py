@@ -1,8 +1,10 @@
-"""Rebuild the embedded model's shipped directions: `make directions` (python -m lab.diagnostics.precompute).
+"""Rebuild the embedded model's shipped directions and slider range: `make directions`
+(python -m lab.diagnostics.precompute).
 
-The file lands in assets/directions/, named by the model's identity and the emotion data's hash, so
-a change to any emotion text makes the lab extract afresh until this is run again (a test checks
-that the shipped file exists for the current data and equals a fresh extraction).
+The directions land in assets/directions/, named by the model's identity and the emotion data's
+hash, so a change to any emotion text makes the lab extract afresh until this is run again; the
+coherence cliff measured with them lands in assets/strength_range/. Tests check that both exist
+and equal a fresh extraction and calibration (tests/test_shipped_directions.py).
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from lab.emotions.direction_file import save_directions
 from lab.emotions.extraction import extract
 from lab.emotions.library import current_data_hash, precomputed_path
 from lab.model.loader import load_model
+from lab.runtime.engine import Engine
+from lab.scenarios.strength_range import calibrate, save_range, shipped_path
 
 
 def main() -> int:
@@ -24,6 +28,12 @@ def main() -> int:
         old.unlink()
     save_directions(directions, path)
     print(f"Wrote {path} (reading layer {directions.reading_layer}).")
+    strength_range = calibrate(Engine(lm, directions), TerminalProgress())
+    range_path = shipped_path(lm.identity)
+    for old in range_path.parent.glob("*.json"):
+        old.unlink()
+    save_range(strength_range, range_path)
+    print(f"Wrote {range_path} (coherence cliff ±{strength_range.cliff}).")
     return 0
 
 

@@ -13,7 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lab.common.paths import cache_dir
+from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.runtime.engine import Engine
 from lab.runtime.events import SamplingSettings
@@ -46,17 +46,33 @@ class StrengthRange:
         return cls(FALLBACK_CLIFF, round(FALLBACK_CLIFF * EXPERT_FACTOR, 3), measured=False)
 
 
+def file_name(model_identity: str) -> str:
+    return f"{model_identity[:24]}-v{VERSION}.json"
+
+
 def cache_path(model_identity: str) -> Path:
-    return cache_dir() / "strength_range" / f"{model_identity[:24]}-v{VERSION}.json"
+    return cache_dir() / "strength_range" / file_name(model_identity)
+
+
+def shipped_path(model_identity: str) -> Path:
+    """The embedded model's range, measured by `make directions` and shipped in assets/."""
+    return asset_path("strength_range") / file_name(model_identity)
 
 
 def cached_range(model_identity: str) -> StrengthRange | None:
-    """The calibrated range of a model, if it was measured before."""
-    try:
-        data = json.loads(cache_path(model_identity).read_text())
-        return StrengthRange(float(data["cliff"]), float(data["expert"]), bool(data["measured"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    """The calibrated range of a model, if it was measured before (here, or shipped)."""
+    for path in (cache_path(model_identity), shipped_path(model_identity)):
+        try:
+            data = json.loads(path.read_text())
+            return StrengthRange(float(data["cliff"]), float(data["expert"]), bool(data["measured"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def save_range(strength_range: StrengthRange, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(strength_range)))
 
 
 def incoherent(text: str, baseline_distinct: float) -> bool:
@@ -106,7 +122,5 @@ def calibrate(engine: Engine, progress: Progress | None = None) -> StrengthRange
     progress.set_progress(len(PROMPTS), len(PROMPTS))
     cliff = cliff_from({s: statistics.fmean(flags) for s, flags in broken.items()})
     result = StrengthRange(cliff, round(cliff * EXPERT_FACTOR, 3), measured=True)
-    path = cache_path(lm.identity)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(result)))
+    save_range(result, cache_path(lm.identity))
     return result
