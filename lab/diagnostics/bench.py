@@ -76,6 +76,21 @@ def cold_load_seconds() -> float:
                 os.environ["EMOTION_LAB_HOME"] = saved
 
 
+def _precision(spec: str, ids: list[int], rounds: int) -> dict[str, float]:
+    """Plain greedy tokens/s and weight memory in float32 and bfloat16, alternating round by round."""
+    models = {name: load_model(spec, dtype=name) for name in ("float32", "bfloat16")}
+    speeds: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, lm in models.items():
+            speeds[name].append(_plain_tokens_per_s(lm, ids))
+    results: dict[str, float] = {}
+    for name, lm in models.items():
+        results[f"{name}_tok_s"] = round(max(speeds[name]), 2)
+        results[f"{name}_weights_mb"] = round(sum(p.numel() * p.element_size() for p in lm.model.parameters()) / 2**20, 1)
+    results["bfloat16_ratio"] = round(results["bfloat16_tok_s"] / results["float32_tok_s"], 3)
+    return results
+
+
 def _add_emotion_seconds(lm: LoadedModel, builtin: DirectionSet, emotions: list[Emotion]) -> float:
     """Adding a user-made emotion of ADDED_EXAMPLES texts to the built-in set, nothing cached."""
     texts = tuple(text for emotion in emotions for text in emotion.validation)[:ADDED_EXAMPLES]
@@ -104,6 +119,7 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
             steered.append(_lab_tokens_per_s(lm, directions, ids))
             recording.append(_lab_tokens_per_s(lm, directions, ids, store))
     ratio_of_sweep = sweep_ratio(Engine(lm, directions), rounds=rounds)
+    precision = _precision(spec, ids, rounds)
     return {
         "plain_tok_s": round(max(plain), 2),
         "lab_tok_s": round(max(steered), 2),
@@ -117,4 +133,5 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "bytes_per_token": round(bytes_per_token(with_raw=False)),
         "bytes_per_token_raw": round(bytes_per_token(with_raw=True)),
         "sweep_ratio": ratio_of_sweep,
+        **precision,
     }
