@@ -197,10 +197,12 @@ def test_plot_scale_ignores_one_outlier_and_raw_toggle(qapp, window):
     plot._refresh()
     assert plot.ax.get_ylim()[1] < 20, "one outlier does not flatten the plot"
     assert "1 point off the scale" in plot._off_scale.get_text()
+    assert "push-free" in plot.ax.get_ylabel()  # every view says which reading it shows
     window.set_raw_readings(True)
     assert plot._y[0]["happy"][0] == pytest.approx(3.0), "raw = push-free reading + push"
+    assert "raw" in plot.ax.get_ylabel()
     window.set_raw_readings(False)
-    assert plot._y[0]["happy"][0] == pytest.approx(1.0)
+    assert plot._y[0]["happy"][0] == pytest.approx(1.0) and "push-free" in plot.ax.get_ylabel()
 
 
 def test_new_conversation_button_and_no_internal_names(qapp, window):

@@ -18,6 +18,8 @@ from ui.charts import Chart
 from ui.palette import emotion_color, emotion_dash
 
 REDRAW_MS = 100
+PUSH_FREE_LABEL = "reading (z, push-free)"
+RAW_LABEL = "reading (z, raw: push included)"
 MIN_SPAN = 64  # tokens on the x axis before any answer
 Y_START = 8.0  # initial y range +-8 (z-scores); grows when readings go beyond it
 ROW_LOOKS = ({"alpha": 0.5, "width": 1.2}, {"alpha": 1.0, "width": 2.4})  # Compare: unsteered thin and faint
@@ -45,7 +47,7 @@ class ReadingsPlot(Chart):
         self.ax = self.figure.add_subplot()
         self.ax.axhline(0, color="#888888", linewidth=0.8)
         self.ax.set_xlabel("generated token")
-        self.ax.set_ylabel("reading (z)")
+        self.ax.set_ylabel(PUSH_FREE_LABEL)
         self._all: list[str] = []
         self._shown: list[str] = []
         self._lines: dict[tuple[int, str], Line2D] = {}
@@ -70,6 +72,7 @@ class ReadingsPlot(Chart):
     def set_raw(self, raw: bool) -> None:
         """Plot the raw readings (steering push included) or the push-free ones (the default)."""
         self.raw = raw
+        self.ax.set_ylabel(RAW_LABEL if raw else PUSH_FREE_LABEL)
         for row in range(self.rows):
             self._y[row] = {name: [e.shown_readings(raw).get(name, math.nan) for e in self._events[row]] for name in self._all}
         self._recount_peaks()

@@ -58,7 +58,7 @@ class DoseResponseChart(Chart):
                 rates.legend(handles=handles, fontsize="xx-small", loc="best")
         readings.set_title("Mean reading while writing")
         readings.set_xlabel("steering strength")
-        readings.set_ylabel("reading (z)")
+        readings.set_ylabel("reading (z, push-free)")
         rates.set_title("Checks fired (share of runs)")
         rates.set_xlabel("steering strength")
         rates.set_ylim(-0.05, 1.05)

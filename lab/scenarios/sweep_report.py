@@ -87,7 +87,7 @@ def dose_response_figure(result: SweepResult) -> Figure:
         for emotion in ([name] if name != CONTROL else result.plan.emotions):
             line(ax, name, lambda p, e=emotion: p.readings[e], f"{name}: {emotion} reading" if name == CONTROL else name,
                  "--" if name == CONTROL else "-")
-    ax.set(title="Mean reading while writing", xlabel="steering strength", ylabel="reading (z)")
+    ax.set(title="Mean reading while writing", xlabel="steering strength", ylabel="reading (z, push-free)")
     ax.legend(fontsize="small")
     index = 1
     if checks:
@@ -128,7 +128,7 @@ def turn_figure(runs: list[RunResult], emotions: list[str], x_variable: str | No
             ys = [t.reply_start_readings.get(emotion, math.nan) for t in replies]
             label = emotion if len(runs) == 1 else f"{emotion} ({steering})"
             ax.plot(xs, ys, marker="o", color=f"C{k}", alpha=1 if len(runs) == 1 else 0.4 + 0.6 / (r + 1), label=label)
-    ax.set(title="Reading where each reply begins", xlabel=x_variable or "model reply", ylabel="reading (z)")
+    ax.set(title="Reading where each reply begins", xlabel=x_variable or "model reply", ylabel="reading (z, push-free)")
     ax.axhline(0, color="#999", linewidth=0.8)
     ax.legend(fontsize="small")
     return figure

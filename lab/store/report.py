@@ -136,7 +136,7 @@ def _line_plot(record: SessionRecord, emotion: str | None) -> Figure:
                 ax.axvline(i, color="green", ls=":", lw=1.2)
         ax.axhline(0, color="black", lw=0.5)
         ax.set(xlabel="token (dashed: turn starts, dotted green: steering changes)",
-               ylabel="calibrated z-score", title=f"Readings, batch row {row}" if len(rows) > 1 else "Readings")
+               ylabel="calibrated z-score (push-free)", title=f"Readings, batch row {row}" if len(rows) > 1 else "Readings")
         ax.legend(fontsize="small", ncols=min(6, len(emotions)), loc="upper left")
     return fig
 
