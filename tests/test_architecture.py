@@ -29,3 +29,14 @@ def test_importing_every_lab_module_loads_no_qt():
 def test_lab_has_no_modules_outside_its_subpackages():
     loose = sorted(p.name for p in (ROOT / "lab").glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
     assert loose == []
+
+
+def test_readme_map_names_every_module():
+    """The README's map of the code keeps up with the tree: every module of lab/ and ui/ is named."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    modules = [p for folder in ("lab", "ui") for p in (ROOT / folder).rglob("*.py") if p.name != "__init__.py"]
+    assert len(modules) > 80
+    missing = sorted(str(p.relative_to(ROOT)) for p in modules if f"`{p.name}`" not in readme)
+    assert missing == [], f"add these to the README's map of the code: {missing}"
+    for folder in sorted(p.relative_to(ROOT) for p in (ROOT / "lab").iterdir() if (p / "__init__.py").is_file()):
+        assert f"`{folder}/`" in readme, folder
