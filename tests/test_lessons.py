@@ -106,7 +106,7 @@ def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys
     import lab.scenarios.lessons as lessons
 
     calls = []
-    monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda model, method: tiny_engine)
+    monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda *args, **options: tiny_engine)
     monkeypatch.setattr(lessons, "lesson_verdicts", lambda *args: calls.append(args) or [
         lesson_verdict(tiny_engine, parse_scenario(TINY), "tiny", seeds=2)])
     assert main(["lessons", "--json", "--seeds", "2", "--scenario", "tiny"]) == 0
@@ -120,7 +120,7 @@ def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys
 def test_lessons_on_the_embedded_model(monkeypatch, capsys, engine, torch_one_thread):
     import lab.cli.models
 
-    monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda model, method: engine)
+    monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda *args, **options: engine)
     assert main(["lessons", "--scenario", "good-bad-news", "--seeds", "2", "--max-tokens", "6", "--json"]) == 0
     data = json.loads(capsys.readouterr().out.strip())
     assert data["scenario"] == "good-bad-news" and data["statistic"] == "difference" and data["seeds"] == [0, 1]
