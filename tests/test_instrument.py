@@ -76,9 +76,9 @@ def test_adding_an_emotion_reads_only_its_own_texts(tiny_lm, tiny_emotions, tiny
     read: list[str] = []
     original = activations.text_means
 
-    def counting(lm, texts, progress=None, neutral=False):
+    def counting(lm, texts, progress=None, neutral=False, reader=None):
         read.extend(texts)
-        return original(lm, texts, progress, neutral)
+        return original(lm, texts, progress, neutral, reader)
 
     monkeypatch.setattr(activations, "text_means", counting)
     new = _user_emotion("zest", "zing zap zoom zip", 12, seed=5)
@@ -129,7 +129,7 @@ def test_placing_into_a_saved_builtin_set_needs_only_the_new_texts_and_matches_f
     base = load_directions(tmp_path / "builtin.safetensors")
     read: list[str] = []
     original = activations.text_means
-    monkeypatch.setattr(activations, "text_means", lambda lm, texts, progress=None, neutral=False: (read.extend(texts), original(lm, texts, progress, neutral))[1])
+    monkeypatch.setattr(activations, "text_means", lambda lm, texts, progress=None, neutral=False, reader=None: (read.extend(texts), original(lm, texts, progress, neutral, reader))[1])
     placed = place_user_emotions(base, [hush], TextMeanCache(tiny_lm, tmp_path / "fresh-cache"), full.data_hash)
     assert sorted(set(read)) == sorted(set(hush.examples))
     assert placed.emotions == full.emotions and placed.data_hash == full.data_hash == data_hash(emotions + [hush], neutral)

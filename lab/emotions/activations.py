@@ -1,7 +1,9 @@
 """Residual-stream activations of many texts, gathered in one batched pass per batch.
 
 Every text gets the model's fixed sink token in front (position 0), and the sink is left out of
-every mean: its residual norm dwarfs the rest and would swamp the statistics.
+every mean: its residual norm dwarfs the rest and would swamp the statistics. Batches are read
+by an ActivationReader (lab.emotions.token_sums): local hooks here, or an nnsight trace
+(lab.runtime.nnsight_reader), which returns only the sums this module combines.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from lab.common.paths import cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
+from lab.emotions.token_sums import ActivationReader, Batch, BatchSums, LayerSums, text_mean, token_sums
 from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 
@@ -30,12 +33,16 @@ class NeutralStats:
     norm: torch.Tensor  # [depth] mean residual-stream norm per token
 
 
-def text_means(lm: LoadedModel, texts: list[str], progress: Progress | None = None, neutral: bool = False) -> tuple[torch.Tensor, NeutralStats | None]:
+def text_means(
+    lm: LoadedModel, texts: list[str], progress: Progress | None = None, neutral: bool = False, reader: ActivationReader | None = None,
+) -> tuple[torch.Tensor, NeutralStats | None]:
     """Mean activation over each text's tokens at every layer: [n_texts, depth, width].
 
     With neutral=True also returns token-level statistics (for calibration and neutral PCA).
+    `reader` runs the model on each batch (default: local hooks; the nnsight engine brings its own).
     """
     progress = progress or SilentProgress()
+    reader = reader or local_reader(lm)
     depth, width = lm.depth, lm.width
     encoded = [lm.text_ids(text) for text in texts]
     order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
@@ -44,43 +51,56 @@ def text_means(lm: LoadedModel, texts: list[str], progress: Progress | None = No
     token_outer = torch.zeros(depth, width, width, dtype=torch.float64)
     norm_sum = torch.zeros(depth, dtype=torch.float64)
     token_count = 0
-    state: dict[str, object] = {}
-
-    def observe(layer: int, hidden: torch.Tensor) -> None:
-        mask = state["mask"]
-        rows = state["rows"]
-        hidden = hidden.float()
-        weights = mask.unsqueeze(-1).float()
-        means[rows, layer] = ((hidden * weights).sum(1) / weights.sum(1)).float().cpu()
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
+    for start in range(0, len(order), BATCH_SIZE):
+        check_cancelled(progress)
+        rows = order[start : start + BATCH_SIZE]
+        sums = reader(padded_batch([encoded[i] for i in rows], pad), neutral)
+        means[rows] = sums.means
         if neutral:
-            tokens = hidden[mask].double().cpu()
-            token_sum[layer] += tokens.sum(0)
-            token_outer[layer] += tokens.T @ tokens
-            norm_sum[layer] += tokens.norm(dim=-1).sum()
-
-    backbone = lm.model.base_model
-    with torch.inference_mode(), residual_hooks(lm.layers, range(depth), observe=observe):
-        for start in range(0, len(order), BATCH_SIZE):
-            check_cancelled(progress)
-            rows = order[start : start + BATCH_SIZE]
-            length = max(len(encoded[i]) for i in rows)
-            pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-            ids = torch.full((len(rows), length), pad, dtype=torch.long)
-            attention = torch.zeros((len(rows), length), dtype=torch.long)
-            for r, i in enumerate(rows):
-                ids[r, : len(encoded[i])] = torch.tensor(encoded[i])
-                attention[r, : len(encoded[i])] = 1
-            content = attention.bool().clone()
-            content[:, 0] = False  # the sink
-            state["mask"], state["rows"] = content.to(lm.device), torch.tensor(rows)
-            token_count += int(content.sum())
-            backbone(input_ids=ids.to(lm.device), attention_mask=attention.to(lm.device), use_cache=False)
-            progress.set_progress(min(start + BATCH_SIZE, len(order)), len(order))
+            token_sum += sums.token_sum
+            norm_sum += sums.norm_sum
+            token_outer += sums.outer_sum()
+            token_count += sums.count
+        progress.set_progress(min(start + BATCH_SIZE, len(order)), len(order))
     if not neutral:
         return means, None
     mean = token_sum / token_count
     covariance = token_outer / token_count - mean.unsqueeze(-1) * mean.unsqueeze(-2)
     return means, NeutralStats(mean=mean.float(), covariance=covariance, norm=(norm_sum / token_count).float())
+
+
+def padded_batch(encoded: list[list[int]], pad: int) -> Batch:
+    """Right-padded ids and attention for token lists, and the content mask (no sink, no padding)."""
+    length = max(len(ids) for ids in encoded)
+    ids = torch.full((len(encoded), length), pad, dtype=torch.long)
+    attention = torch.zeros((len(encoded), length), dtype=torch.long)
+    for row, tokens in enumerate(encoded):
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        attention[row, : len(tokens)] = 1
+    content = attention.bool().clone()
+    content[:, 0] = False  # the sink
+    return Batch(ids=ids, attention=attention, content=content)
+
+
+def local_reader(lm: LoadedModel) -> ActivationReader:
+    """Read batches on the loaded model with forward hooks on every layer (one pass per batch)."""
+
+    def read(batch: Batch, neutral: bool) -> BatchSums:
+        means = torch.zeros(len(batch.ids), lm.depth, lm.width)
+        per_layer: list[LayerSums] = []
+        content = batch.content.to(lm.device)
+
+        def observe(layer: int, hidden: torch.Tensor) -> None:
+            means[:, layer] = text_mean(hidden, content).cpu()
+            if neutral:
+                per_layer.append(token_sums(hidden[content].cpu()))
+
+        with torch.inference_mode(), residual_hooks(lm.layers, range(lm.depth), observe=observe):
+            lm.model.base_model(input_ids=batch.ids.to(lm.device), attention_mask=batch.attention.to(lm.device), use_cache=False)
+        return BatchSums.collect(means, per_layer, int(batch.content.sum()))
+
+    return read
 
 
 class TextMeanCache:
@@ -89,8 +109,9 @@ class TextMeanCache:
     Extraction reads only the texts the cache lacks, so a user-made emotion reads just its own
     examples and the built-in texts are read once per model."""
 
-    def __init__(self, lm: LoadedModel, folder: Path | None = None) -> None:
+    def __init__(self, lm: LoadedModel, folder: Path | None = None, reader: ActivationReader | None = None) -> None:
         self.lm = lm
+        self.reader = reader  # None: local hooks (see text_means)
         self.path = (folder or cache_dir() / "text-means") / f"{lm.identity[:24]}.safetensors"
         self._means: dict[str, torch.Tensor] | None = None
 
@@ -112,7 +133,7 @@ class TextMeanCache:
         keys = [self.key(text) for text in texts]
         missing = list(dict.fromkeys(text for text, key in zip(texts, keys) if key not in stored))
         if missing:
-            fresh, _ = text_means(self.lm, missing, progress)
+            fresh, _ = text_means(self.lm, missing, progress, False, self.reader)
             stored.update({self.key(text): fresh[i].half() for i, text in enumerate(missing)})
             self._save(stored)
         if not texts:
@@ -126,7 +147,9 @@ class TextMeanCache:
         partial.replace(self.path)
 
 
-def neutral_token_stats(lm: LoadedModel, texts: list[str], progress: Progress | None = None, folder: Path | None = None) -> NeutralStats:
+def neutral_token_stats(
+    lm: LoadedModel, texts: list[str], progress: Progress | None = None, folder: Path | None = None, reader: ActivationReader | None = None,
+) -> NeutralStats:
     """Token-level statistics of neutral texts (calibration, neutral PCs), cached per model and texts."""
     digest = hashlib.sha256("\n\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
     path = (folder or cache_dir() / "text-means") / f"{lm.identity[:24]}-neutral-{digest}.safetensors"
@@ -136,7 +159,7 @@ def neutral_token_stats(lm: LoadedModel, texts: list[str], progress: Progress | 
             return NeutralStats(mean=stored["mean"], covariance=stored["covariance"].double(), norm=stored["norm"])
         except (OSError, SafetensorError, ValueError, KeyError):
             path.unlink(missing_ok=True)
-    _, fresh = text_means(lm, texts, progress, neutral=True)
+    _, fresh = text_means(lm, texts, progress, True, reader)
     assert fresh is not None
     stats = NeutralStats(mean=fresh.mean, covariance=fresh.covariance.float().double(), norm=fresh.norm)  # as stored
     path.parent.mkdir(parents=True, exist_ok=True)

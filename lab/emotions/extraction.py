@@ -214,7 +214,7 @@ def extract(
     progress.set_status("Reading example texts")
     corpus = gather(cache, builtin, neutral, progress)
     progress.set_status("Reading neutral texts")
-    stats = neutral_token_stats(lm, split_holdout(neutral.texts)[0], progress, folder=cache.path.parent)
+    stats = neutral_token_stats(lm, split_holdout(neutral.texts)[0], progress, folder=cache.path.parent, reader=cache.reader)
     progress.set_status("Choosing the reading layer")
     layer_models = {layer: LayerModel(corpus, stats, layer) for layer in range(lm.depth)}
     reading_layer, shrinkage, accuracy = choose_layer_and_shrinkage(layer_models, corpus)

@@ -19,6 +19,7 @@ from lab.common.errors import LabError
 from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress
 from lab.emotions.activations import TextMeanCache, neutral_token_stats
+from lab.emotions.token_sums import ActivationReader
 from lab.emotions.control_vectors import fill_layers
 from lab.emotions.definitions import data_hash, load_emotions, load_neutral
 from lab.emotions.direction_file import load_directions, save_directions
@@ -47,8 +48,11 @@ def current_data_hash(include_user: bool = True) -> str:
     return data_hash(load_emotions(include_user), neutral.texts + neutral.validation)
 
 
-def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progress | None = None) -> DirectionSet:
-    """The directions for the current emotion set on `lm`, imported emotions included."""
+def load_or_extract(
+    lm: LoadedModel, method: str = "mean_diff", progress: Progress | None = None, reader: ActivationReader | None = None,
+) -> DirectionSet:
+    """The directions for the current emotion set on `lm`, imported emotions included; texts are
+    read through `reader` when one is needed (default: local hooks)."""
     progress = progress or SilentProgress()
     emotions, neutral = load_emotions(), load_neutral()
     texts = neutral.texts + neutral.validation
@@ -59,13 +63,13 @@ def load_or_extract(lm: LoadedModel, method: str = "mean_diff", progress: Progre
         builtin_key = data_hash(builtin, texts)
         base = _stored(lm, builtin_key, method)
         if base is None or base.picture is None:
-            base = extract(lm, builtin, neutral, method, progress)
+            base = extract(lm, builtin, neutral, method, progress, TextMeanCache(lm, reader=reader))
             save_directions(base, cache_path(lm.identity, builtin_key, method))
         user = [e for e in emotions if not e.builtin]
-        directions = place_user_emotions(base, user, TextMeanCache(lm), key, progress) if user else base
+        directions = place_user_emotions(base, user, TextMeanCache(lm, reader=reader), key, progress) if user else base
         if user:
             save_directions(directions, cache_path(lm.identity, key, method))
-    return merge_imported(directions, lm, load_imported(ModelShape(lm.identity, lm.depth, lm.width)), progress)
+    return merge_imported(directions, lm, load_imported(ModelShape(lm.identity, lm.depth, lm.width)), progress, reader)
 
 
 def _stored(lm: LoadedModel, key: str, method: str) -> DirectionSet | None:
@@ -82,14 +86,17 @@ def _stored(lm: LoadedModel, key: str, method: str) -> DirectionSet | None:
     return None
 
 
-def merge_imported(directions: DirectionSet, lm: LoadedModel, imported: dict[str, dict[int, torch.Tensor]], progress: Progress | None = None) -> DirectionSet:
+def merge_imported(
+    directions: DirectionSet, lm: LoadedModel, imported: dict[str, dict[int, torch.Tensor]], progress: Progress | None = None,
+    reader: ActivationReader | None = None,
+) -> DirectionSet:
     """Add imported (unvalidated) emotions, calibrated against the neutral texts on `lm`."""
     new = {name: vectors for name, vectors in imported.items() if name not in directions.emotions}
     if not new:
         return directions
     progress = progress or SilentProgress()
     progress.set_status("Calibrating imported emotions")
-    stats = neutral_token_stats(lm, split_holdout(load_neutral().texts)[0], progress)
+    stats = neutral_token_stats(lm, split_holdout(load_neutral().texts)[0], progress, reader=reader)
     added = torch.stack([fill_layers(v, lm.depth, lm.width) for v in new.values()], dim=1)  # [depth, k, width]
     unit = added / added.norm(dim=-1, keepdim=True).clamp(min=1e-12)
     mean = torch.einsum("dkw,dw->dk", unit.double(), stats.mean.double()).float()

@@ -19,6 +19,7 @@ from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.runtime.generator import generate_rows, shared_prompt
 from lab.runtime.ndif import RemoteTarget, check_reachable, remote_target
 from lab.runtime.nnsight_engine import NnsightRunner
+from lab.runtime.nnsight_reader import NnsightReader
 from lab.runtime.steering import SteeringState
 
 BACKENDS = ("local", "nnsight")
@@ -68,14 +69,20 @@ def open_engine(
 ) -> Engine:
     """Load the model (in `dtype`, lab.model.precision) and its directions (extracted on first use, then cached).
 
-    engine picks the backend; remote=True (nnsight only) runs `spec`, a hub id, on an NDIF server."""
+    engine picks the backend, which also reads the texts when directions must be extracted;
+    remote=True (nnsight only) runs `spec`, a hub id, on an NDIF server."""
     if engine not in BACKENDS:
         raise LabError(f"Unknown engine '{engine}'. Choose one of: {', '.join(BACKENDS)}.")
     if remote:
         return _open_remote(spec, engine, ndif_host)
     progress = progress or SilentProgress()
     lm = load_model(spec, progress, dtype)
-    return Engine(lm=lm, directions=load_or_extract(lm, method, progress), backend=engine)
+    if engine == "local":
+        return Engine(lm=lm, directions=load_or_extract(lm, method, progress))
+    runner = NnsightRunner(lm)
+    opened = Engine(lm=lm, directions=load_or_extract(lm, method, progress, NnsightReader(runner)), backend=engine)
+    opened._runner = runner
+    return opened
 
 
 def _open_remote(model_id: str, engine: str, host: str | None) -> Engine:
