@@ -297,12 +297,16 @@ class MainWindow(QMainWindow):
             return
         self.status_label.setText(self.estimate.text())
 
-    def open_model(self, spec: str) -> None:
-        """Load another model in the background; on failure the error funnel explains and the current one stays."""
-        self.status_label.setText(f"Loading {spec}…")
+    def open_model(self, spec: str, remote_host: str | None = None) -> None:
+        """Load another model in the background; on failure the error funnel explains and the current one stays.
+
+        With `remote_host` (an NDIF server), `spec` is a hub id run there through the nnsight engine."""
+        self.status_label.setText(f"Loading {spec}…" if remote_host is None else f"Connecting to NDIF ({remote_host}) for {spec}…")
         dtype = self.model_picker.dtype
 
         def work(ctx: JobContext) -> Engine:
+            if remote_host is not None:
+                return open_engine(spec, progress=ctx, engine="nnsight", remote=True, ndif_host=remote_host)
             return open_engine(spec, progress=ctx, dtype=dtype)
 
         def done(engine: Engine) -> None:
@@ -316,7 +320,10 @@ class MainWindow(QMainWindow):
     def use_engine(self, engine: Engine) -> None:
         self.emotions.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
         self.state.set_engine(engine)
-        self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
+        if engine.remote is None:
+            self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
+        else:
+            self.model_picker.show_current(engine.lm.spec)
         gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
         runtime = engine.lm.runtime
         self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers, {runtime['dtype']} on "

@@ -1,4 +1,5 @@
-"""The Model menu (and toolbar button): the embedded model, a model folder, a .gguf file or a hub id.
+"""The Model menu (and toolbar button): the embedded model, a model folder, a .gguf file, a hub id,
+or a model on an NDIF server (ui.remote_dialog, opened through the nnsight engine).
 
 Choosing one asks the window to load it in the background (MainWindow.open_model); a failure goes
 through the error funnel and the previous model stays loaded. The last few models that loaded are
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING
 from PySide6 import QtGui
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QToolButton
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QToolButton
+
+from ui.remote_dialog import RemoteModelDialog
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -67,6 +70,9 @@ class ModelPicker(QObject):
         self.hub_action = QAction("&Hub id…", self)
         self.hub_action.setStatusTip("A model on the Hugging Face hub, e.g. HuggingFaceTB/SmolLM2-135M-Instruct")
         self.hub_action.triggered.connect(self.ask_hub_id)
+        self.remote_action = QAction("&Remote (NDIF)…", self)
+        self.remote_action.setStatusTip("A large model run by the National Deep Inference Facility (needs an NDIF API key)")
+        self.remote_action.triggered.connect(self.ask_remote)
         self.precision_menu = QMenu("&Precision", window)
         self.precision_menu.setToolTipsVisible(True)
         group = QActionGroup(self)
@@ -118,6 +124,11 @@ class ModelPicker(QObject):
         if ok and text.strip():
             self.choose(text)
 
+    def ask_remote(self) -> None:
+        dialog = RemoteModelDialog(self.window)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.window.open_model(dialog.model_id, remote_host=dialog.host)
+
     def loaded(self, spec: str) -> None:
         """A model loaded: remember it and show its name."""
         remember_model(self.window.settings, spec)
@@ -133,7 +144,7 @@ class ModelPicker(QObject):
 
     def _rebuild(self) -> None:
         self.menu.clear()
-        for action in (self.embedded_action, self.folder_action, self.gguf_action, self.hub_action):
+        for action in (self.embedded_action, self.folder_action, self.gguf_action, self.hub_action, self.remote_action):
             self.menu.addAction(action)
         recent = [s for s in recent_models(self.window.settings) if s != "embedded"]
         if recent:

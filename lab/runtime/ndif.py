@@ -1,8 +1,8 @@
 """Where and how the nnsight engine reaches NDIF: host, API key, the request backend, one-line failures.
 
-The API key comes from NDIF_API_KEY or, where the `keyring` package is installed, from the OS
-keyring (service "emotion-lab", name "ndif-api-key"); it is only ever sent to the NDIF host, never
-written to the lab file or printed. The host is https://api.ndif.us unless NDIF_HOST (or the
+The API key comes from NDIF_API_KEY, a key entered in the app for this run, or, where the `keyring`
+package is installed, the OS keyring (service "emotion-lab", name "ndif-api-key"); it is only ever
+sent to the NDIF host, never written to the lab file or settings, never printed. The host is https://api.ndif.us unless NDIF_HOST (or the
 CLI's --ndif-host) names a self-hosted NDIF server.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ DEFAULT_HOST = "https://api.ndif.us"
 KEYRING_SERVICE = "emotion-lab"
 KEYRING_NAME = "ndif-api-key"
 CONNECT_TIMEOUT_S = 5.0
+_run_key: dict[str, str] = {}  # a key entered in the app where no keyring works: this run only
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ def ndif_host(explicit: str | None = None) -> str:
 
 
 def find_api_key() -> str | None:
-    """NDIF_API_KEY, else the OS keyring's entry when `keyring` is installed; None when neither has one."""
-    key = os.environ.get("NDIF_API_KEY", "").strip()
+    """NDIF_API_KEY, else a key kept for this run, else the OS keyring's entry; None when none has one."""
+    key = os.environ.get("NDIF_API_KEY", "").strip() or _run_key.get(KEYRING_NAME, "")
     if key:
         return key
     try:
@@ -66,6 +67,32 @@ def find_api_key() -> str | None:
         return (keyring.get_password(KEYRING_SERVICE, KEYRING_NAME) or "").strip() or None
     except Exception:  # not installed, or no usable keyring backend on this system
         return None
+
+
+def keyring_available() -> bool:
+    """Whether an OS keyring can store the key here (`keyring` installed, with a working backend)."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        return not isinstance(keyring.get_keyring(), fail.Keyring)
+    except Exception:  # not installed, or a broken backend
+        return False
+
+
+def remember_api_key(key: str) -> bool:
+    """Keep `key` for NDIF: in the OS keyring when one works here (True), else for this run only (False)."""
+    key = key.strip()
+    if not key:
+        raise LabError("The NDIF API key is empty.")
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, KEYRING_NAME, key)
+        return True
+    except Exception:  # no keyring: keep it in memory until the app closes
+        _run_key[KEYRING_NAME] = key
+        return False
 
 
 def remote_target(model_id: str, host: str | None = None) -> RemoteTarget:
