@@ -7,7 +7,7 @@ trace per reply, lab.runtime.nnsight_engine), which can also run on an NDIF serv
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from lab.common.errors import LabError
@@ -31,6 +31,7 @@ class Engine:
     directions: DirectionSet
     backend: str = "local"
     remote: RemoteTarget | None = None  # set when the nnsight backend runs on NDIF
+    status: Callable[[str], None] | None = None  # told a remote job's state while a reply waits (ndif.JobStatus)
     _runner: NnsightRunner | None = field(default=None, init=False, repr=False, compare=False)
 
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
@@ -59,7 +60,7 @@ class Engine:
         if self.backend == "local":
             return generate_rows(self.lm, self.directions, prompts, steering, settings, seeds, stop)
         if self._runner is None:
-            self._runner = NnsightRunner(self.lm, self.remote)
+            self._runner = NnsightRunner(self.lm, self.remote, self.status)
         return self._runner.generate_rows(self.directions, prompts, steering, settings, seeds, stop)
 
 

@@ -11,7 +11,8 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -21,6 +22,12 @@ DEFAULT_HOST = "https://api.ndif.us"
 KEYRING_SERVICE = "emotion-lab"
 KEYRING_NAME = "ndif-api-key"
 CONNECT_TIMEOUT_S = 5.0
+QUEUE_TIMEOUT_S = 600.0  # a job still waiting to start after this long is given up
+STAGES = {  # NDIF's job states, in words
+    "RECEIVED": "received", "QUEUED": "waiting in the queue", "PROVISIONING": "starting the model",
+    "DEPLOYING": "starting the model", "DISPATCHED": "starting", "RUNNING": "running", "COMPLETED": "done",
+}
+WAITING = ("sent", "received", "waiting in the queue")
 _run_key: dict[str, str] = {}  # a key entered in the app where no keyring works: this run only
 
 
@@ -118,12 +125,39 @@ def check_reachable(host: str) -> None:
         raise LabError(f"Cannot reach the NDIF server at {host}: no network connection, or the server is down.") from None
 
 
-def remote_backend(target: RemoteTarget):
-    """nnsight's blocking remote backend for `target`, its status display off (the lab reports progress)."""
+class JobStatus:
+    """Stands in for nnsight's status display: tells `report` where the job is ("NDIF: waiting in the
+    queue (12 s)", at most once a second) and gives up a job still waiting after QUEUE_TIMEOUT_S."""
+
+    enabled = True  # nnsight then wakes its wait loop every 0.1 s to call refresh()
+
+    def __init__(self, target: RemoteTarget, report: Callable[[str], None] | None = None) -> None:
+        self.target, self.report = target, report
+        self.stage, self.since, self.shown = "sent", time.monotonic(), ""
+
+    def update(self, response) -> None:
+        stage = STAGES.get(getattr(response.status, "value", ""))
+        if stage is not None and stage != self.stage:
+            self.stage, self.since = stage, time.monotonic()
+        self.refresh()
+
+    def refresh(self) -> None:
+        waited = time.monotonic() - self.since
+        if self.stage in WAITING and waited > QUEUE_TIMEOUT_S:
+            raise LabError(f"NDIF ({self.target.host}, {self.target.model_id}): the job was still {self.stage} after "
+                           f"{waited:.0f} s; the server is busy. Nothing was lost; try again later.")
+        text = f"NDIF: {self.stage} ({waited:.0f} s)"
+        if self.report is not None and text != self.shown:
+            self.shown = text
+            self.report(text)
+
+
+def remote_backend(target: RemoteTarget, report: Callable[[str], None] | None = None):
+    """nnsight's blocking remote backend for `target`, its status shown through `report` (JobStatus)."""
     from nnsight.intervention.backends.remote import RemoteBackend
 
     backend = RemoteBackend(target.model_key, host=target.host, api_key=target.api_key, blocking=True)
-    backend.display.enabled = False
+    backend.display = JobStatus(target, report)
     return backend
 
 

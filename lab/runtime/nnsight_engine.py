@@ -14,7 +14,7 @@ import copy
 import functools
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -32,9 +32,10 @@ UNREACHED_STEP = ".*was never reached"  # nnsight's note that the open tracer.al
 class NnsightRunner:
     """Runs replies of one model through nnsight traces (the model wrapped once, on first use)."""
 
-    def __init__(self, lm: LoadedModel, remote: RemoteTarget | None = None) -> None:
+    def __init__(self, lm: LoadedModel, remote: RemoteTarget | None = None, report: Callable[[str], None] | None = None) -> None:
         self.lm = lm
         self.remote = remote
+        self.report = report  # where a remote job's state goes while the reply waits (lab.runtime.ndif.JobStatus)
         self._wrapped = None
 
     @property
@@ -99,7 +100,7 @@ class NnsightRunner:
         config = GenerationConfig(  # max_new_tokens + 1: the last token is read by the pass that takes it in
             do_sample=False, max_new_tokens=settings.max_new_tokens + 1, eos_token_id=list(lm.stop_token_ids), pad_token_id=pad,
         )
-        backend = None if self.remote is None else remote_backend(self.remote)
+        backend = None if self.remote is None else remote_backend(self.remote, self.report)
         with remote_errors(self.remote), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=UNREACHED_STEP, category=UserWarning)
             with model.generate(ids, attention_mask=mask, generation_config=config, backend=backend) as tracer:

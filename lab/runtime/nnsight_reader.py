@@ -39,7 +39,7 @@ class NnsightReader:
             from nnsight.ndif import register
 
             register(sums_module)  # the reductions run on the server: ship their code with the request
-            backend = remote_backend(self.runner.remote)
+            backend = remote_backend(self.runner.remote, self.runner.report)
         with remote_errors(self.runner.remote), torch.inference_mode():
             with model.trace(batch.ids, attention_mask=batch.attention, use_cache=False, backend=backend):
                 means, per_layer = save(list()), save(list())
