@@ -1,9 +1,9 @@
 """Precision and memory: which dtype a model loads in, and whether it fits before loading it.
 
 `auto` is bfloat16 on CUDA (float16 where the GPU lacks bfloat16) and on CPUs with native bfloat16
-(AVX512-BF16 or AMX); float32 everywhere else: emulated bfloat16 on a CPU without it was measured
-several times slower than float32 (README, Performance). Readings and statistics stay float32
-whatever the model's dtype (DirectionSet.project casts). The memory check counts the weights in
+(AVX512-BF16 or AMX); float32 everywhere else, where bulk bfloat16 maths is emulated and readings
+would lose precision for a modest speed-up (README, "Larger and remote models"). Readings and
+statistics stay float32 whatever the model's dtype (DirectionSet.project casts). The memory check counts the weights in
 the safetensors headers (no tensor is read) and compares them with what the device has free.
 """
 from __future__ import annotations
