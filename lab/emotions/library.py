@@ -59,15 +59,16 @@ def load_or_extract(
     key = data_hash(emotions, texts)
     directions = _stored(lm, key, method)
     if directions is None:
+        cache = TextMeanCache(lm, reader=reader)  # one cache: what extraction reads, placement reuses
         builtin = [e for e in emotions if e.builtin]
         builtin_key = data_hash(builtin, texts)
-        base = _stored(lm, builtin_key, method)
-        if base is None or base.picture is None:
-            base = extract(lm, builtin, neutral, method, progress, TextMeanCache(lm, reader=reader))
-            save_directions(base, cache_path(lm.identity, builtin_key, method))
+        directions = _stored(lm, builtin_key, method)
+        if directions is None or directions.picture is None:
+            directions = extract(lm, builtin, neutral, method, progress, cache)
+            save_directions(directions, cache_path(lm.identity, builtin_key, method))
         user = [e for e in emotions if not e.builtin]
-        directions = place_user_emotions(base, user, TextMeanCache(lm, reader=reader), key, progress) if user else base
         if user:
+            directions = place_user_emotions(directions, user, cache, key, progress)
             save_directions(directions, cache_path(lm.identity, key, method))
     return merge_imported(directions, lm, load_imported(ModelShape(lm.identity, lm.depth, lm.width)), progress, reader)
 
