@@ -10,7 +10,7 @@ Core fixtures (tests/test_core_*.py, tests/test_cli.py):
   real_model_home   an EMOTION_LAB_HOME whose cache is the real user cache (the converted embedded model and its
                     directions are reused) while user data (user-made and imported emotions) starts empty
   engine            lab.runtime.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
-  tiny_window       the real MainWindow using tiny_lm and tiny_directions (Qt, offscreen)
+  tiny_window       the real MainWindow, shown, using tiny_lm and tiny_directions (Qt, offscreen; shown_window)
 
 Heavy imports (torch, transformers) happen inside the fixtures, so tests that do not use them stay fast.
 """
@@ -159,16 +159,26 @@ def engine(real_model_home):
         return open_engine()
 
 
-@pytest.fixture
-def tiny_window(qapp, tmp_path, lab_home, tiny_lm, tiny_directions):
-    """The real main window on the tiny model (nothing loads in the background), with its own settings."""
+def shown_window(qapp, folder: Path, lm, directions):
+    """The real main window, shown, using `lm` and `directions` (nothing loads in the background),
+    with its settings and lab file in `folder`."""
     from PySide6.QtCore import QSettings
 
     from lab.runtime.engine import Engine
     from ui.main_window import MainWindow
 
-    win = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                     db_path=tmp_path / "lab.db")
-    win.use_engine(Engine(tiny_lm, tiny_directions))
+    win = MainWindow("embedded", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat),
+                     db_path=folder / "lab.db")
+    win.show()
+    win.use_engine(Engine(lm, directions))
+    qapp.processEvents()
+    return win
+
+
+@pytest.fixture
+def tiny_window(qapp, tmp_path, lab_home, tiny_lm, tiny_directions):
+    """The real main window on the tiny model (shown_window)."""
+    win = shown_window(qapp, tmp_path, tiny_lm, tiny_directions)
     yield win
-    win.close()
+    if win.isVisible():
+        win.close()

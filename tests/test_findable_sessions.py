@@ -114,20 +114,8 @@ def test_a_stopped_steered_chat_answer_is_marked_and_titled(tmp_path, lab_home, 
 
 
 @pytest.fixture
-def window(qapp, tmp_path, lab_home, tiny_lm, tiny_directions):
-    from PySide6.QtCore import QSettings
-
-    from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
-
-    win = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                     db_path=tmp_path / "lab.db")
-    win.show()
-    win.use_engine(Engine(tiny_lm, tiny_directions))
-    qapp.processEvents()
-    yield win
-    if win.isVisible():
-        win.close()
+def window(tiny_window):
+    return tiny_window
 
 
 def test_closing_the_window_mid_answer_saves_it_interrupted_and_stopped(qtbot, window, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import shown_window
 from lab.common.palette import BLACK, EMOTION_COLOURS, WHITE, BUILT_IN_ORDER, contrast_ratio, emotion_color, emotion_dash
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots-ui"
@@ -76,16 +77,7 @@ def twenty_emotions(tiny_directions):
 
 @pytest.fixture
 def window(qapp, tmp_path, lab_home, tiny_lm, twenty_emotions):
-    from PySide6.QtCore import QSettings
-
-    from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
-
-    win = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                     db_path=tmp_path / "lab.db")
-    win.show()
-    win.use_engine(Engine(tiny_lm, twenty_emotions))
-    qapp.processEvents()
+    win = shown_window(qapp, tmp_path, tiny_lm, twenty_emotions)
     yield win
     win.close()
 
