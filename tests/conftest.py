@@ -4,12 +4,14 @@ Core fixtures (tests/test_core_*.py, tests/test_cli.py):
   torch_one_thread  (module scope) torch.set_num_threads(1) while the module runs
   lab_home          EMOTION_LAB_HOME -> a fresh temporary folder (isolated user data and cache)
   tiny_model_dir    a random 4-layer Llama (width 32) with a tiny byte-level ChatML tokenizer, saved as a model folder
-  tiny_lm           that folder loaded with lab.model.loader.load_model
+  tiny_lm           that folder loaded with lab.model.loader.load_model (default precision: EMOTION_LAB_DTYPE or float32)
+  tiny_lm_float32   the same in float32 always (tests of exact equality pin their precision)
   tiny_emotions     three synthetic emotions (+ neutral texts) made of disjoint word lists
   tiny_directions   lab.emotions.extraction.extract on tiny_lm with tiny_emotions
   real_model_home   an EMOTION_LAB_HOME whose cache is the real user cache (the converted embedded model and its
                     directions are reused) while user data (user-made and imported emotions) starts empty
   engine            lab.runtime.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
+  engine_float32    the same in float32 always (the same object unless EMOTION_LAB_DTYPE says otherwise)
   tiny_window       the real MainWindow, shown, using tiny_lm and tiny_directions (Qt, offscreen; shown_window)
 
 Heavy imports (torch, transformers) happen inside the fixtures, so tests that do not use them stay fast.
@@ -118,6 +120,14 @@ def tiny_lm(tiny_model_dir):
 
 
 @pytest.fixture(scope="session")
+def tiny_lm_float32(tiny_model_dir, tiny_lm):
+    """tiny_lm in float32 whatever the default precision (EMOTION_LAB_DTYPE): for tests of exact equality."""
+    from lab.model.loader import load_model
+
+    return tiny_lm if tiny_lm.runtime["dtype"] == "float32" else load_model(str(tiny_model_dir), dtype="float32")
+
+
+@pytest.fixture(scope="session")
 def tiny_emotions():
     """(emotions, neutral texts): 10 texts per emotion drawn from disjoint word lists, 24 neutral texts."""
     from lab.emotions.definitions import Emotion
@@ -157,6 +167,19 @@ def engine(real_model_home):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EMOTION_LAB_HOME", str(real_model_home))
         return open_engine()
+
+
+@pytest.fixture(scope="session")
+def engine_float32(engine, real_model_home):
+    """The embedded engine in float32 whatever the default precision: for tests of exact equality and of
+    the shipped (float32) directions."""
+    from lab.runtime.engine import open_engine
+
+    if engine.lm.runtime["dtype"] == "float32":
+        return engine
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMOTION_LAB_HOME", str(real_model_home))
+        return open_engine(dtype="float32")
 
 
 def shown_window(qapp, folder: Path, lm, directions):

@@ -68,9 +68,10 @@ def _home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def engine_tiny(tiny_lm, tiny_directions) -> Engine:
-    """The shared tiny model (tests/conftest.py) with its three synthetic emotions: joy, fear, rage."""
-    return Engine(tiny_lm, tiny_directions)
+def engine_tiny(tiny_lm_float32, tiny_directions) -> Engine:
+    """The shared tiny model (tests/conftest.py) with its three synthetic emotions: joy, fear, rage; in
+    float32 whatever the default precision, since batched rows are checked equal to single runs."""
+    return Engine(tiny_lm_float32, tiny_directions)
 
 
 @pytest.fixture

@@ -13,12 +13,24 @@ PROMPT = [{"role": "user", "content": "sun smile laugh"}]
 CPU = torch.device("cpu")
 
 
-def test_auto_is_float32_on_a_cpu_without_native_bfloat16_and_bfloat16_with_it(monkeypatch):
-    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: False)
+@pytest.mark.parametrize("native_bfloat16", [False, True])
+def test_auto_is_float32_on_every_cpu_whatever_its_bfloat16_support(monkeypatch, native_bfloat16):
+    monkeypatch.delenv(precision.PRECISION_ENV, raising=False)
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: native_bfloat16)
     assert choose_dtype("auto", CPU) == torch.float32
-    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: True)
-    assert choose_dtype("auto", CPU) == torch.bfloat16
     assert choose_dtype("float32", CPU) == torch.float32 and choose_dtype("bfloat16", CPU) == torch.bfloat16
+
+
+def test_the_environment_sets_what_auto_means_and_never_overrides_an_explicit_choice(monkeypatch):
+    monkeypatch.setenv(precision.PRECISION_ENV, "bfloat16")
+    assert choose_dtype("auto", CPU) == torch.bfloat16
+    assert choose_dtype("float32", CPU) == torch.float32
+    monkeypatch.setenv(precision.PRECISION_ENV, "float16")
+    with pytest.raises(LabError, match="float16 is not supported on the CPU"):
+        choose_dtype("auto", CPU)
+    monkeypatch.setenv(precision.PRECISION_ENV, "double")
+    with pytest.raises(LabError, match="EMOTION_LAB_DTYPE=double is not a precision"):
+        choose_dtype("auto", CPU)
     with pytest.raises(LabError, match="float16 is not supported on the CPU"):
         choose_dtype("float16", CPU)
     with pytest.raises(LabError, match="Unknown precision 'double'"):
@@ -50,12 +62,13 @@ def test_a_model_that_does_not_fit_is_refused_before_loading_with_the_sizes(tiny
     assert (tiny_model_dir / "config.json").is_file()  # nothing was deleted or half-loaded
 
 
-def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_dir, tiny_lm, tiny_directions, tmp_path):
+def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_dir, tiny_lm_float32, tiny_directions, tmp_path):
     from lab.model.loader import load_model
     from lab.runtime.events import SamplingSettings
     from lab.runtime.generator import generate
     from lab.runtime.steering import SteeringState
 
+    tiny_lm = tiny_lm_float32
     half = load_model(str(tiny_model_dir), dtype="bfloat16")
     assert half.dtype == torch.bfloat16 and next(half.model.parameters()).dtype == torch.bfloat16
     assert half.runtime == {"device": "cpu", "dtype": "bfloat16"} and tiny_lm.runtime["dtype"] == "float32"
@@ -85,10 +98,10 @@ def test_every_session_records_where_and_how_the_model_ran(tmp_path, tiny_lm, ti
             recorder.begin_turn("user", "hello")
             recorder.finish()
         record = store.load_session(recorder.session_id)
-        assert record.runtime == {"device": "cpu", "dtype": "float32"}
+        assert record.runtime == {"device": "cpu", "dtype": tiny_lm.runtime["dtype"]} and tiny_lm.runtime["dtype"] in DTYPE_CHOICES
         again = from_json(to_json(record))
         assert again.runtime == record.runtime
         assert store.load_session(store.import_session(again)).runtime == record.runtime
-        assert "cpu" in to_markdown(record) and "float32" in to_markdown(record)
+        assert "cpu" in to_markdown(record) and tiny_lm.runtime["dtype"] in to_markdown(record)
     with pytest.raises(LabError, match="runtime > dtype"):
-        from_json(to_json(record).replace('"dtype": "float32"', '"dtype": 32'))
+        from_json(to_json(record).replace(f'"dtype": "{tiny_lm.runtime["dtype"]}"', '"dtype": 32'))

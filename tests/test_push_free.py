@@ -23,7 +23,7 @@ PROMPT = [{"role": "user", "content": "tell me about the sun"}]
 def blind_lm(tiny_model_dir):
     from lab.model.loader import load_model
 
-    lm = load_model(str(tiny_model_dir))
+    lm = load_model(str(tiny_model_dir), dtype="float32")  # the subtraction is checked exactly
     mask = torch.ones(lm.width)
     mask[BLIND] = 0.0
     for module in lm.model.modules():

@@ -22,8 +22,8 @@ def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1)
 
 
-def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extraction(engine, tmp_path):
-    lm = engine.lm
+def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extraction(engine_float32, tmp_path):
+    lm = engine_float32.lm  # the shipped directions were extracted in float32
     path = precomputed_path(lm.identity, current_data_hash(include_user=False), "mean_diff")
     assert path.is_file(), f"{path.name} is missing: run `make directions` after changing emotion texts"
     shipped = load_directions(path)
@@ -41,12 +41,12 @@ def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extrac
         assert shipped_totals[split][1] == total and abs(shipped_totals[split][0] - correct) <= 2, split
 
 
-def test_shipped_slider_range_equals_a_fresh_calibration(engine, tmp_path, monkeypatch):
+def test_shipped_slider_range_equals_a_fresh_calibration(engine_float32, tmp_path, monkeypatch):
     """The embedded model's coherence cliff ships too, so the first start does not spend ~25 s measuring it."""
     from lab.scenarios import strength_range
 
-    shipped = strength_range.cached_range(engine.lm.identity)
+    shipped = strength_range.cached_range(engine_float32.lm.identity)
     assert shipped is not None and shipped.measured
-    assert strength_range.shipped_path(engine.lm.identity).is_file()
+    assert strength_range.shipped_path(engine_float32.lm.identity).is_file()
     monkeypatch.setattr(strength_range, "cache_path", lambda identity: tmp_path / "range.json")  # the fresh one stays here
-    assert strength_range.calibrate(engine) == shipped
+    assert strength_range.calibrate(engine_float32) == shipped

@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from lab.model.precision import DTYPE_CHOICES  # noqa: E402
 
 
-def test_precision_menu_remembers_the_choice_and_reloads_in_it(tiny_window, monkeypatch):
+def test_precision_menu_remembers_the_choice_and_reloads_in_it(tiny_window, tiny_lm, monkeypatch):
     window = tiny_window
     picker = window.model_picker
     picker._rebuild()
@@ -17,7 +17,7 @@ def test_precision_menu_remembers_the_choice_and_reloads_in_it(tiny_window, monk
     choices = [a.data() for a in picker.precision_menu.actions()]
     assert tuple(choices) == DTYPE_CHOICES
     assert [a.data() for a in picker.precision_menu.actions() if a.isChecked()] == ["auto"] and picker.dtype == "auto"
-    assert "float32 on cpu" in window.status_label.text()
+    assert f"{tiny_lm.runtime['dtype']} on cpu" in window.status_label.text()
     reloads: list[str] = []
     monkeypatch.setattr(window, "open_model", reloads.append)
     bfloat16 = next(a for a in picker.precision_menu.actions() if a.data() == "bfloat16")

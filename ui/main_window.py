@@ -326,8 +326,10 @@ class MainWindow(QMainWindow):
             self.model_picker.show_current(engine.lm.spec)
         gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
         runtime = engine.lm.runtime
+        warning = engine.precision_warning()
         self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers, {runtime['dtype']} on "
-                                  f"{runtime['device']}), {len(engine.directions.emotions)} emotions.")
+                                  f"{runtime['device']}), {len(engine.directions.emotions)} emotions."
+                                  + (f" {warning}" if warning else ""))
 
     def _engine_changed(self) -> None:
         engine = self.state.engine

@@ -24,9 +24,9 @@ RECENT_KEY = "models/recent"
 DTYPE_KEY = "models/dtype"
 MAX_RECENT = 5
 PRECISIONS = {  # lab.model.precision.DTYPE_CHOICES, explained
-    "auto": "Automatic (bfloat16 on GPUs and CPUs that support it, else float32)",
-    "float32": "float32 (exact, most memory)",
-    "bfloat16": "bfloat16 (half the memory; slow on CPUs without native support)",
+    "auto": "Automatic (float32 on this computer's CPU, bfloat16 on GPUs)",
+    "float32": "float32 (exact, same results on every computer, most memory)",
+    "bfloat16": "bfloat16 (half the memory; speed on a CPU varies, see Help)",
     "float16": "float16 (GPU only)",
 }
 

@@ -45,7 +45,7 @@ class ValidationPage(QDialog):
         layout.addWidget(self.browser, 1)
         layout.addWidget(self.note)
         layout.addWidget(buttons)
-        self.report: dict[str, Any] = build_report(engine, lessons=False, efficacy=False)
+        self.report: dict[str, Any] = build_report(engine, lessons=False, efficacy=False, precision_check=False)
         self.note.setText("Steering efficacy and the lessons are not measured yet: press "
                           "\"Measure steering and lessons…\" (long), or run python -m lab validate.")
         self.show_report(self.report)

@@ -157,7 +157,7 @@ def cmd_add_emotion(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Everything the instrument can be checked on for the loaded model, as HTML and/or JSON."""
-    from lab.diagnostics.validation_report import build_report, render_html
+    from lab.diagnostics.validation_report import build_report, precision_text, render_html
 
     engine = _engine(args)
     report = build_report(engine, seeds=args.seeds, lessons=not args.no_lessons, efficacy=not args.no_steering, progress=TerminalProgress())
@@ -167,6 +167,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in report.items() if k != "map_png"}))
     else:
+        print(precision_text(report["precision"]))
         for line in report["summary"]:
             print(line)
         for axis in report["map"]["axes"]:
@@ -333,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
     common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,  # lab.model.precision's, without importing torch
-                        help="model precision: auto (bfloat16 on GPUs and CPUs with native bfloat16, else float32), float32, bfloat16, float16")
+                        help="model precision: auto (float32 on CPUs, bfloat16 on GPUs; EMOTION_LAB_DTYPE changes it), float32, bfloat16, float16")
     common.add_argument("--engine", default="local", choices=["local", "nnsight"],
                         help="local (default: streamed, live steering) or nnsight (one nnsight trace per reply, same results)")
     common.add_argument("--remote", action="store_true", help="run the model (a hub id) on NDIF through nnsight; needs NDIF_API_KEY")

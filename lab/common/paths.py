@@ -23,8 +23,19 @@ def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
+def installed_assets() -> Path:
+    """Where an installed package keeps the assets (pyproject.toml maps assets/ to lab/assets/)."""
+    return Path(__file__).resolve().parents[1] / "assets"
+
+
+def is_installed() -> bool:
+    """Installed with pip/pipx/uv (not run from a checkout, not frozen)."""
+    return installed_assets().is_dir()
+
+
 def asset_path(*parts: str) -> Path:
-    return source_root().joinpath("assets", *parts)
+    root = installed_assets() if is_installed() else source_root() / "assets"
+    return root.joinpath(*parts)
 
 
 def bundled_model_path(filename: str) -> Path:
@@ -52,7 +63,7 @@ def cache_dir() -> Path:
 
 
 def default_db_path() -> Path:
-    """sessions/lab.db from source; the user data folder when frozen or overridden."""
-    if is_frozen() or _home_override():
+    """sessions/lab.db from source; the user data folder when installed, frozen or overridden."""
+    if is_frozen() or is_installed() or _home_override():
         return user_data_dir() / "lab.db"
     return source_root() / "sessions" / "lab.db"

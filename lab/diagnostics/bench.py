@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import platform
+import resource
 import tempfile
 import time
 
@@ -20,6 +22,8 @@ from lab.emotions.placement import place_user_emotions
 from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.model.loader import LoadedModel, load_model
+from lab.model.precision import cpu_has_native_bfloat16
+from lab.runtime.reading import hidden_states
 from lab.store.recording import recorded, start_recording
 from lab.runtime.steering import SteeringState
 from lab.store.lab_file import SessionStore, open_store
@@ -76,18 +80,43 @@ def cold_load_seconds() -> float:
                 os.environ["EMOTION_LAB_HOME"] = saved
 
 
-def _precision(spec: str, ids: list[int], rounds: int) -> dict[str, float]:
-    """Plain greedy tokens/s and weight memory in float32 and bfloat16, alternating round by round."""
+def cpu_description() -> str:
+    """The CPU's model name and whether it does bfloat16 in hardware (precision speed depends on it)."""
+    name = platform.processor() or "unknown CPU"
+    try:
+        name = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    kind = "native bfloat16 (AVX512-BF16/AMX)" if cpu_has_native_bfloat16() else "no native bfloat16"
+    return f"{name}, {torch.get_num_threads()} threads, {kind}"
+
+
+def _texts_per_s(lm: LoadedModel, texts: list[str]) -> float:
+    """Texts read per second, one forward pass each to the deepest layer (what extraction does per text)."""
+    start = time.perf_counter()
+    for text in texts:
+        hidden_states(lm, lm.depth - 1, lm.text_ids(text))
+    return len(texts) / (time.perf_counter() - start)
+
+
+def _precision(spec: str, ids: list[int], rounds: int, texts: list[str]) -> dict[str, float | str]:
+    """Plain greedy tokens/s, texts read per second (extraction's work) and weight memory in float32 and
+    bfloat16, alternating round by round."""
     models = {name: load_model(spec, dtype=name) for name in ("float32", "bfloat16")}
     speeds: dict[str, list[float]] = {name: [] for name in models}
+    reading: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(rounds):
         for name, lm in models.items():
             speeds[name].append(_plain_tokens_per_s(lm, ids))
-    results: dict[str, float] = {}
+            reading[name].append(_texts_per_s(lm, texts))
+    results: dict[str, float | str] = {"cpu": cpu_description()}
     for name, lm in models.items():
         results[f"{name}_tok_s"] = round(max(speeds[name]), 2)
+        results[f"{name}_texts_s"] = round(max(reading[name]), 2)
         results[f"{name}_weights_mb"] = round(sum(p.numel() * p.element_size() for p in lm.model.parameters()) / 2**20, 1)
-    results["bfloat16_ratio"] = round(results["bfloat16_tok_s"] / results["float32_tok_s"], 3)
+    results["bfloat16_ratio"] = round(max(speeds["bfloat16"]) / max(speeds["float32"]), 3)
+    results["bfloat16_texts_ratio"] = round(max(reading["bfloat16"]) / max(reading["float32"]), 3)
     return results
 
 
@@ -119,7 +148,7 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
             steered.append(_lab_tokens_per_s(lm, directions, ids))
             recording.append(_lab_tokens_per_s(lm, directions, ids, store))
     ratio_of_sweep = sweep_ratio(Engine(lm, directions), rounds=rounds)
-    precision = _precision(spec, ids, rounds)
+    precision = _precision(spec, ids, rounds, [text for emotion in emotions for text in emotion.examples[:3]])
     return {
         "plain_tok_s": round(max(plain), 2),
         "lab_tok_s": round(max(steered), 2),
@@ -134,4 +163,5 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "bytes_per_token_raw": round(bytes_per_token(with_raw=True)),
         "sweep_ratio": ratio_of_sweep,
         **precision,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

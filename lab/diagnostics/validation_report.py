@@ -16,13 +16,16 @@ from lab.common.progress import Progress, SilentProgress
 from lab.emotions.definitions import load_norms
 from lab.emotions.emotion_map import EmotionMap, emotion_map
 from lab.emotions.evaluation import accuracy_summary, describe, overall_summary
+from lab.diagnostics.precision_check import compare_precisions
 from lab.diagnostics.steering_efficacy import steering_efficacy
 from lab.runtime.engine import Engine
 
 
 def build_report(engine: Engine, seeds: int | None = None, lessons: bool = True, efficacy: bool = True,
-                 progress: Progress | None = None) -> dict[str, Any]:
-    """The report's data (JSON-able). Lessons and steering efficacy generate text and take minutes."""
+                 progress: Progress | None = None, precision_check: bool = True) -> dict[str, Any]:
+    """The report's data (JSON-able). Lessons and steering efficacy generate text and take minutes; the
+    precision check (only when the model runs in a precision the directions were not validated in) reads
+    ~180 texts in both precisions."""
     progress = progress or SilentProgress()
     directions = engine.directions
     evaluation = directions.evaluation()
@@ -39,7 +42,12 @@ def build_report(engine: Engine, seeds: int | None = None, lessons: bool = True,
         "estimators": evaluation.get("estimators", []),
         "map": {"axes": [{"label": a.label, "variance_share": a.variance_share, "valence_r": a.valence_r, "arousal_r": a.arousal_r}
                          for a in picture.axes]},
+        "precision": {"running": engine.lm.runtime["dtype"], "measured": engine.measured_precision, "device": engine.lm.runtime["device"]},
     }
+    if precision_check and engine.precision_warning():
+        progress.set_status("Reading the same texts in both precisions")
+        comparison = compare_precisions(engine.lm, directions, progress=progress)
+        report["precision"]["comparison"] = comparison.to_json() if comparison else None
     if efficacy:
         progress.set_status("Steering each emotion and re-reading the replies")
         report["steering_efficacy"] = [
@@ -75,6 +83,21 @@ def map_png(picture: EmotionMap) -> bytes:
     return buffer.getvalue()
 
 
+def precision_text(precision: dict[str, Any]) -> str:
+    """Which precision the numbers in the report were measured in, in one or two sentences."""
+    running, measured = precision["running"], precision.get("measured") or "an unrecorded precision"
+    text = (f"The model ran in {running} on {precision['device']}: steering and lessons below were measured in {running}. "
+            f"Recognition was measured when the directions were made, in {measured}.")
+    comparison = precision.get("comparison")
+    if comparison:
+        text += f" {comparison['summary']}"
+    return text
+
+
+def precision_html(precision: dict[str, Any]) -> str:
+    return f"<p><b>Precision.</b> {html.escape(precision_text(precision))}</p>"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """A self-contained HTML page; every text is escaped."""
     e = html.escape
@@ -90,6 +113,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<h1>Does this lab work on this model?</h1>",
         f"<p>Model {e(str(report['model']['family']))}, {report['model']['depth']} layers, width {report['model']['width']}; "
         f"reading layer {report['reading_layer']}. Every rate is a count with its 95% interval.</p>",
+        precision_html(report["precision"]),
         "<h2>Recognising emotions</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in report["summary"]) + "</ul>",
         f"<table><tr><th>emotion</th><th>kind</th><th>recognised</th></tr>{rows}</table>",
         "<h2>Choosing the reading estimator</h2><p>20-way accuracy at each estimator's best held-out layer; "

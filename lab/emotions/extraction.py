@@ -247,7 +247,8 @@ def extract(
         steering_layers=steering_layers,
         model_identity=lm.identity,
         data_hash=data_hash(builtin, neutral.texts + neutral.validation),
-        extras={"builtin": [e.name for e in builtin], "shrinkage": shrinkage, "neutral_offset": offset},
+        extras={"builtin": [e.name for e in builtin], "shrinkage": shrinkage, "neutral_offset": offset,
+                "precision": lm.runtime["dtype"]},
         picture=builtin_picture(layer_models, reading_layer, steering_layers),
     )
     progress.set_status("Validating")

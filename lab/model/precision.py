@@ -1,9 +1,11 @@
 """Precision and memory: which dtype a model loads in, and whether it fits before loading it.
 
-`auto` is bfloat16 on CUDA (float16 where the GPU lacks bfloat16) and on CPUs with native bfloat16
-(AVX512-BF16 or AMX); float32 everywhere else, where bulk bfloat16 maths is emulated and readings
-would lose precision for a modest speed-up (README, "Larger and remote models"). Readings and
-statistics stay float32 whatever the model's dtype (DirectionSet.project casts). The memory check counts the weights in
+`auto` is bfloat16 on CUDA (float16 where the GPU lacks bfloat16) and float32 on CPUs and MPS. On a
+CPU, bfloat16 is not reliably faster (measured: 1.33x faster on an AVX2-only CPU, 0.89x on a CPU with
+native bfloat16, AMX), it changes greedy tokens and readings slightly, and only float32 gives the same
+results on every computer; bfloat16 stays one choice away for half the memory. EMOTION_LAB_DTYPE
+(float32|bfloat16|float16) sets what `auto` means on this machine, e.g. to run the test suite in
+bfloat16. Readings and statistics stay float32 whatever the model's dtype (DirectionSet.project casts). The memory check counts the weights in
 the safetensors headers (no tensor is read) and compares them with what the device has free.
 """
 from __future__ import annotations
@@ -27,7 +29,11 @@ class ModelTooLarge(LabError):
     """The model will not fit in the memory free on its device."""
 
 
+PRECISION_ENV = "EMOTION_LAB_DTYPE"
+
+
 def cpu_has_native_bfloat16() -> bool:
+    """Whether this CPU does bfloat16 in hardware (AVX512-BF16 or AMX); reported by `lab bench`."""
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
@@ -36,14 +42,16 @@ def choose_dtype(name: str, device: torch.device) -> torch.dtype:
     """The dtype for `name` (one of DTYPE_CHOICES) on `device`."""
     if name not in DTYPE_CHOICES:
         raise LabError(f"Unknown precision '{name}'. Choose one of: {', '.join(DTYPE_CHOICES)}.")
+    if name == "auto":
+        name = os.environ.get(PRECISION_ENV, "").strip() or "auto"
+        if name not in DTYPES and name != "auto":
+            raise LabError(f"{PRECISION_ENV}={name} is not a precision. Set it to one of: {', '.join(DTYPES)}, or unset it.")
     if name != "auto":
         if device.type == "cpu" and name == "float16":
             raise LabError("float16 is not supported on the CPU. Use --dtype float32 or bfloat16.")
         return DTYPES[name]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_has_native_bfloat16():
-        return torch.bfloat16
     return torch.float32
 
 

@@ -45,6 +45,19 @@ class Engine:
             return self.lm.runtime
         return {**self.lm.runtime, "engine": self.backend, **(self.remote.runtime if self.remote else {})}
 
+    @property
+    def measured_precision(self) -> str | None:
+        """The precision the directions were extracted and validated in (None for files made before it was recorded)."""
+        return self.directions.extras.get("precision")
+
+    def precision_warning(self) -> str | None:
+        """A sentence when the model runs in a precision its validation was not measured in."""
+        measured, running = self.measured_precision, self.lm.runtime["dtype"]
+        if measured is None or measured == running:
+            return None
+        return (f"Validation was measured in {measured}; this model runs in {running}, where readings may differ "
+                f"slightly (choose {measured} under Model > Precision for the measured numbers).")
+
     def generate(
         self, prompt_ids: list[int], steering: SteeringState, settings: SamplingSettings = SamplingSettings(),
         stop: threading.Event | None = None,
