@@ -105,3 +105,26 @@ def test_every_session_records_where_and_how_the_model_ran(tmp_path, tiny_lm, ti
         assert "cpu" in to_markdown(record) and tiny_lm.runtime["dtype"] in to_markdown(record)
     with pytest.raises(LabError, match="runtime > dtype"):
         from_json(to_json(record).replace(f'"dtype": "{tiny_lm.runtime["dtype"]}"', '"dtype": 32'))
+
+
+def test_a_model_run_in_another_precision_than_its_directions_were_validated_in_is_named_and_compared(tiny_model_dir, tiny_lm_float32, tiny_directions):
+    import dataclasses
+
+    from lab.diagnostics.precision_check import compare_precisions
+    from lab.diagnostics.validation_report import build_report, precision_text
+    from lab.model.loader import load_model
+    from lab.runtime.engine import Engine
+
+    assert tiny_directions.extras["precision"] in DTYPE_CHOICES  # recorded at extraction
+    measured = dataclasses.replace(tiny_directions, extras={**tiny_directions.extras, "precision": "float32"})
+    assert Engine(tiny_lm_float32, measured).precision_warning() is None
+    half = load_model(str(tiny_model_dir), dtype="bfloat16")
+    warning = Engine(half, measured).precision_warning()
+    assert warning and "measured in float32" in warning and "runs in bfloat16" in warning
+    assert compare_precisions(tiny_lm_float32, measured) is None  # same precision: nothing to compare
+    report = build_report(Engine(half, measured), lessons=False, efficacy=False)
+    comparison = report["precision"]["comparison"]
+    assert (comparison["reference"], comparison["running"]) == ("float32", "bfloat16")
+    assert comparison["texts"] > 0 and 0 <= comparison["same_label"] <= comparison["texts"]
+    assert 0 < comparison["largest_difference"] < 1.0  # bfloat16 moves readings a little, never wildly
+    assert "ran in bfloat16" in precision_text(report["precision"]) and "in float32" in precision_text(report["precision"])
