@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-bfloat16 bench cli-demo lint clean-cache package package-check setup qt-libs directions
+.PHONY: run test test-bfloat16 install-check bench cli-demo lint clean-cache package package-check setup qt-libs directions
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ package: setup
 # Build, then run the frozen --self-test headless with fresh user folders (CI runs this).
 package-check: package
 	$(PY) scripts/bundle_self_test.py $(BUNDLE)
+
+# A fresh venv installed from pyproject.toml as pipx/uv would, then both entry points run (CI runs this).
+install-check:
+	bash scripts/install-check.sh
 
 cli-demo: $(STAMP)
 	$(PY) -m lab generate "How was your day?" --steer happy=0.03 --max-new-tokens 40
