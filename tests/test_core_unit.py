@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import struct
 import threading
@@ -15,8 +14,8 @@ import time
 import pytest
 import torch
 import yaml
-from conftest import build_tiny_tokenizer, save_tiny_model, tiny_llama_config
-from hypothesis import given, settings
+from conftest import build_tiny_tokenizer, save_tiny_model
+from hypothesis import given
 from hypothesis import strategies as st
 
 from lab.emotions.control_vectors import export_control_vector, fill_layers, read_control_vector

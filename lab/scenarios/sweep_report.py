@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from lab.common.errors import LabError
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
-from lab.common.stats import TOO_FEW_RUNS, Estimate, mean_text, rate_interval, rate_text
+from lab.common.stats import TOO_FEW_RUNS, mean_text, rate_interval, rate_text
 from lab.scenarios.sweep import SweepResult
 
 SUFFIXES = (".csv", ".png", ".html")
