@@ -197,7 +197,7 @@ def assert_clean_problems(text: str) -> None:
     if problems:
         with pytest.raises(ScenarioError) as caught:
             parse_scenario(text)
-        assert isinstance(caught.value, LabError)
+        assert caught.value.problems == problems and "\n" not in str(caught.value)  # every problem, on one line
     else:
         parse_scenario(text)
 
