@@ -41,6 +41,7 @@ directions: setup
 	$(PY) -m lab.diagnostics.precompute
 
 lint: $(STAMP)
+	$(VENV)/bin/ruff check lab ui tests scripts
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

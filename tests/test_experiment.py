@@ -314,11 +314,22 @@ def test_imported_agentic_scenario_runs(engine_tiny, tmp_path):
     assert "Global vision" in result.turns[1].text
 
 
-def test_sweep_ratio_runs_on_any_engine(engine_tiny):
-    """A smoke test: the value is a benchmark (`lab bench` reports it), not judged here."""
-    from lab.diagnostics.bench_sweep import sweep_ratio
+def test_sweep_ratio_times_one_batch_of_eight_against_the_same_eight_one_by_one(engine_tiny, monkeypatch):
+    """The value is a benchmark (`lab bench` reports it), not judged here; what it times is."""
+    from lab.diagnostics import bench_sweep
 
-    sweep_ratio(engine_tiny, rounds=1, tokens=4)
+    calls: list[list[dict[str, float]]] = []
+    real = bench_sweep.run_rows
+
+    def counted(engine, script, rows):
+        calls.append([row.steer for row in rows])
+        return real(engine, script, rows)
+
+    monkeypatch.setattr(bench_sweep, "run_rows", counted)
+    ratio = bench_sweep.sweep_ratio(engine_tiny, rounds=1, tokens=4)
+    assert math.isfinite(ratio) and ratio > 0
+    rows = [{engine_tiny.directions.emotions[0]: s} for s in bench_sweep.STRENGTHS]
+    assert len(rows) == 8 and calls == [rows[:1], rows, *[[row] for row in rows]]  # warm-up, batched, one by one
 
 
 # ---- CLI on the embedded model -------------------------------------------------------------------

@@ -29,6 +29,16 @@ def test_titles_summarise_the_steering_seen():
     assert title.summary() == "happy +0.04 to +0.06, calm -0.02, sad +0.01, +1 more"
 
 
+def test_steering_and_errors_are_quoted_one_way():
+    from lab.common.errors import first_line
+    from lab.common.steering_text import steering_text, strength_text
+
+    assert steering_text({"happy": 0.04, "calm": -0.025, "sad": 0.0}) == "happy +0.04, calm -0.025, sad +0"
+    assert steering_text({}) == "" and steering_text({}, "none") == "none" and strength_text(0.1 + 0.2) == "+0.3"
+    assert first_line(ValueError("no config.json here.\nTraceback detail")) == "no config.json here"
+    assert first_line(ValueError("  ")) == "ValueError"
+
+
 def test_runs_of_an_experiment_are_listed_together(tmp_path):
     with open_store(tmp_path / "lab.db") as store:
         model, directions = register(store)

@@ -11,7 +11,6 @@ import json
 import os
 import time
 import tracemalloc
-from pathlib import Path
 
 import pytest
 import torch

@@ -16,7 +16,7 @@ from store_helpers import record_session
 
 from lab.cli.main import main
 from lab.common.errors import LabError, known_message, report, write_line
-from lab.common.limits import TEXT_FILE_BYTES, read_text
+from lab.common.limits import EMOTION_FILE_BYTES, TEXT_FILE_BYTES, read_text
 from lab.common.names import check_name, inside
 from lab.scenarios.budget import MAX_CHECKS, MAX_VISITS, MAX_YAML_DEPTH, MAX_YAML_NODES
 from lab.scenarios.checks import MAX_REPLY_CHARS, Pattern, regex_problem
@@ -152,6 +152,14 @@ def test_imports_are_checked_before_writing_and_bad_files_are_quarantined(lab_ho
 def test_unbounded_files_are_refused_with_the_limit(tmp_path):
     with pytest.raises(LabError, match="10 MB limit"):
         read_text(__import__("pathlib").Path("/dev/zero"), TEXT_FILE_BYTES, "text file")
+
+
+def test_an_oversized_emotion_file_is_refused_with_the_limit(lab_home):
+    from lab.emotions.definitions import load_emotions, user_dir
+
+    (user_dir() / "huge.yaml").write_text("name: huge\nexamples:\n" + "- a text\n" * (EMOTION_FILE_BYTES // 9 + 1), encoding="utf-8")
+    with pytest.raises(LabError, match="huge.yaml is larger than the 5 MB limit for a file in the emotions folder"):
+        load_emotions()
 
 
 # --- the error funnel ----------------------------------------------------------------------------

@@ -93,12 +93,25 @@ def tiny_engine(tiny_lm, tiny_directions):
 
 
 def test_lesson_verdict_on_a_tiny_model(tiny_engine, torch_one_thread):
-    verdict = lesson_verdict(tiny_engine, parse_scenario(TINY), "tiny", seeds=2)
+    """Known answers without knowing what the random model reads: two identical variants differ by
+    exactly 0 at every seed (paired by seed: does not show); swapping variant and control negates
+    the contrast and turns the verdict round."""
+    difference = TINY.replace("statistic: rise", "statistic: difference")
+    same = difference.replace('"table chair window"', '"sun smile laugh"')
+    verdict = lesson_verdict(tiny_engine, parse_scenario(same), "tiny", seeds=2)
     data = json.loads(json.dumps(verdict.to_json()))
-    assert data["scenario"] == "tiny" and data["seeds"] == [0, 1] and data["verdict"] in (SHOWS, NOT_SHOWN, INCONCLUSIVE)
+    assert data["scenario"] == "tiny" and data["seeds"] == [0, 1] and data["verdict"] == NOT_SHOWN
+    assert data["contrast"] == {"value": 0.0, "low": 0.0, "high": 0.0, "n": 2} and data["per_turn"]["up"] == data["per_turn"]["flat"]
     assert set(data["per_turn"]) == {"up", "flat"} and all(len(v) == 3 for v in data["per_turn"].values())
-    assert set(data["contrast"]) == {"value", "low", "high", "n"}
     assert "tiny:" in verdict.summary()
+    forward = lesson_verdict(tiny_engine, parse_scenario(difference), "tiny", seeds=3).contrast
+    backward_verdict = lesson_verdict(tiny_engine, parse_scenario(difference.replace("variant: up\n  control: flat", "variant: flat\n  control: up")),
+                                      "tiny", seeds=3)
+    backward = backward_verdict.contrast
+    assert (backward.value, backward.low, backward.high) == pytest.approx((-forward.value, -forward.high, -forward.low))
+    # measured: up - flat = -0.235 (95% interval -0.245 to -0.226): this random model reads more "joy"
+    # after the neutral words, so the claim does not show one way round and shows the other
+    assert forward.value < -0.1 and backward_verdict.verdict == SHOWS
 
 
 def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys, tiny_engine):
@@ -124,6 +137,9 @@ def test_lessons_on_the_embedded_model(monkeypatch, capsys, engine, torch_one_th
     assert main(["lessons", "--scenario", "good-bad-news", "--seeds", "2", "--max-tokens", "6", "--json"]) == 0
     data = json.loads(capsys.readouterr().out.strip())
     assert data["scenario"] == "good-bad-news" and data["statistic"] == "difference" and data["seeds"] == [0, 1]
-    assert data["verdict"] in (SHOWS, NOT_SHOWN, INCONCLUSIVE)
     assert {"value", "control_value", "contrast", "per_turn"} <= set(data) and data["contrast"]["n"] == 2
     assert [len(v) for v in data["per_turn"].values()] == [3, 3]
+    # happier after good news: measured +2.73 here (2 seeds, 6 tokens; +1.97, interval 1.48 to 2.46, at 8
+    # seeds in full), good above bad at every turn by 1.2 or more; 2 seeds are too few for "shows"
+    assert data["contrast"]["value"] > 1 and data["verdict"] != NOT_SHOWN
+    assert all(g > b for g, b in zip(data["per_turn"]["good"], data["per_turn"]["bad"]))

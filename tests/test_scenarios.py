@@ -112,7 +112,7 @@ def test_fill_inserts_values_once_and_reports_missing_names():
 def test_undefined_variable_is_reported_with_its_line_and_variant_only_names():
     text = VALID.replace("attempt {i} of {n}", "attempt {i} of {total}").replace("system: \"You are {name}. {frame}\"", "system: \"You are {name}.\"")
     problems = problems_of(text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "{total}" in l)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "{total}" in row)
     assert [(p.line, "{total}" in p.message) for p in problems] == [(line, True)]
     assert "defined: frame, i, n, name, pressure" in problems[0].message
 
@@ -197,7 +197,7 @@ def assert_clean_problems(text: str) -> None:
     if problems:
         with pytest.raises(ScenarioError) as caught:
             parse_scenario(text)
-        assert isinstance(caught.value, LabError)
+        assert caught.value.problems == problems and "\n" not in str(caught.value)  # every problem, on one line
     else:
         parse_scenario(text)
 

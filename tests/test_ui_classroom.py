@@ -46,10 +46,10 @@ def test_strength_range_cliff_and_cache(lab_home):
 
 
 def test_estimate_says_time_left_after_two_seconds():
-    from ui.startup import Estimate
+    from ui.startup import TimeLeft
 
     now = [0.0]
-    estimate = Estimate(clock=lambda: now[0])
+    estimate = TimeLeft(clock=lambda: now[0])
     estimate.set_status("Reading example texts")
     estimate.set_progress(10, 40)
     assert "left" not in estimate.text()

@@ -2,7 +2,6 @@
 emotions and removes one through lab.emotions.imported, then re-reads the directions."""
 from __future__ import annotations
 
-import pytest
 import torch
 
 from lab.emotions.imported import QUARANTINE, ModelShape, list_imported, model_dir, save_imported

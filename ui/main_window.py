@@ -41,7 +41,7 @@ from ui.presets import load_preset, save_preset
 from ui.recorder import Recorder
 from ui.sampling import SamplingPanel
 from ui.sessions import SessionsTab
-from ui.startup import Estimate
+from ui.startup import TimeLeft
 from ui.state import LabState
 from ui.theme import Theme
 from ui.validation_page import ValidationPage
@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Emotion Lab")
         self.spec = spec
         self.calibrate_range = calibrate_range
-        self.estimate: Estimate | None = None
+        self.estimate: TimeLeft | None = None
         self.settings = settings if settings is not None else QSettings("EmotionLab", "Emotion Lab")
         self.theme = Theme(QApplication.instance())
         self.errors = ErrorFunnel(self)
@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
                               lambda ctx: calibrate(engine, ctx), on_done=done))
 
     def _start_estimate(self) -> None:
-        self.estimate = Estimate()
+        self.estimate = TimeLeft()
         self._estimate_timer.start()
 
     def _status(self, text: str) -> None:

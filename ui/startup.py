@@ -16,7 +16,7 @@ TYPICAL_S = {  # status text (prefix) -> seconds on the 2-core reference machine
 }
 
 
-class Estimate:
+class TimeLeft:
     """Follows one job's status and progress; `text()` is the status with the time left."""
 
     def __init__(self, clock=time.monotonic) -> None:

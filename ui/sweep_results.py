@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from lab.common.errors import LabError
 from lab.common.stats import Estimate, mean_text, rate_sentence, rate_text
+from lab.common.steering_text import strength_text
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL
 from lab.scenarios.sweep import SweepResult, SweepRun
@@ -104,7 +105,7 @@ class SweepResultsView(QWidget):
                 reading = "; ".join(f"{e} {mean_text(p.readings[e])}" for e in result.plan.emotions)
             else:
                 reading = mean_text(p.readings[p.series])
-            cells = [QTableWidgetItem(p.series), QTableWidgetItem(f"{p.strength:+g}"), QTableWidgetItem(str(p.runs)),
+            cells = [QTableWidgetItem(p.series), QTableWidgetItem(strength_text(p.strength)), QTableWidgetItem(str(p.runs)),
                      *[rate_item(p.rates[c]) for c in checks],
                      *[QTableWidgetItem(text) for text in (reading, mean_text(p.distinct2), mean_text(p.repetition), mean_text(p.perplexity))]]
             for c, item in enumerate(cells):
@@ -116,7 +117,7 @@ class SweepResultsView(QWidget):
         for r, item in enumerate(result.runs):
             replies = item.run.replies()
             first = replies[0].text.strip().replace("\n", " ") if replies else ""
-            cells = [item.series, f"{item.strength:+g}", str(item.seed), str(item.run.session_id or ""),
+            cells = [item.series, strength_text(item.strength), str(item.seed), str(item.run.session_id or ""),
                      fired_text(sorted(item.run.fired())), first]
             for c, text in enumerate(cells):
                 self.runs.setItem(r, c, QTableWidgetItem(text))
@@ -133,7 +134,7 @@ class SweepResultsView(QWidget):
 
     def show_transcript(self, item: SweepRun) -> QDialog:
         dialog = QDialog(self)
-        dialog.setWindowTitle(f"{item.series} {item.strength:+g}, seed {item.seed}")
+        dialog.setWindowTitle(f"{item.series} {strength_text(item.strength)}, seed {item.seed}")
         view = QTextBrowser()
         parts = []
         for turn in item.run.turns:

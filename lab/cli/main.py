@@ -193,6 +193,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         export_control_vector(out, vectors, engine.lm.family)
         print(f"Wrote {out}: '{args.emotion}' on layers {min(vectors)}-{max(vectors)}. In llama.cpp: --control-vector-scaled {out} 0.05")
     else:
+        from lab.emotions.direction_file import save_directions
+
         save_directions(directions, out)
         print(f"Wrote {out}: {len(directions.emotions)} emotions, {directions.depth} layers, reading layer {directions.reading_layer}.")
     return 0

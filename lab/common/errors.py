@@ -30,6 +30,13 @@ def known_message(error: BaseException) -> str | None:
     return None
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message without its final full stop (the class name if empty),
+    to quote inside a sentence of the lab's own."""
+    lines = _text(error).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__
+
+
 def write_line(text: str, stream: TextIO | None = None) -> None:
     """Write one line, replacing what the stream cannot encode (lone surrogates too); never raises."""
     stream = stream or sys.stderr

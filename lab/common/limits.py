@@ -12,7 +12,7 @@ from lab.common.errors import LabError
 MB = 1_000_000
 TEXT_FILE_BYTES = 10 * MB  # `read FILE`, `add-emotion --examples`
 SCENARIO_BYTES = 4 * MB
-EMOTION_FILE_BYTES = 5 * MB
+EMOTION_FILE_BYTES = 5 * MB  # emotion definitions (assets/emotions/, user-made ones)
 SESSION_IMPORT_BYTES = 500 * MB  # a JSON export with raw residuals
 DIRECTION_FILE_BYTES = 1000 * MB  # native direction files and imported emotions
 CONTROL_VECTOR_BYTES = 1000 * MB

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from lab.common.errors import LabError
+from lab.common.limits import EMOTION_FILE_BYTES, read_text
 from lab.common.names import check_name
 from lab.common.paths import asset_path, user_data_dir
 
@@ -60,9 +61,10 @@ def user_dir() -> Path:
 
 
 def _read_yaml(path: Path) -> dict:
+    text = read_text(path, EMOTION_FILE_BYTES, "file in the emotions folder")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
         raise LabError(f"Could not read emotion file {path.name}: {error}. Fix or remove the file.") from error
     if not isinstance(data, dict):
         raise LabError(f"Emotion file {path.name} is empty or not a mapping. It needs 'name', 'description' and 'examples'.")
@@ -99,11 +101,6 @@ def load_neutral() -> NeutralTexts:
     path = builtin_dir() / NEUTRAL_FILE
     data = _read_yaml(path)
     return NeutralTexts(_clean_texts(data.get("texts", []), path, "texts"), _clean_texts(data.get("validation", []), path, "validation"))
-
-
-def load_neutral_texts() -> tuple[str, ...]:
-    """The neutral texts that calibrate readings (not the validation ones)."""
-    return load_neutral().texts
 
 
 def load_norms() -> dict[str, Norm]:

@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 
 from lab.common.errors import LabError
 from lab.emotions.direction_set import DirectionSet
-from lab.emotions.placement import BuiltinPicture
+from lab.emotions.picture import BuiltinPicture
 
 FORMAT = "emotion-lab-directions"
 FORMAT_VERSION = 2

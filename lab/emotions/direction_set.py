@@ -13,15 +13,12 @@ Readings are z-scores of the reading projection against neutral tokens: 0 = as o
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from lab.common.errors import LabError
-
-if TYPE_CHECKING:
-    from lab.emotions.placement import BuiltinPicture
+from lab.emotions.picture import BuiltinPicture
 
 NEUTRAL_LABEL = "no clear emotion"
 

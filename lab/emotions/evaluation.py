@@ -15,7 +15,7 @@ import torch
 
 from lab.common.stats import Estimate, wilson
 from lab.emotions.direction_set import DirectionSet
-from lab.emotions.extraction import SHRINKAGES, Corpus, LayerModel, predict
+from lab.emotions.lda import SHRINKAGES, Corpus, LayerModel, predict
 from lab.emotions.placement import TOO_FEW
 
 CORE = ("happy", "sad", "afraid", "angry", "calm", "desperate")
@@ -96,10 +96,10 @@ def compare_estimators(corpus: Corpus, layer_models: dict[int, LayerModel]) -> l
     rows = []
     for name, scores_at in candidates.items():
         per_layer = {layer: scores_at(layer) for layer in range(depth)}
-        best = max(range(depth), key=lambda l: _accuracy(per_layer[l][0]))
+        best = max(range(depth), key=lambda layer: _accuracy(per_layer[layer][0]))
         rows.append({"estimator": name, "layer": best, "held_out": _accuracy(per_layer[best][0]), "validation": _accuracy(per_layer[best][1])})
-        band = [l for l in range(best - BAND, best + BAND + 1) if 0 <= l < depth]
-        summed = [[sum(per_layer[l][split][e] for l in band) for e in range(len(corpus.held))] for split in (0, 1)]
+        band = [layer for layer in range(best - BAND, best + BAND + 1) if 0 <= layer < depth]
+        summed = [[sum(per_layer[layer][split][e] for layer in band) for e in range(len(corpus.held))] for split in (0, 1)]
         rows.append({"estimator": name.replace("one layer", f"band of layers {band[0]}-{band[-1]}"), "layer": best,
                      "held_out": _accuracy(summed[0]), "validation": _accuracy(summed[1])})
     for model in layer_models.values():
@@ -117,13 +117,19 @@ def _mean_diff_scores(model: LayerModel, corpus: Corpus, layer: int) -> tuple[li
     vectors = model.steering(model.centroids)
     train = torch.cat(corpus.train)[:, layer].double() @ vectors.T
     mean, std = train.mean(0), train.std(0).clamp(min=1e-9)
-    standardise = lambda texts: ((texts[:, layer].double() @ vectors.T - mean) / std) if len(texts) else torch.zeros(0, len(vectors))
+
+    def standardise(texts: torch.Tensor) -> torch.Tensor:
+        return ((texts[:, layer].double() @ vectors.T - mean) / std) if len(texts) else torch.zeros(0, len(vectors))
+
     return [standardise(t) for t in corpus.held], [standardise(t) for t in corpus.validation]
 
 
 def _lda_scores(model: LayerModel, corpus: Corpus, layer: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     weights, bias = model.discriminant(model.centroids)
-    score = lambda texts: (texts[:, layer].double() @ weights.T + bias) if len(texts) else torch.zeros(0, len(weights))
+
+    def score(texts: torch.Tensor) -> torch.Tensor:
+        return (texts[:, layer].double() @ weights.T + bias) if len(texts) else torch.zeros(0, len(weights))
+
     return [score(t) for t in corpus.held], [score(t) for t in corpus.validation]
 
 

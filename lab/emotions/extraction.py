@@ -15,127 +15,27 @@ Every fifth example text is held out; the style-shifted validation texts are nev
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from lab.common.errors import LabError
 from lab.common.progress import Progress, SilentProgress
-from lab.emotions.activations import NeutralStats, TextMeanCache, neutral_token_stats
+from lab.emotions.activations import TextMeanCache, neutral_token_stats
 from lab.emotions.definitions import Emotion, NeutralTexts, data_hash
 from lab.emotions.direction_set import DirectionSet
-from lab.emotions.placement import BuiltinPicture, place_user_emotions
+from lab.emotions.evaluation import evaluate
+from lab.emotions.lda import SHRINKAGES, Corpus, LayerModel, gather, predict, split_holdout, unit
+from lab.emotions.picture import BuiltinPicture
+from lab.emotions.placement import place_user_emotions
 from lab.model.loader import LoadedModel
 
 METHODS = ("mean_diff", "pca_diff")
-SHRINKAGES = (0.1, 0.3, 0.6)
-HOLDOUT_EVERY = 5
-NEUTRAL_VARIANCE_REMOVED = 0.5
 NEUTRAL_OFFSETS = torch.linspace(-40, 40, 161)
 KEEP_EMOTIONAL = 0.95  # share of held-out emotional texts that must keep an emotion
-
-
-def split_holdout(texts: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
-    """(train, held out): every HOLDOUT_EVERY-th text is held out."""
-    train = [t for i, t in enumerate(texts) if i % HOLDOUT_EVERY != HOLDOUT_EVERY - 1]
-    held = [t for i, t in enumerate(texts) if i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1]
-    return train, held
 
 
 def default_steering_layers(depth: int) -> tuple[int, ...]:
     """The middle band of the network (layers 6-19 of 30), where steering changes content coherently."""
     return tuple(range(round(0.2 * depth), round(0.65 * depth)))
-
-
-@dataclass
-class Corpus:
-    """Per-text means [n, depth, width] by role: built-in train/held/validation and neutral."""
-
-    train: list[torch.Tensor]
-    held: list[torch.Tensor]
-    validation: list[torch.Tensor]
-    neutral_train: torch.Tensor
-    neutral_held: torch.Tensor
-    neutral_validation: torch.Tensor
-
-
-def gather(cache: TextMeanCache, builtin: list[Emotion], neutral: NeutralTexts, progress: Progress) -> Corpus:
-    """Read (or take from the cache) the mean activation of every text extraction needs."""
-    neutral_train, neutral_held = split_holdout(neutral.texts)
-    groups: list[list[str]] = []
-    for emotion in builtin:
-        train, held = split_holdout(emotion.examples)
-        groups += [train, held, list(emotion.validation)]
-    groups += [neutral_train, neutral_held, list(neutral.validation)]
-    means = cache.means([t for group in groups for t in group], progress)
-    parts, offset = [], 0
-    for group in groups:
-        parts.append(means[offset : offset + len(group)])
-        offset += len(group)
-    n = len(builtin)
-    return Corpus(
-        train=parts[0 : 3 * n : 3], held=parts[1 : 3 * n : 3], validation=parts[2 : 3 * n : 3],
-        neutral_train=parts[3 * n], neutral_held=parts[3 * n + 1], neutral_validation=parts[3 * n + 2],
-    )
-
-
-class LayerModel:
-    """One layer's built-in picture: centroids, grand mean, shrunk within-class covariance, neutral stats."""
-
-    def __init__(self, corpus: Corpus, stats: NeutralStats, layer: int, shrinkage: float = SHRINKAGES[0]) -> None:
-        self.layer = layer
-        self.centroids = torch.stack([t[:, layer].mean(0) for t in corpus.train]).double()  # [E, W]
-        self.grand_mean = self.centroids.mean(0)
-        self.neutral_centroid = corpus.neutral_train[:, layer].double().mean(0)
-        classes = [t[:, layer].double() for t in corpus.train] + [corpus.neutral_train[:, layer].double()]
-        centred = torch.cat([c - c.mean(0) for c in classes])
-        self.raw_within = centred.T @ centred / len(centred)
-        self.stats = stats
-        self._neutral_pcs: torch.Tensor | None = None
-        self.shrink(shrinkage)
-
-    def shrink(self, shrinkage: float) -> "LayerModel":
-        """Use the within-class covariance shrunk towards a scaled identity by `shrinkage` (0-1)."""
-        width = self.raw_within.shape[0]
-        scale = self.raw_within.trace() / width
-        self.shrinkage = shrinkage
-        self.within = (1 - shrinkage) * self.raw_within + shrinkage * scale * torch.eye(width, dtype=self.raw_within.dtype)
-        return self
-
-    def neutral_components(self) -> torch.Tensor:
-        """Top principal components of neutral tokens explaining NEUTRAL_VARIANCE_REMOVED: [k, width]."""
-        if self._neutral_pcs is None:
-            values, vectors = torch.linalg.eigh(self.stats.covariance[self.layer])
-            values, vectors = values.flip(0).clamp(min=0), vectors.flip(1)
-            k = int(((values.cumsum(0) / values.sum()) < NEUTRAL_VARIANCE_REMOVED).sum()) + 1
-            self._neutral_pcs = vectors[:, :k].T
-        return self._neutral_pcs
-
-    def steering(self, centroids: torch.Tensor) -> torch.Tensor:
-        """Unit mean-difference directions for centroids [k, W], neutral PCs projected out."""
-        vectors = centroids - self.grand_mean
-        components = self.neutral_components()
-        vectors = vectors - (vectors @ components.T) @ components
-        return _unit(vectors)
-
-    def reading(self, centroids: torch.Tensor) -> torch.Tensor:
-        """Unit LDA reading directions S^-1 (centroid - grand mean): [k, W]."""
-        return _unit(torch.linalg.solve(self.within, (centroids - self.grand_mean).T).T)
-
-    def discriminant(self, centroids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Classifier weights S^-1 mu and biases -mu.S^-1.mu/2 for class centroids [k, W]."""
-        weights = torch.linalg.solve(self.within, centroids.T).T
-        return weights, -0.5 * (weights * centroids).sum(1)
-
-    def calibrate(self, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Neutral-token mean and spread of projections on unit vectors [k, W]."""
-        mean = read @ self.stats.mean[self.layer].double()
-        variance = torch.einsum("ew,wv,ev->e", read, self.stats.covariance[self.layer], read)
-        return mean.float(), variance.clamp(min=1e-12).sqrt().float()
-
-
-def _unit(vectors: torch.Tensor) -> torch.Tensor:
-    return vectors / vectors.norm(dim=-1, keepdim=True).clamp(min=1e-12)
 
 
 def _pca_diff(corpus: Corpus, layer: int) -> torch.Tensor:
@@ -146,13 +46,6 @@ def _pca_diff(corpus: Corpus, layer: int) -> torch.Tensor:
         direction = torch.linalg.svd(diffs, full_matrices=False).Vh[0]
         rows.append(direction if (diffs @ direction).mean() > 0 else -direction)
     return torch.stack(rows)
-
-
-def predict(weights: torch.Tensor, bias: torch.Tensor, texts: torch.Tensor, layer: int) -> torch.Tensor:
-    """Class index per text [n] for per-text means [n, depth, W]."""
-    if len(texts) == 0:
-        return torch.zeros(0, dtype=torch.long)
-    return (texts[:, layer].double() @ weights.T + bias).argmax(1)
 
 
 def held_out_correct(layer_model: LayerModel, corpus: Corpus) -> torch.Tensor:
@@ -173,7 +66,7 @@ def choose_layer_and_shrinkage(layer_models: dict[int, LayerModel], corpus: Corp
         overall = accuracy.mean(1)
         smoothed = torch.nn.functional.avg_pool1d(overall[None, None].float(), 3, stride=1, padding=1, count_include_pad=False)[0, 0]
         score = overall + smoothed
-        layer = max(range(depth), key=lambda l: (round(float(score[l]), 6), -abs(l - 2 * depth / 3)))
+        layer = max(range(depth), key=lambda i: (round(float(score[i]), 6), -abs(i - 2 * depth / 3)))
         if best is None or float(score[layer]) > best[0] + 1e-9:
             best = (float(score[layer]), layer, shrinkage, accuracy)
     assert best is not None
@@ -200,8 +93,6 @@ def extract(
     cache: TextMeanCache | None = None,
 ) -> DirectionSet:
     """Extract, calibrate and validate directions for `emotions` on `lm`."""
-    from lab.emotions.evaluation import evaluate
-
     if method not in METHODS:
         raise LabError(f"Unknown extraction method '{method}'. Choose one of: {', '.join(METHODS)}.")
     neutral = neutral if isinstance(neutral, NeutralTexts) else NeutralTexts(tuple(neutral))
@@ -223,7 +114,7 @@ def extract(
     calib_mean, calib_std = torch.zeros(depth, n), torch.ones(depth, n)
     class_w, class_b = torch.zeros(depth, n + 1, width), torch.zeros(depth, n + 1)
     for layer, model in layer_models.items():
-        steer[layer] = (model.steering(model.centroids) if method == "mean_diff" else _unit(_pca_diff(corpus, layer))).float()
+        steer[layer] = (model.steering(model.centroids) if method == "mean_diff" else unit(_pca_diff(corpus, layer))).float()
         read[layer] = model.reading(model.centroids).float()
         calib_mean[layer], calib_std[layer] = model.calibrate(read[layer].double())
         weights, bias = model.discriminant(torch.cat([model.centroids, model.neutral_centroid[None]]))

@@ -25,7 +25,7 @@ import torch
 from safetensors import SafetensorError
 from torch import nn
 
-from lab.common.errors import LabError
+from lab.common.errors import LabError, first_line
 from lab.common.paths import bundled_model_path, cache_dir, is_frozen
 from lab.common.progress import Progress, SilentProgress
 from lab.model.precision import ModelTooLarge, check_fits, choose_dtype, dtype_name, gib, weight_count
@@ -233,7 +233,7 @@ def convert_gguf(path: Path, identity: str, root: Path, progress: Progress) -> P
             tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
             model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
     except (ValueError, KeyError, OSError, RuntimeError, IndexError, struct.error) as error:  # struct.error: truncated file
-        raise LabError(f"Could not read {path.name} as a model: {_first_line(error)}. The file may be damaged or of an unsupported architecture ({SUPPORTED_FAMILIES} are supported).") from error
+        raise LabError(f"Could not read {path.name} as a model: {first_line(error)}. The file may be damaged or of an unsupported architecture ({SUPPORTED_FAMILIES} are supported).") from error
     _check_family(model.config.model_type)
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -276,7 +276,7 @@ def _download_hub_model(repo_id: str, progress: Progress) -> Path:
     try:
         return Path(snapshot_download(repo_id, allow_patterns=patterns))
     except (HfHubHTTPError, OSError, ValueError) as error:
-        raise LabError(f"Could not download '{repo_id}': {_first_line(error)}. Check the name and your connection.") from error
+        raise LabError(f"Could not download '{repo_id}': {first_line(error)}. Check the name and your connection.") from error
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -302,7 +302,7 @@ def _load_folder(folder: Path, spec: str, identity: str, progress: Progress, dty
     try:
         config = AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
     except (ValueError, KeyError, OSError) as error:
-        raise LabError(f"Could not read {folder / 'config.json'}: {_first_line(error)}. {SUPPORTED_FAMILIES} models are supported.") from error
+        raise LabError(f"Could not read {folder / 'config.json'}: {first_line(error)}. {SUPPORTED_FAMILIES} models are supported.") from error
     _check_family(config.model_type)
     device = choose_device()
     parameters = weight_count(folder)
@@ -315,7 +315,7 @@ def _load_folder(folder: Path, spec: str, identity: str, progress: Progress, dty
                 str(folder), config=config, dtype=dtype, use_safetensors=True, trust_remote_code=False
             )
     except (ValueError, KeyError, OSError, RuntimeError, SafetensorError) as error:
-        raise LabError(f"Could not load the model in {folder}: {_first_line(error)}.") from error
+        raise LabError(f"Could not load the model in {folder}: {first_line(error)}.") from error
     model.to(device).eval()
     return LoadedModel(
         model=model,
@@ -346,11 +346,6 @@ def _stop_token_ids(tokenizer) -> tuple[int, ...]:
     if tokenizer.eos_token_id is not None:
         ids.add(int(tokenizer.eos_token_id))
     return tuple(sorted(ids))
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0].rstrip(".") if text else type(error).__name__
 
 
 @contextlib.contextmanager

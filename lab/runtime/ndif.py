@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from lab.common.errors import LabError
+from lab.common.errors import LabError, first_line
 
 DEFAULT_HOST = "https://api.ndif.us"
 KEYRING_SERVICE = "emotion-lab"
@@ -173,12 +173,11 @@ def remote_errors(target: RemoteTarget | None) -> Iterator[None]:
     try:
         yield
     except (RemoteError, WebSocketException) as error:
-        raise LabError(f"NDIF ({target.host}, {target.model_id}): {_first_line(error, target)}") from None
+        raise LabError(f"NDIF ({target.host}, {target.model_id}): {_quoted(error, target)}.") from None
     except OSError as error:  # no route, refused, timed out
-        raise LabError(f"Cannot reach the NDIF server at {target.host}: {_first_line(error, target)}") from None
+        raise LabError(f"Cannot reach the NDIF server at {target.host}: {_quoted(error, target)}.") from None
 
 
-def _first_line(error: BaseException, target: RemoteTarget) -> str:
-    lines = str(error).strip().splitlines()
-    text = lines[0] if lines else type(error).__name__
-    return text.replace(target.api_key, "***")[:300]
+def _quoted(error: BaseException, target: RemoteTarget) -> str:
+    """The error's first line with the API key masked, at most 300 characters."""
+    return first_line(error).replace(target.api_key, "***")[:300]

@@ -24,6 +24,7 @@ from lab.scenarios.coherence import reply_perplexities
 from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
+from lab.common.steering_text import steering_text
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
 from lab.common.progress import Cancelled, Progress, SilentProgress
@@ -134,7 +135,7 @@ def record_run(store: SessionStore, engine: Engine, scenario: Scenario, script: 
         "definition": scenario_to_dict(scenario),
     }
     title = scenario.title + (f" ({script.variant})" if script.variant else "")
-    steering = ", ".join(f"{k} {v:+g}" for k, v in row.steer.items())
+    steering = steering_text(row.steer)
     return start_recording(store, engine, title + (f" [{steering}]" if steering else ""), sampling, scenario=info,
                            notes=f"Scenario run by Emotion Lab {__version__}.")
 

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 from lab.common.errors import LabError
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
-from lab.common.stats import TOO_FEW_RUNS, Estimate, mean_text, rate_interval, rate_text
+from lab.common.stats import TOO_FEW_RUNS, mean_text, rate_interval, rate_text
+from lab.common.steering_text import steering_text, strength_text
 from lab.scenarios.sweep import SweepResult
 
 SUFFIXES = (".csv", ".png", ".html")
@@ -123,7 +124,7 @@ def turn_figure(runs: list[RunResult], emotions: list[str], x_variable: str | No
     for r, run in enumerate(runs):
         replies = run.replies()
         xs = [_x(t.values.get(x_variable), n) if x_variable else n for n, t in enumerate(replies, start=1)]
-        steering = ", ".join(f"{k} {v:+g}" for k, v in run.steer.items()) or "unsteered"
+        steering = steering_text(run.steer, "unsteered")
         for k, emotion in enumerate(emotions):
             ys = [t.reply_start_readings.get(emotion, math.nan) for t in replies]
             label = emotion if len(runs) == 1 else f"{emotion} ({steering})"
@@ -146,11 +147,11 @@ def to_html(result: SweepResult) -> str:
     checks = result.check_names()
     head = ["series", "strength", "runs", *[f"{c}: fired in" for c in checks],
             *[f"{e} reading" for e in result.plan.emotions], "repetition", "distinct-2", "perplexity"]
-    rows = [[p.series, f"{p.strength:+g}", str(p.runs), *[f"{rate_text(p.rates[c])}; {rate_interval(p.rates[c])}" for c in checks],
+    rows = [[p.series, strength_text(p.strength), str(p.runs), *[f"{rate_text(p.rates[c])}; {rate_interval(p.rates[c])}" for c in checks],
              *[mean_text(p.readings[e], ".3g") for e in result.plan.emotions],
              *[mean_text(value, ".3g") for value in (p.repetition, p.distinct2, p.perplexity)]]
             for p in result.points()]
-    runs = [[r.series, f"{r.strength:+g}", str(r.seed), str(r.run.session_id or ""), fired_text(sorted(r.run.fired())),
+    runs = [[r.series, strength_text(r.strength), str(r.seed), str(r.run.session_id or ""), fired_text(sorted(r.run.fired())),
              " | ".join(t.text.strip()[:200] for t in r.run.replies())] for r in result.runs]
     settings = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in result.settings.items())
     status = " (stopped early: partial results)" if result.cancelled else ""

@@ -16,6 +16,7 @@ import numpy as np
 from lab.common.errors import LabError
 from lab.common.limits import SESSION_IMPORT_BYTES, read_text
 from lab.common.safe_text import for_csv, for_markdown
+from lab.common.steering_text import steering_text
 from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
 from lab.store.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SteeringRecord, TokenRecord, TurnRecord,
@@ -183,6 +184,6 @@ def to_markdown(record: SessionRecord) -> str:
     if record.steering:
         lines += ["", "## Steering", "", "| turn | row | from position | strengths | layers |", "|---|---|---|---|---|"]
         for st in record.steering:
-            strengths = ", ".join(f"{k} {v:+g}" for k, v in st.change.strengths.items()) or "none"
+            strengths = steering_text(st.change.strengths, "none")
             lines.append(f"| {st.turn} | {st.row} | {st.change.position} | {md(strengths).replace('|', '&#124;')} | {list(st.change.layers)} |")
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lab.common.errors import LabError
+from lab.common.steering_text import steering_text
 from lab.store.records import SessionRecord, TokenRecord
 
 Z_LIMIT = 3.0  # readings at or beyond +-3 get the strongest tint
@@ -101,7 +102,7 @@ def _token_span(token: TokenRecord, emotion: str | None) -> str:
 def _steering_table(record: SessionRecord) -> str:
     rows = "".join(
         f"<tr><td>{s.turn}</td><td>{s.row}</td><td>{s.change.position}</td><td>"
-        f"{escape(', '.join(f'{k} {v:+g}' for k, v in s.change.strengths.items()) or 'none')}</td>"
+        f"{escape(steering_text(s.change.strengths, 'none'))}</td>"
         f"<td>{escape(str(list(s.change.layers)))}</td></tr>"
         for s in record.steering
     )

@@ -9,7 +9,6 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("emotion_lab")
-STATUSES = ("recording", "complete", "interrupted")
 
 _INITIAL = """
 CREATE TABLE models (

@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from lab.common.steering_text import strength_text
+
 SEPARATOR = " — "
 MAX_EMOTIONS = 3  # named in a title; the rest are counted
-
-
-def strength_text(value: float) -> str:
-    """'+0.04', '-0.025': a strength as the sliders show it."""
-    return f"{round(value, 3):+g}"
 
 
 class SteeredTitle:
