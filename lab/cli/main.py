@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
+from lab.common.atomic import write_text
 from lab.common.errors import LabError, report, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
@@ -162,7 +163,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     engine = _engine(args)
     report = build_report(engine, seeds=args.seeds, lessons=not args.no_lessons, efficacy=not args.no_steering, progress=TerminalProgress())
     if args.out:
-        Path(args.out).write_text(render_html(report), encoding="utf-8")
+        write_text(Path(args.out), render_html(report))
         print(f"Wrote {args.out}.", file=sys.stderr)
     if args.json:
         print(json.dumps({k: v for k, v in report.items() if k != "map_png"}))

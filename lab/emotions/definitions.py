@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.names import check_name
 from lab.common.paths import asset_path, user_data_dir
@@ -128,7 +129,7 @@ def save_user_emotion(name: str, examples: list[str], description: str = "") -> 
         raise LabError(f"'{name}' has {len(examples)} example texts; give at least {MIN_EXAMPLES} (one per line), ideally 40 or more.")
     emotion = Emotion(name=name, description=description.strip() or f"User-made emotion '{name}'.", examples=tuple(examples), builtin=False)
     payload = {"name": emotion.name, "description": emotion.description, "examples": list(emotion.examples)}
-    (user_dir() / f"{name}.yaml").write_text(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_text(user_dir() / f"{name}.yaml", yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))
     return emotion
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
+from lab.common.atomic import write_bytes
 from lab.common.errors import LabError
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.placement import BuiltinPicture
@@ -41,10 +42,7 @@ def save_directions(directions: DirectionSet, path: Path) -> None:
     tensors = {name: getattr(directions, name).contiguous() for name in TENSORS}
     if directions.picture is not None:
         tensors.update(directions.picture.tensors())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial), metadata={"emotion_lab": json.dumps(meta)})
-    partial.replace(path)
+    write_bytes(path, save(tensors, metadata={"emotion_lab": json.dumps(meta)}))
 
 
 def load_directions(path: Path) -> DirectionSet:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from lab.common.atomic import write_bytes
 from lab.common.errors import LabError
 from lab.common.limits import DIRECTION_FILE_BYTES, check_size
 from lab.common.names import check_name, inside
@@ -72,14 +73,8 @@ def save_imported(name: str, vectors: dict[int, torch.Tensor], source: str, shap
     name = check_name(name, "emotion")
     check_fits(vectors, shape, source)
     path = inside(model_dir(shape.identity), f"{name}.safetensors")
-    tmp = path.with_name(path.name + ".partial")
     tensors = {f"direction.{layer}": v.detach().float().contiguous() for layer, v in vectors.items()}
-    try:
-        save_file(tensors, str(tmp), metadata={"source": source[:1000]})
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise LabError(f"Cannot save the imported emotion to {path} ({error.strerror}).") from error
+    write_bytes(path, save(tensors, metadata={"source": source[:1000].encode("utf-8", "backslashreplace").decode("utf-8")}))
     return path
 
 

@@ -5,13 +5,13 @@ assets/scenarios/scenario.schema.json; built-in scenarios live in assets/scenari
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.limits import SCENARIO_BYTES, read_bytes
 from lab.common.paths import asset_path
@@ -149,13 +149,7 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
             load_scenario(path)
         except LabError as error:
             raise LabError(f"{path.name} already exists and does not read as a valid scenario, so it was left untouched ({error}). Save under another name.") from None
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise LabError(f"Cannot write {path} ({error.strerror}). Choose another location.") from error
+    write_text(path, text)
 
 
 # --- parsing with line numbers --------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.limits import SESSION_IMPORT_BYTES, read_text
 from lab.common.safe_text import for_csv, for_markdown
@@ -34,10 +35,7 @@ def export_session(record: SessionRecord, path: Path, emotion: str | None = None
     writers = {".json": to_json, ".csv": to_csv, ".md": to_markdown, ".html": lambda r: to_html(r, emotion)}
     if path.suffix.lower() not in writers:
         raise LabError(f"Cannot export to {path.name}: use one of the suffixes {', '.join(SUFFIXES)}.")
-    try:
-        path.write_text(writers[path.suffix.lower()](record), encoding="utf-8", newline="")
-    except OSError as error:
-        raise LabError(f"Cannot write {path} ({error.strerror}). Choose another location.") from error
+    write_text(path, writers[path.suffix.lower()](record))
 
 
 # --- JSON ------------------------------------------------------------------------------------
