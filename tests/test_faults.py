@@ -107,3 +107,71 @@ def test_ordinary_faults_are_named_with_the_folder(tmp_path, code, words):
 
 def test_other_os_errors_stay_unexpected():
     assert known_message(OSError(errno.EBADF, "bad file descriptor")) is None
+
+
+# --- validate, then write; a stored file that no longer reads is set aside, never fatal -----------
+
+GOOD_EXAMPLES = [f"a calm example sentence number {i}" for i in range(10)]
+
+
+def _user_emotion_files(lab_home):
+    from lab.emotions.definitions import user_dir
+
+    return user_dir()
+
+
+@pytest.mark.parametrize("content", [b"", b"name: half\nexamples:\n  - one\n  - tw", b"\xff\xfe not utf-8",
+                                     b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                     b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nexamples: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+                                     "examples: [{}]\n".format(", ".join(["x" * 3000] * 8)).encode()])
+def test_a_damaged_user_emotion_is_set_aside_once_and_the_lab_still_starts(lab_home, caplog, content):
+    from lab.emotions.definitions import load_emotions, save_user_emotion
+
+    folder = _user_emotion_files(lab_home)
+    save_user_emotion("calm2", GOOD_EXAMPLES)
+    (folder / "broken.yaml").write_bytes(content)
+    names = [e.name for e in load_emotions()]
+    assert "calm2" in names and "broken" not in names
+    assert (folder / "quarantine" / "broken.yaml").read_bytes() == content
+    assert "set aside" in caplog.text
+    caplog.clear()
+    load_emotions()
+    assert "set aside" not in caplog.text  # once, not on every start
+
+
+def test_a_user_emotion_linked_to_an_endless_device_is_refused_at_once(lab_home):
+    from lab.emotions.definitions import load_emotions
+
+    (_user_emotion_files(lab_home) / "zero.yaml").symlink_to("/dev/zero")
+    assert "zero" not in [e.name for e in load_emotions()]
+
+
+def test_add_emotion_checks_every_limit_before_the_first_byte(lab_home):
+    from lab.emotions.definitions import MAX_EXAMPLES, save_user_emotion
+
+    folder = _user_emotion_files(lab_home)
+    for examples in ([f"line {i}" for i in range(MAX_EXAMPLES + 1)], GOOD_EXAMPLES + ["x" * 5000], GOOD_EXAMPLES + ["bad \udc80"]):
+        with pytest.raises(LabError):
+            save_user_emotion("toomany", examples)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_failed_extraction_puts_the_emotion_folder_back(lab_home):
+    from lab.emotions.definitions import save_user_emotion, user_emotion_added
+
+    folder = _user_emotion_files(lab_home)
+    save_user_emotion("kept", GOOD_EXAMPLES)
+    before = (folder / "kept.yaml").read_bytes()
+    for name in ("fresh", "kept"):
+        with pytest.raises(MemoryError), user_emotion_added(name, [t + " changed" for t in GOOD_EXAMPLES]):
+            raise MemoryError
+    assert sorted(p.name for p in folder.iterdir()) == ["kept.yaml"] and (folder / "kept.yaml").read_bytes() == before
+
+
+def test_disk_full_while_saving_an_emotion_keeps_the_old_one(lab_home, monkeypatch):
+    from lab.emotions.definitions import load_emotions, save_user_emotion
+
+    save_user_emotion("kept", GOOD_EXAMPLES)
+    with failing_writes(monkeypatch, at=0), pytest.raises(LabError, match="disk is full"):
+        save_user_emotion("kept", [t + " new" for t in GOOD_EXAMPLES])
+    assert [e.examples for e in load_emotions() if e.name == "kept"] == [tuple(GOOD_EXAMPLES)]

@@ -146,12 +146,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_add_emotion(args: argparse.Namespace) -> int:
-    from lab.emotions.definitions import save_user_emotion
+    from lab.emotions.definitions import user_emotion_added
 
-    emotion = save_user_emotion(args.name, _read_lines(args.examples), args.description or "")
-    from lab.emotions.evaluation import accuracy_summary
+    with user_emotion_added(args.name, _read_lines(args.examples), args.description or "") as emotion:
+        from lab.emotions.evaluation import accuracy_summary
 
-    directions = _engine(args).directions
+        directions = _engine(args).directions
     print(f"Added '{emotion.name}' ({len(emotion.examples)} examples), recognised at layer {directions.reading_layer}: {accuracy_summary(directions, emotion.name)}.")
     return 0
 
