@@ -164,7 +164,7 @@ def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
         lines: dict[Path_, int] = {}
         twice: list[Problem] = []
         _line_numbers(node, (), lines, twice)
-    except _Refused as refused:
+    except YamlRefused as refused:
         return None, [refused.problem]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -181,7 +181,9 @@ def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
     return scenario, problems_in_expansion(scenario)
 
 
-class _Refused(Exception):
+class YamlRefused(Exception):
+    """A YAML text refused while it was read (an alias, too many values, nested too deeply)."""
+
     def __init__(self, line: int, message: str) -> None:
         self.problem = Problem(line, "", message)
 
@@ -198,17 +200,23 @@ class _BudgetLoader(yaml.SafeLoader):
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise _Refused(line, f"uses the YAML alias *{event.anchor}; write the value out instead")
+            raise YamlRefused(line, f"uses the YAML alias *{event.anchor}; write the value out instead")
         self.nodes += 1
         if self.nodes > MAX_YAML_NODES:
-            raise _Refused(line, f"the file has more than {MAX_YAML_NODES} values (the limit); make it smaller")
+            raise YamlRefused(line, f"the file has more than {MAX_YAML_NODES} values (the limit); make it smaller")
         self.depth += 1
         if self.depth > MAX_YAML_DEPTH:
-            raise _Refused(line, f"is nested more than {MAX_YAML_DEPTH} levels deep (the limit); flatten it")
+            raise YamlRefused(line, f"is nested more than {MAX_YAML_DEPTH} levels deep (the limit); flatten it")
         try:
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+def load_yaml_within_budget(text: str) -> Any:
+    """The data of a YAML text, refusing aliases and anything over the value or nesting budget
+    (YamlRefused) while it is read, before anything is built from it."""
+    return _compose(text)[1]
 
 
 def _compose(text: str) -> tuple[yaml.Node | None, Any]:
