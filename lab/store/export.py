@@ -28,6 +28,7 @@ from lab.store.lab_file import SessionStore
 FORMAT = "emotion-lab-session"
 FORMAT_VERSION = 1
 SUFFIXES = (".json", ".csv", ".md", ".html")
+MAX_JSON_VALUES = 4_000_000  # about 100k tokens with 20 emotions each; Python holds ~100 bytes per value
 
 
 def export_session(record: SessionRecord, path: Path, emotion: str | None = None) -> None:
@@ -60,7 +61,11 @@ def to_json(record: SessionRecord, *, raw: bool = True) -> str:
 
 
 def from_json(text: str) -> SessionRecord:
-    """Read a JSON export back; LabError if it is not one this version understands."""
+    """Read a JSON export back; LabError if it is not one this version understands. The number of
+    JSON values is counted before parsing, so memory stays a small multiple of the file."""
+    values = sum(text.count(mark) for mark in ",:[{") + 1  # at least one of these precedes every value but the first
+    if values > MAX_JSON_VALUES:
+        raise LabError(f"This session export holds about {values:,} values; the limit is {MAX_JSON_VALUES:,}. Export a shorter session.")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -72,6 +77,8 @@ def from_json(text: str) -> SessionRecord:
         raise LabError("This session export has no valid format_version; export the session again.")
     if version > FORMAT_VERSION:
         raise LabError("This export was written by a newer version of Emotion Lab; update to import it.")
+    if version < 1:
+        raise LabError(f"This session export has format_version {version}, which no Emotion Lab wrote; export the session again.")
     check_export(data)
     try:
         directions = data["directions"]
