@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.cli import numbers
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
 from lab.common.atomic import write_text
@@ -330,7 +331,7 @@ def _session_id(args: argparse.Namespace, value: str | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
+    parser = numbers.OneLineParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
     common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,  # lab.model.precision's, without importing torch
@@ -358,10 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("prompt")
     p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
     p.add_argument("--system", default="")
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--max-new-tokens", type=numbers.tokens, default=64)
+    p.add_argument("--seed", type=numbers.seed, default=None)
+    p.add_argument("--temperature", type=numbers.temperature, default=0.0)
+    p.add_argument("--top-p", type=numbers.top_p, default=1.0)
     p.add_argument("--json", action="store_true")
     p.add_argument("--raw", action="store_true", help="readings with the steering push left in (default: push-free)")
     p.set_defaults(handler=cmd_generate)
@@ -369,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", parents=[common], help="check the instrument on the loaded model (accuracy, neutral, map, steering, lessons)")
     p.add_argument("--out", default="", help="write a self-contained HTML report here")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per lesson (default: each scenario's own)")
+    p.add_argument("--seeds", type=numbers.count, default=None, help="seeds per lesson (default: each scenario's own)")
     p.add_argument("--no-lessons", action="store_true", help="skip the lessons (minutes)")
     p.add_argument("--no-steering", action="store_true", help="skip steering efficacy (minutes)")
     p.set_defaults(handler=cmd_validate)
@@ -383,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="export directions (.safetensors native, or .gguf control vector)")
     p.add_argument("out")
     p.add_argument("--emotion")
-    p.add_argument("--strength", type=float, default=1.0)
+    p.add_argument("--strength", type=numbers.strength, default=1.0)
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("import", parents=[common], help="import a native direction file or a GGUF control vector for the model; --list, --remove NAME")
@@ -408,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=numbers.count, default=5)
     p.set_defaults(handler=cmd_bench)
     return parser
 
