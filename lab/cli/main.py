@@ -15,7 +15,7 @@ from lab.common.atomic import write_text
 from lab.common.errors import LabError, report, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
-from lab.common.safe_text import for_terminal
+from lab.common.safe_text import for_terminal, one_line
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -263,7 +263,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     with _open_store(args, read_only=args.action in READ_ACTIONS) as store:
         if args.action == "list":
             for summary in store.list_sessions(args.search):
-                print(f"{summary.id:>5}  {summary.created[:19]}  {summary.status:<11}  {summary.title}")
+                print(f"{summary.id:>5}  {one_line(summary.created[:19])}  {one_line(summary.status):<11}  {one_line(summary.title)}")
         elif args.action == "show":
             from lab.store.export import to_markdown
 

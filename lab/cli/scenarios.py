@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lab.cli import numbers
 from lab.common.errors import LabError
+from lab.common.safe_text import one_line
 
 
 def add_scenario_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -173,7 +174,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         for item in builtin_scenarios():
-            print(f"{item.name:<20} {item.title}")
+            print(f"{one_line(item.name):<20} {one_line(item.title)}")
     elif args.action == "check":
         if not args.target:
             raise LabError("Give the scenario file to check.")
@@ -182,10 +183,10 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         except ScenarioError as error:
             print(f"{args.target} has {len(error.problems)} problem(s):")
             for problem in error.problems:
-                print(f"  {problem}")
+                print(f"  {one_line(problem)}")
             return 1
         variants = ", ".join(scenario.variants) or "none"
-        print(f"{scenario.title}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
+        print(f"{one_line(scenario.title)}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
     else:
         from lab.scenarios.agentic_import import import_agentic
 
