@@ -175,3 +175,52 @@ def test_disk_full_while_saving_an_emotion_keeps_the_old_one(lab_home, monkeypat
     with failing_writes(monkeypatch, at=0), pytest.raises(LabError, match="disk is full"):
         save_user_emotion("kept", [t + " new" for t in GOOD_EXAMPLES])
     assert [e.examples for e in load_emotions() if e.name == "kept"] == [tuple(GOOD_EXAMPLES)]
+
+
+# --- a session stopped by a fault is shown interrupted, never left "recording" -------------------
+
+def test_a_recording_stopped_by_a_full_disk_is_named_and_marked_interrupted(tmp_path):
+    import sqlite3
+
+    from store_helpers import SAMPLING, event, register
+
+    from lab.store.lab_file import open_store
+
+    with open_store(tmp_path / "lab.db") as store:
+        model, directions = register(store)
+        recorder = store.start_session("stopped by a full disk", model, directions, SAMPLING, app_version="test")
+        recorder.begin_turn("assistant")
+        writer = recorder._writer
+
+        def disk_full(db, rows):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        writer._write_rows = disk_full
+        recorder.add_token(event(0, " a"))
+        recorder.begin_turn("assistant")  # waits for the writer, which first flushes the token: that fails
+        with pytest.raises(LabError, match="Recording stopped.*disk is full.*Free disk space"):
+            recorder.add_token(event(1, " b"))
+        with pytest.raises(LabError, match="Recording stopped"):
+            recorder.finish()  # still writes the status where it can
+        assert [s.status for s in store.list_sessions(None)] == ["interrupted"]
+    assert "disk is full" in known_message(sqlite3.OperationalError("database or disk is full"))
+
+
+def test_a_session_whose_recorder_died_is_shown_interrupted_even_read_only(tmp_path):
+    import subprocess
+    import sys
+
+    from store_helpers import SAMPLING, register
+
+    from lab.store.lab_file import open_store
+
+    db = tmp_path / "lab.db"
+    with open_store(db) as store:
+        model, directions = register(store)
+        recorder = store.start_session("the status write failed too", model, directions, SAMPLING, app_version="test")
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+        session_id = recorder.session_id
+        store._writer.call(lambda d: d.execute("UPDATE sessions SET recorder_pid = ? WHERE id = ?", [int(dead), session_id]))
+    with open_store(db, read_only=True) as store:
+        assert [s.status for s in store.list_sessions(None)] == ["interrupted"]
+        assert store.load_session(session_id).status == "interrupted"
