@@ -150,8 +150,13 @@ def test_imports_are_checked_before_writing_and_bad_files_are_quarantined(lab_ho
 # --- size limits -------------------------------------------------------------------------------
 
 def test_unbounded_files_are_refused_with_the_limit(tmp_path):
-    with pytest.raises(LabError, match="10 MB limit"):
+    with pytest.raises(LabError, match="not a regular file"):  # a device that never ends: refused before opening
         read_text(__import__("pathlib").Path("/dev/zero"), TEXT_FILE_BYTES, "text file")
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as file:
+        file.truncate(TEXT_FILE_BYTES + 1)
+    with pytest.raises(LabError, match="10 MB limit"):
+        read_text(big, TEXT_FILE_BYTES, "text file")
 
 
 def test_an_oversized_emotion_file_is_refused_with_the_limit(lab_home):

@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 
 FORMAT = "emotion-lab-preset"
@@ -13,10 +14,7 @@ VERSION = 1
 
 def save_preset(path: Path, strengths: dict[str, float]) -> None:
     payload = {"format": FORMAT, "version": VERSION, "strengths": {k: round(v, 4) for k, v in strengths.items() if v}}
-    try:
-        path.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
-    except OSError as error:
-        raise LabError(f"Cannot save the preset to {path} ({error.strerror}). Choose another location.") from error
+    write_text(path, json.dumps(payload, indent=1, sort_keys=True))
 
 
 def load_preset(path: Path) -> dict[str, float]:

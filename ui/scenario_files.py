@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from lab.common.errors import LabError
+from lab.common.atomic import write_text
 from lab.scenarios.files import save_scenario
 from lab.scenarios.scenario import Scenario
 from ui.scenario_list import user_scenarios_dir
@@ -34,10 +34,7 @@ def free_path(stem: str) -> Path:
 def write_new_scenario() -> Path:
     """A new scenario file from the template; LabError if it cannot be written."""
     path = free_path("my-scenario")
-    try:
-        path.write_text(NEW_SCENARIO, encoding="utf-8")
-    except OSError as error:
-        raise LabError(f"Cannot write {path} ({error.strerror}).") from None
+    write_text(path, NEW_SCENARIO)
     return path
 
 

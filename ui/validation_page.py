@@ -15,6 +15,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from lab.common.atomic import write_text
 from lab.diagnostics.validation_report import build_report, render_html
 from lab.runtime.engine import Engine
 from ui.errors import ErrorFunnel
@@ -78,7 +79,7 @@ class ValidationPage(QDialog):
     def save_html(self, path: Path) -> Path:
         """Write the page as a self-contained HTML file (the map inline)."""
         path = path if path.suffix.lower() in (".html", ".htm") else path.with_suffix(".html")
-        path.write_text(render_html(self.report), encoding="utf-8")
+        write_text(path, render_html(self.report))
         return path
 
     def save_dialog(self) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 import argparse
 import json
 
+from lab.cli import numbers
 from lab.common.errors import LabError
 
 
 def add_lessons_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Register `lessons` on the main parser's subcommands."""
     p = sub.add_parser("lessons", parents=[common], help="test each built-in scenario's lesson over seeds: shows / does not show / inconclusive")
-    p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 per variant (default: each scenario's declared count)")
+    p.add_argument("--seeds", type=numbers.count, default=None, help="seeds 0..N-1 per variant (default: each scenario's declared count)")
     p.add_argument("--scenario", action="append", default=[], metavar="NAME", help="only this built-in scenario (repeatable)")
-    p.add_argument("--max-tokens", type=int, default=None, help="cap every model turn at this many tokens")
+    p.add_argument("--max-tokens", type=numbers.tokens, default=None, help="cap every model turn at this many tokens")
     p.add_argument("--json", action="store_true", help="one JSON object per scenario")
     p.set_defaults(handler=cmd_lessons)
 

@@ -8,12 +8,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.cli import numbers
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
+from lab.common.atomic import write_text
 from lab.common.errors import LabError, report, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
-from lab.common.safe_text import for_terminal
+from lab.common.safe_text import for_terminal, one_line
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -145,12 +147,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_add_emotion(args: argparse.Namespace) -> int:
-    from lab.emotions.definitions import save_user_emotion
+    from lab.emotions.definitions import user_emotion_added
 
-    emotion = save_user_emotion(args.name, _read_lines(args.examples), args.description or "")
-    from lab.emotions.evaluation import accuracy_summary
+    with user_emotion_added(args.name, _read_lines(args.examples), args.description or "") as emotion:
+        from lab.emotions.evaluation import accuracy_summary
 
-    directions = _engine(args).directions
+        directions = _engine(args).directions
     print(f"Added '{emotion.name}' ({len(emotion.examples)} examples), recognised at layer {directions.reading_layer}: {accuracy_summary(directions, emotion.name)}.")
     return 0
 
@@ -162,7 +164,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     engine = _engine(args)
     report = build_report(engine, seeds=args.seeds, lessons=not args.no_lessons, efficacy=not args.no_steering, progress=TerminalProgress())
     if args.out:
-        Path(args.out).write_text(render_html(report), encoding="utf-8")
+        write_text(Path(args.out), render_html(report))
         print(f"Wrote {args.out}.", file=sys.stderr)
     if args.json:
         print(json.dumps({k: v for k, v in report.items() if k != "map_png"}))
@@ -264,7 +266,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     with _open_store(args, read_only=args.action in READ_ACTIONS) as store:
         if args.action == "list":
             for summary in store.list_sessions(args.search):
-                print(f"{summary.id:>5}  {summary.created[:19]}  {summary.status:<11}  {summary.title}")
+                print(f"{summary.id:>5}  {one_line(summary.created[:19])}  {one_line(summary.status):<11}  {one_line(summary.title)}")
         elif args.action == "show":
             from lab.store.export import to_markdown
 
@@ -332,7 +334,7 @@ def _session_id(args: argparse.Namespace, value: str | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
+    parser = numbers.OneLineParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
     common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,  # lab.model.precision's, without importing torch
@@ -360,10 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("prompt")
     p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
     p.add_argument("--system", default="")
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--max-new-tokens", type=numbers.tokens, default=64)
+    p.add_argument("--seed", type=numbers.seed, default=None)
+    p.add_argument("--temperature", type=numbers.temperature, default=0.0)
+    p.add_argument("--top-p", type=numbers.top_p, default=1.0)
     p.add_argument("--json", action="store_true")
     p.add_argument("--raw", action="store_true", help="readings with the steering push left in (default: push-free)")
     p.set_defaults(handler=cmd_generate)
@@ -371,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", parents=[common], help="check the instrument on the loaded model (accuracy, neutral, map, steering, lessons)")
     p.add_argument("--out", default="", help="write a self-contained HTML report here")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per lesson (default: each scenario's own)")
+    p.add_argument("--seeds", type=numbers.count, default=None, help="seeds per lesson (default: each scenario's own)")
     p.add_argument("--no-lessons", action="store_true", help="skip the lessons (minutes)")
     p.add_argument("--no-steering", action="store_true", help="skip steering efficacy (minutes)")
     p.set_defaults(handler=cmd_validate)
@@ -385,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="export directions (.safetensors native, or .gguf control vector)")
     p.add_argument("out")
     p.add_argument("--emotion")
-    p.add_argument("--strength", type=float, default=1.0)
+    p.add_argument("--strength", type=numbers.strength, default=1.0)
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("import", parents=[common], help="import a native direction file or a GGUF control vector for the model; --list, --remove NAME")
@@ -410,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=numbers.count, default=5)
     p.set_defaults(handler=cmd_bench)
     return parser
 

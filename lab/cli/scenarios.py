@@ -9,7 +9,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from lab.cli import numbers
 from lab.common.errors import LabError
+from lab.common.safe_text import one_line
 
 
 def add_scenario_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -18,24 +20,24 @@ def add_scenario_commands(sub: argparse._SubParsersAction, common: argparse.Argu
     p.add_argument("file", help="a scenario .yaml, a built-in name (see `scenarios list`) or an agentic-misalignment config")
     p.add_argument("--variant")
     p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--temperature", type=float, default=None, help="default: the scenario's")
-    p.add_argument("--max-tokens", type=int, default=None, help="cap every model turn at this many tokens")
+    p.add_argument("--seed", type=numbers.seed, default=None)
+    p.add_argument("--temperature", type=numbers.temperature, default=None, help="default: the scenario's")
+    p.add_argument("--max-tokens", type=numbers.tokens, default=None, help="cap every model turn at this many tokens")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("sweep", parents=[common], help="run a scenario over a grid of steering strengths x seeds, with a random-direction control")
     p.add_argument("file")
     p.add_argument("--emotion", action="append", required=True, help="emotion to sweep (repeat for several)")
-    p.add_argument("--strengths", default="-0.06,-0.03,0,0.03,0.06", help="comma-separated strengths; write --strengths=-0.06,0,0.06 when the first is negative")
-    p.add_argument("--seeds", type=int, default=3, help="runs per strength")
-    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--strengths", type=numbers.numbers(-1e6, 1e6, "strengths"), default="-0.06,-0.03,0,0.03,0.06", help="comma-separated strengths; write --strengths=-0.06,0,0.06 when the first is negative")
+    p.add_argument("--seeds", type=numbers.count, default=3, help="runs per strength")
+    p.add_argument("--seed", type=numbers.whole(0, numbers.MAX_SEED - 10_000, "a seed"), default=0, help="first seed")
     p.add_argument("--no-control", action="store_true", help="leave out the random-direction control")
     p.add_argument("--no-perplexity", action="store_true", help="skip the unsteered model's perplexity (faster)")
     p.add_argument("--variant")
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--max-tokens", type=int, default=None)
-    p.add_argument("--batch-rows", type=int, default=16, help="runs per batch")
+    p.add_argument("--temperature", type=numbers.temperature, default=None)
+    p.add_argument("--max-tokens", type=numbers.tokens, default=None)
+    p.add_argument("--batch-rows", type=numbers.whole(1, 1024, "a number of rows"), default=16, help="runs per batch")
     p.add_argument("--out", action="append", default=[], help="write results (.csv, .png or .html); repeat for several")
     p.add_argument("--json", action="store_true", help="one JSON object per series and strength")
     p.set_defaults(handler=cmd_sweep)
@@ -124,12 +126,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from lab.scenarios.sweep import SweepPlan, sweep
     from lab.scenarios.sweep_report import export_sweep
 
-    try:
-        strengths = tuple(float(s) for s in args.strengths.split(",") if s.strip())
-    except ValueError:
-        raise LabError(f"Cannot read --strengths '{args.strengths}'. Write numbers separated by commas, e.g. -0.06,0,0.06.") from None
-    if args.seeds < 1:
-        raise LabError("--seeds must be at least 1.")
+    strengths = args.strengths
     outputs = [Path(o) for o in args.out]
     bad = [o.name for o in outputs if o.suffix.lower() not in (".csv", ".png", ".html")]
     if bad:
@@ -177,7 +174,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
     if args.action == "list":
         for item in builtin_scenarios():
-            print(f"{item.name:<20} {item.title}")
+            print(f"{one_line(item.name):<20} {one_line(item.title)}")
     elif args.action == "check":
         if not args.target:
             raise LabError("Give the scenario file to check.")
@@ -186,10 +183,10 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         except ScenarioError as error:
             print(f"{args.target} has {len(error.problems)} problem(s):")
             for problem in error.problems:
-                print(f"  {problem}")
+                print(f"  {one_line(problem)}")
             return 1
         variants = ", ".join(scenario.variants) or "none"
-        print(f"{scenario.title}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
+        print(f"{one_line(scenario.title)}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
     else:
         from lab.scenarios.agentic_import import import_agentic
 

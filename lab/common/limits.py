@@ -5,6 +5,8 @@ that names the limit; nothing is read beyond limit + 1 bytes.
 """
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from lab.common.errors import LabError
@@ -25,26 +27,42 @@ def describe(limit: int) -> str:
 
 def check_size(path: Path, limit: int, what: str) -> None:
     """Raise LabError if `path` is not a regular file or is larger than `limit` bytes."""
+    _check_regular(path, limit, what, _stat(path))
+
+
+def _stat(path: Path) -> os.stat_result:
     try:
-        if not path.is_file():
-            raise LabError(f"{path} is not a regular file. Give the path of a {what}.")
-        size = path.stat().st_size
+        return os.stat(path)
     except OSError as error:
         raise LabError(f"Cannot read {path}: {error.strerror}.") from error
-    if size > limit:
+
+
+def _check_regular(path: Path, limit: int, what: str, info: os.stat_result) -> None:
+    """Folders, named pipes, devices and sockets are refused at once (they can block or never end)."""
+    if stat.S_ISDIR(info.st_mode):
+        raise LabError(f"{path} is a folder. Give the path of a {what}.")
+    if not stat.S_ISREG(info.st_mode):
+        raise LabError(f"{path} is not a regular file (a pipe, device or socket). Give the path of a {what}.")
+    if info.st_size > limit:
         raise LabError(f"{path.name} is larger than the {describe(limit)} limit for a {what}. Use a smaller file.")
 
 
 def read_bytes(path: Path, limit: int, what: str) -> bytes:
-    """The bytes of `path`, refused (LabError naming the limit) if there are more than `limit`."""
+    """The bytes of `path`, refused (LabError naming the limit) if there are more than `limit`, or
+    if it is not a regular file: checked before opening, and again on the opened file (opened
+    without blocking, so a pipe swapped in between cannot hang the read)."""
+    _check_regular(path, limit, what, _stat(path))
     try:
-        with open(path, "rb") as file:
-            data = file.read(limit + 1)
-    except IsADirectoryError:
-        raise LabError(f"{path} is a folder. Give the path of a {what}.") from None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise LabError(f"Cannot read {path}: {error.strerror}.") from error
-    if len(data) > limit:
+    with open(fd, "rb", closefd=True) as file:
+        try:
+            _check_regular(path, limit, what, os.fstat(fd))
+            data = file.read(limit + 1)
+        except OSError as error:
+            raise LabError(f"Cannot read {path}: {error.strerror}.") from error
+    if data is None or len(data) > limit:
         raise LabError(f"{path.name} is larger than the {describe(limit)} limit for a {what}. Use a smaller file.")
     return data
 

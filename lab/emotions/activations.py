@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from lab.common.atomic import write_bytes
 from lab.common.paths import cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.emotions.token_sums import ActivationReader, Batch, BatchSums, LayerSums, text_mean, token_sums
@@ -141,10 +142,7 @@ class TextMeanCache:
         return torch.stack([stored[key] for key in keys]).float()
 
     def _save(self, stored: dict[str, torch.Tensor]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
-        save_file({key: value.contiguous() for key, value in stored.items()}, str(partial))
-        partial.replace(self.path)
+        write_bytes(self.path, save({key: value.contiguous() for key, value in stored.items()}))
 
 
 def neutral_token_stats(
@@ -162,8 +160,5 @@ def neutral_token_stats(
     _, fresh = text_means(lm, texts, progress, True, reader)
     assert fresh is not None
     stats = NeutralStats(mean=fresh.mean, covariance=fresh.covariance.float().double(), norm=fresh.norm)  # as stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    save_file({"mean": stats.mean.contiguous(), "covariance": stats.covariance.float().contiguous(), "norm": stats.norm.contiguous()}, str(partial))
-    partial.replace(path)
+    write_bytes(path, save({"mean": stats.mean.contiguous(), "covariance": stats.covariance.float().contiguous(), "norm": stats.norm.contiguous()}))
     return stats

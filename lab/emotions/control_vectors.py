@@ -46,7 +46,10 @@ def read_control_vector(path: Path) -> dict[int, torch.Tensor]:
         for tensor in reader.tensors:
             match = TENSOR_NAME.match(tensor.name)
             if match and len(match.group(1)) <= 6:
-                vectors[int(match.group(1))] = torch.tensor(np.array(tensor.data, dtype=np.float32)).flatten()
+                data = np.array(tensor.data, dtype=np.float32)
+                if sum(size > 1 for size in data.shape) > 1:
+                    raise LabError(f"{path.name}: {tensor.name} has shape {tuple(data.shape)}; a control vector holds one vector per layer.")
+                vectors[int(match.group(1))] = torch.tensor(data).flatten()
     except (OSError, ValueError, KeyError, IndexError, TypeError, OverflowError, struct.error) as error:
         raise LabError(f"{path.name} is not a readable GGUF file ({str(error)[:200]}).") from error  # truncated or damaged
     if not vectors:
@@ -62,6 +65,8 @@ def fill_layers(vectors: dict[int, torch.Tensor], depth: int, width: int) -> tor
     rows = []
     for layer in range(depth):
         nearest = min(present, key=lambda p: abs(p - layer))
-        vector = vectors[nearest].float()
-        rows.append(vector / vector.norm().clamp(min=1e-12))
+        vector = vectors[nearest].double()
+        scale = vector.abs().max().clamp(min=1e-300)
+        vector = vector / scale
+        rows.append((vector / vector.norm().clamp(min=1e-300)).float())
     return torch.stack(rows)

@@ -8,19 +8,28 @@ valence/arousal ratings of the emotion names, used to label the emotion map's ax
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from lab.common.atomic import write_bytes, write_text
 from lab.common.errors import LabError
 from lab.common.limits import EMOTION_FILE_BYTES, read_text
 from lab.common.names import check_name
 from lab.common.paths import asset_path, user_data_dir
 
 MIN_EXAMPLES = 8
+MAX_EXAMPLES = 1000  # per emotion; extraction reads every one
+MAX_TEXT_CHARS = 2000  # per example text
+QUARANTINE = "quarantine"
+log = logging.getLogger("lab")
 NEUTRAL_FILE = "_neutral.yaml"  # files starting with "_" are not emotions
 NORMS_FILE = "_norms.yaml"
 
@@ -64,7 +73,7 @@ def _read_yaml(path: Path) -> dict:
     text = read_text(path, EMOTION_FILE_BYTES, "file in the emotions folder")
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, RecursionError) as error:
         raise LabError(f"Could not read emotion file {path.name}: {error}. Fix or remove the file.") from error
     if not isinstance(data, dict):
         raise LabError(f"Emotion file {path.name} is empty or not a mapping. It needs 'name', 'description' and 'examples'.")
@@ -72,9 +81,24 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _clean_texts(values: object, path: Path, key: str) -> tuple[str, ...]:
-    if not isinstance(values, list):
+    if not isinstance(values, list) or not all(isinstance(v, (str, int, float)) for v in values):
         raise LabError(f"Emotion file {path.name}: '{key}' must be a list of texts.")
-    return tuple(str(v).strip() for v in values if str(v).strip())
+    return check_texts([str(v) for v in values], f"Emotion file {path.name}")
+
+
+def check_texts(values: list[str], source: str) -> tuple[str, ...]:
+    """Stripped non-empty texts, refused (LabError) past MAX_EXAMPLES, MAX_TEXT_CHARS or if not UTF-8."""
+    texts = tuple(t for t in (v.strip() for v in values) if t)
+    if len(texts) > MAX_EXAMPLES:
+        raise LabError(f"{source} has {len(texts)} texts; the limit is {MAX_EXAMPLES}. Use fewer, varied examples.")
+    for i, text in enumerate(texts):
+        if len(text) > MAX_TEXT_CHARS:
+            raise LabError(f"{source}: text {i + 1} has {len(text)} characters; the limit is {MAX_TEXT_CHARS}. Split or shorten it.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise LabError(f"{source}: text {i + 1} holds characters that are not valid text (lone surrogates). Fix it.") from None
+    return texts
 
 
 def load_emotion_file(path: Path, builtin: bool) -> Emotion:
@@ -93,8 +117,24 @@ def load_emotions(include_user: bool = True) -> list[Emotion]:
     emotions = [load_emotion_file(p, True) for p in sorted(builtin_dir().glob("*.yaml")) if not p.name.startswith("_")]
     if include_user:
         taken = {e.name for e in emotions}
-        emotions += [e for e in (load_emotion_file(p, False) for p in sorted(user_dir().glob("*.yaml"))) if e.name not in taken]
+        emotions += [e for e in (_user_emotion(p) for p in sorted(user_dir().glob("*.yaml"))) if e is not None and e.name not in taken]
     return emotions
+
+
+def _user_emotion(path: Path) -> Emotion | None:
+    """A user-made emotion, or None after setting aside (once, with a warning) a file that no longer reads."""
+    try:
+        return load_emotion_file(path, False)
+    except LabError as error:
+        target = path.parent / QUARANTINE / path.name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            os.replace(path, target)
+        except OSError:
+            log.warning("The emotion file %s does not read (%s) and could not be set aside; it is skipped.", path, error)
+            return None
+        log.warning("The emotion file %s did not read (%s); it was set aside in %s. Add the emotion again.", path.name, error, target.parent)
+        return None
 
 
 def load_neutral() -> NeutralTexts:
@@ -120,13 +160,34 @@ def save_user_emotion(name: str, examples: list[str], description: str = "") -> 
     name = check_name(name, "emotion")
     if name in {e.name for e in load_emotions(include_user=False)}:
         raise LabError(f"'{name}' is a built-in emotion. Choose another name.")
-    examples = [e.strip() for e in examples if e.strip()]
+    examples = list(check_texts(examples, f"'{name}'"))
+    description = check_texts([description], f"The description of '{name}'")[0] if description.strip() else ""
     if len(examples) < MIN_EXAMPLES:
         raise LabError(f"'{name}' has {len(examples)} example texts; give at least {MIN_EXAMPLES} (one per line), ideally 40 or more.")
     emotion = Emotion(name=name, description=description.strip() or f"User-made emotion '{name}'.", examples=tuple(examples), builtin=False)
     payload = {"name": emotion.name, "description": emotion.description, "examples": list(emotion.examples)}
-    (user_dir() / f"{name}.yaml").write_text(yaml.safe_dump(payload, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_text(user_dir() / f"{name}.yaml", yaml.safe_dump(payload, allow_unicode=True, sort_keys=False))
     return emotion
+
+
+@contextlib.contextmanager
+def user_emotion_added(name: str, examples: list[str], description: str = "") -> Iterator[Emotion]:
+    """Save a user-made emotion for the body (which extracts it); if the body fails, the emotion
+    folder is put back as it was, so one failed addition never breaks later commands."""
+    path = user_dir() / f"{check_name(name, 'emotion')}.yaml"
+    try:
+        before = path.read_bytes() if path.is_file() else None
+    except OSError:
+        before = None
+    emotion = save_user_emotion(name, examples, description)
+    try:
+        yield emotion
+    except BaseException:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_bytes(path, before)
+        raise
 
 
 def delete_user_emotion(name: str) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
+from lab.common.atomic import write_bytes
 from lab.common.errors import LabError
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.picture import BuiltinPicture
@@ -18,6 +19,7 @@ from lab.emotions.picture import BuiltinPicture
 FORMAT = "emotion-lab-directions"
 FORMAT_VERSION = 2
 TENSORS = ("vectors", "read_vectors", "layer_norms", "calib_mean", "calib_std", "classifier_weights", "classifier_bias", "accuracy")
+MAX_EMOTIONS = 1000
 META_KEYS = ("emotions", "descriptions", "method", "reading_layer", "steering_layers", "model_identity", "data_hash")
 
 
@@ -41,10 +43,7 @@ def save_directions(directions: DirectionSet, path: Path) -> None:
     tensors = {name: getattr(directions, name).contiguous() for name in TENSORS}
     if directions.picture is not None:
         tensors.update(directions.picture.tensors())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial), metadata={"emotion_lab": json.dumps(meta)})
-    partial.replace(path)
+    write_bytes(path, save(tensors, metadata={"emotion_lab": json.dumps(meta)}))
 
 
 def load_directions(path: Path) -> DirectionSet:
@@ -52,6 +51,7 @@ def load_directions(path: Path) -> DirectionSet:
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads((handle.metadata() or {}).get("emotion_lab", "null"))
+            _check_names(meta, path)  # before any tensor is read
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except (OSError, SafetensorError, ValueError) as error:
         raise LabError(f"Could not read direction file {path.name}: {error}. Export it again from Emotion Lab.") from error
@@ -85,6 +85,17 @@ def load_directions(path: Path) -> DirectionSet:
         raise LabError(f"{path.name} has malformed metadata ({error}). Export it again from Emotion Lab.") from None
     _check_shapes(directions, path)
     return directions
+
+
+def _check_names(meta: object, path: Path) -> None:
+    """At most MAX_EMOTIONS names, none twice (counted in one pass)."""
+    names = meta.get("emotions") if isinstance(meta, dict) else None
+    if not isinstance(names, list):
+        return
+    if len(names) > MAX_EMOTIONS:
+        raise LabError(f"{path.name} holds {len(names)} emotions; the limit is {MAX_EMOTIONS}.")
+    if len(set(map(str, names))) != len(names):
+        raise LabError(f"{path.name} names an emotion twice. Export it again from Emotion Lab.")
 
 
 def _check_shapes(d: DirectionSet, path: Path) -> None:

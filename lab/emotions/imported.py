@@ -12,8 +12,9 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
+from lab.common.atomic import write_bytes
 from lab.common.errors import LabError
 from lab.common.limits import DIRECTION_FILE_BYTES, check_size
 from lab.common.names import check_name, inside
@@ -63,8 +64,18 @@ def check_fits(vectors: dict[int, torch.Tensor], shape: ModelShape, source: str)
                 f"{source} does not fit the loaded model: its vectors have {vector.numel()} numbers, the model's "
                 f"width is {shape.width}. Import vectors made for this model."
             )
-        if not bool(torch.isfinite(vector).all()) or float(vector.float().norm()) == 0.0:
-            raise LabError(f"{source}: the vector for layer {layer} is zero or not finite. Import a working file.")
+        if not bool(torch.isfinite(vector).all()) or not bool(torch.isfinite(unit_vector(vector)).all()) or float(unit_vector(vector).norm()) < 0.5:
+            raise LabError(f"{source}: the vector for layer {layer} is zero, too large or not finite. Import a working file.")
+
+
+def unit_vector(vector: torch.Tensor) -> torch.Tensor:
+    """`vector` scaled to length 1, computed in float64 so huge or tiny values do not round to zero."""
+    wide = vector.detach().double()
+    scale = wide.abs().max()
+    if not bool(torch.isfinite(scale)) or float(scale) == 0.0:
+        return torch.zeros_like(vector, dtype=torch.float32)
+    wide = wide / scale
+    return (wide / wide.norm()).float()
 
 
 def save_imported(name: str, vectors: dict[int, torch.Tensor], source: str, shape: ModelShape) -> Path:
@@ -72,14 +83,8 @@ def save_imported(name: str, vectors: dict[int, torch.Tensor], source: str, shap
     name = check_name(name, "emotion")
     check_fits(vectors, shape, source)
     path = inside(model_dir(shape.identity), f"{name}.safetensors")
-    tmp = path.with_name(path.name + ".partial")
     tensors = {f"direction.{layer}": v.detach().float().contiguous() for layer, v in vectors.items()}
-    try:
-        save_file(tensors, str(tmp), metadata={"source": source[:1000]})
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise LabError(f"Cannot save the imported emotion to {path} ({error.strerror}).") from error
+    write_bytes(path, save(tensors, metadata={"source": source[:1000].encode("utf-8", "backslashreplace").decode("utf-8")}))
     return path
 
 
@@ -146,8 +151,9 @@ def read_direction_file(path: Path, names: list[str] | None) -> dict[str, dict[i
         raise LabError(f"{path.name} is missing the metadata key {error}. Export it again from Emotion Lab.") from None
     except (TypeError, ValueError, AttributeError, OverflowError) as error:
         raise LabError(f"{path.name} has damaged metadata ({str(error)[:200]}). Export it again from Emotion Lab.") from None
+    position = {name: i for i, name in enumerate(emotions)}  # one pass: linear in the number of names
     wanted = names or emotions
-    missing = [n for n in wanted if n not in emotions]
+    missing = [n for n in wanted if n not in position]
     if missing:
-        raise LabError(f"{path.name} has no emotion '{missing[0]}' (it holds: {', '.join(emotions)}).")
-    return {n: {layer: vectors[layer, emotions.index(n)] for layer in range(vectors.shape[0])} for n in wanted}
+        raise LabError(f"{path.name} has no emotion '{missing[0]}' (it holds: {', '.join(emotions[:50])}{' ...' if len(emotions) > 50 else ''}).")
+    return {n: {layer: vectors[layer, position[n]] for layer in range(vectors.shape[0])} for n in wanted}

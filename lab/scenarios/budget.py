@@ -15,6 +15,7 @@ MAX_VARIABLES = 200  # variables of the scenario, its variants and its repeat bl
 MAX_VARIANTS = 64
 MAX_CHECKS = 100
 MAX_PATTERNS = 500  # phrases and regular expressions of all checks together
+MAX_PATTERN_CHARS = 20_000  # their texts together (compiling them stays well under a second)
 COUNTER_CHARS = len(str(MAX_REPEAT_COUNT))
 
 
@@ -31,6 +32,9 @@ def budget_problems(scenario: Scenario) -> list[Problem]:
     patterns = sum(len(c.any) + len(c.unless) for c in scenario.checks)
     if patterns > MAX_PATTERNS:
         problems.append(Problem(None, "checks", f"have {patterns} phrases and patterns in all; the limit is {MAX_PATTERNS}"))
+    pattern_chars = sum(len(p.text) for c in scenario.checks for p in (*c.any, *c.unless))
+    if pattern_chars > MAX_PATTERN_CHARS:
+        problems.append(Problem(None, "checks", f"have {pattern_chars} characters of phrases and patterns in all; the limit is {MAX_PATTERN_CHARS}"))
     visits = 0
     for i, step in enumerate(scenario.steps):
         visits += _visits(step)
@@ -38,6 +42,11 @@ def budget_problems(scenario: Scenario) -> list[Problem]:
             problems.append(Problem(step.line, f"steps > item {i + 1}", f"brings the steps to walk through (skipped ones and every repeat pass included) over the limit of {MAX_VISITS}; use fewer or smaller repeats"))
             break
     longest = max([COUNTER_CHARS, *(len(v) for v in _values(scenario))])
+    systems = [("system", scenario.system)] + [(f"variants > {name} > system", v.system) for name, v in scenario.variants.items() if v.system]
+    for where, system in systems:
+        if len(system) + system.count("{") * longest > MAX_SCRIPT_CHARS:
+            problems.append(Problem(None, where, f"could fill in to more than {MAX_SCRIPT_CHARS // 1_000_000} million characters of text (the limit); use shorter variables"))
+            break
     chars = 0
     for i, step in enumerate(scenario.steps):
         chars += _chars(step, longest)

@@ -6,11 +6,14 @@ whole words (any run of spaces matches a space); regular expressions match case-
 
 Checks cannot hang a run: regular expressions with nested repeats or backreferences are refused
 when the scenario is validated (regex_problem), only the first MAX_REPLY_CHARS of a reply are
-searched, and a search that takes longer than MATCH_SECONDS counts as no match.
+searched, a search that takes longer than MATCH_SECONDS counts as no match, and all the checks of
+one reply share REPLY_SECONDS (patterns left when it runs out count as no match). The total size of
+the patterns is limited when the scenario is validated (lab.scenarios.budget), so compiling is quick.
 """
 from __future__ import annotations
 
 import re
+import time
 import re._parser as sre  # the standard library's own parse of a pattern, to inspect its structure
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ import regex
 MAX_REPLY_CHARS = 20_000
 NONE_FIRED = "none fired"
 MATCH_SECONDS = 0.1
+REPLY_SECONDS = 1.0  # every check of one reply together
 MANY = 10  # an outer repeat allowing more passes than this may not hold a variable-length one
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
 
@@ -37,9 +41,12 @@ class Pattern:
         words = r"\s+".join(regex.escape(word) for word in self.text.split())
         return regex.compile(rf"(?<!\w){words}(?!\w)", regex.IGNORECASE | regex.V0)
 
-    def matches(self, text: str) -> bool:
+    def matches(self, text: str, deadline: float | None = None) -> bool:
+        timeout = MATCH_SECONDS if deadline is None else min(MATCH_SECONDS, deadline - time.monotonic())
+        if timeout <= 0:
+            return False
         try:
-            return self.compiled.search(text[:MAX_REPLY_CHARS], timeout=MATCH_SECONDS) is not None
+            return self.compiled.search(text[:MAX_REPLY_CHARS], timeout=timeout) is not None
         except TimeoutError:
             return False
 
@@ -89,9 +96,9 @@ class Check:
     unless: tuple[Pattern, ...] = ()
     negate: bool = False
 
-    def fires(self, text: str) -> bool:
+    def fires(self, text: str, deadline: float | None = None) -> bool:
         text = normalise(text)
-        hit = any(p.matches(text) for p in self.any) and not any(p.matches(text) for p in self.unless)
+        hit = any(p.matches(text, deadline) for p in self.any) and not any(p.matches(text, deadline) for p in self.unless)
         return hit != self.negate
 
     def to_data(self) -> dict[str, object]:
@@ -115,4 +122,5 @@ def fired_text(names: Iterable[str]) -> str:
 
 def fired(checks: tuple[Check, ...] | list[Check], text: str) -> list[str]:
     """Names of the checks that fire on `text`, in the scenario's order."""
-    return [check.name for check in checks if check.fires(text)]
+    deadline = time.monotonic() + REPLY_SECONDS
+    return [check.name for check in checks if check.fires(text, deadline)]

@@ -5,13 +5,13 @@ assets/scenarios/scenario.schema.json; built-in scenarios live in assets/scenari
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.limits import SCENARIO_BYTES, read_bytes
 from lab.common.paths import asset_path
@@ -149,13 +149,7 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
             load_scenario(path)
         except LabError as error:
             raise LabError(f"{path.name} already exists and does not read as a valid scenario, so it was left untouched ({error}). Save under another name.") from None
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as error:
-        tmp.unlink(missing_ok=True)
-        raise LabError(f"Cannot write {path} ({error.strerror}). Choose another location.") from error
+    write_text(path, text)
 
 
 # --- parsing with line numbers --------------------------------------------------------------------
@@ -170,7 +164,7 @@ def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
         lines: dict[Path_, int] = {}
         twice: list[Problem] = []
         _line_numbers(node, (), lines, twice)
-    except _Refused as refused:
+    except YamlRefused as refused:
         return None, [refused.problem]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -187,7 +181,9 @@ def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
     return scenario, problems_in_expansion(scenario)
 
 
-class _Refused(Exception):
+class YamlRefused(Exception):
+    """A YAML text refused while it was read (an alias, too many values, nested too deeply)."""
+
     def __init__(self, line: int, message: str) -> None:
         self.problem = Problem(line, "", message)
 
@@ -204,17 +200,23 @@ class _BudgetLoader(yaml.SafeLoader):
         event = self.peek_event()
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
-            raise _Refused(line, f"uses the YAML alias *{event.anchor}; write the value out instead")
+            raise YamlRefused(line, f"uses the YAML alias *{event.anchor}; write the value out instead")
         self.nodes += 1
         if self.nodes > MAX_YAML_NODES:
-            raise _Refused(line, f"the file has more than {MAX_YAML_NODES} values (the limit); make it smaller")
+            raise YamlRefused(line, f"the file has more than {MAX_YAML_NODES} values (the limit); make it smaller")
         self.depth += 1
         if self.depth > MAX_YAML_DEPTH:
-            raise _Refused(line, f"is nested more than {MAX_YAML_DEPTH} levels deep (the limit); flatten it")
+            raise YamlRefused(line, f"is nested more than {MAX_YAML_DEPTH} levels deep (the limit); flatten it")
         try:
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+def load_yaml_within_budget(text: str) -> Any:
+    """The data of a YAML text, refusing aliases and anything over the value or nesting budget
+    (YamlRefused) while it is read, before anything is built from it."""
+    return _compose(text)[1]
 
 
 def _compose(text: str) -> tuple[yaml.Node | None, Any]:

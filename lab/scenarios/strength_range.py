@@ -13,6 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lab.common.atomic import write_text
 from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.runtime.engine import Engine
@@ -71,8 +72,7 @@ def cached_range(model_identity: str) -> StrengthRange | None:
 
 
 def save_range(strength_range: StrengthRange, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(strength_range)))
+    write_text(path, json.dumps(asdict(strength_range)))
 
 
 def incoherent(text: str, baseline_distinct: float) -> bool:

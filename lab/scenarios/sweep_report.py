@@ -13,6 +13,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from lab.common.atomic import write_bytes, write_text
 from lab.common.errors import LabError
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
@@ -30,13 +31,10 @@ def export_sweep(result: SweepResult, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise LabError(f"Cannot export a sweep to {path.name}: use one of the suffixes {', '.join(SUFFIXES)}.")
-    try:
-        if suffix == ".png":
-            path.write_bytes(png_bytes(dose_response_figure(result)))
-        else:
-            path.write_text(to_csv(result) if suffix == ".csv" else to_html(result), encoding="utf-8", newline="")
-    except OSError as error:
-        raise LabError(f"Cannot write {path} ({error.strerror}). Choose another location.") from error
+    if suffix == ".png":
+        write_bytes(path, png_bytes(dose_response_figure(result)))
+    else:
+        write_text(path, to_csv(result) if suffix == ".csv" else to_html(result))
 
 
 def to_csv(result: SweepResult) -> str:

@@ -40,12 +40,23 @@ def open_writer(path: Path, wal: bool) -> Database:
 
 def _mark_interrupted(db: Database) -> None:
     """Sessions left "recording" by a process of this machine that no longer runs."""
-    host = socket.gethostname()
     for session_id, recorder_host, pid in db.execute(
         "SELECT id, recorder_host, recorder_pid FROM sessions WHERE status = 'recording'"
     ).fetchall():
-        if recorder_host == host and not _process_alive(pid):
+        if recorder_gone(recorder_host, pid):
             db.execute("UPDATE sessions SET status = 'interrupted' WHERE id = ?", [session_id])
+
+
+def shown_status(status: str, recorder_host: str | None, pid: int | None) -> str:
+    """The status to show: "interrupted" for a session still marked "recording" whose recorder is
+    gone (killed, or stopped by a full or read-only disk before it could write its end), even
+    where the file is only read."""
+    return "interrupted" if status == "recording" and recorder_gone(recorder_host, pid) else status
+
+
+def recorder_gone(recorder_host: str | None, pid: int | None) -> bool:
+    """True for a recorder of this machine whose process no longer runs."""
+    return recorder_host == socket.gethostname() and isinstance(pid, int) and not _process_alive(pid)
 
 
 def _process_alive(pid: int) -> bool:

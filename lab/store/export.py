@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.limits import SESSION_IMPORT_BYTES, read_text
 from lab.common.safe_text import for_csv, for_markdown
@@ -28,6 +29,7 @@ from lab.store.lab_file import SessionStore
 FORMAT = "emotion-lab-session"
 FORMAT_VERSION = 1
 SUFFIXES = (".json", ".csv", ".md", ".html")
+MAX_JSON_VALUES = 4_000_000  # about 100k tokens with 20 emotions each; Python holds ~100 bytes per value
 
 
 def export_session(record: SessionRecord, path: Path, emotion: str | None = None) -> None:
@@ -35,10 +37,7 @@ def export_session(record: SessionRecord, path: Path, emotion: str | None = None
     writers = {".json": to_json, ".csv": to_csv, ".md": to_markdown, ".html": lambda r: to_html(r, emotion)}
     if path.suffix.lower() not in writers:
         raise LabError(f"Cannot export to {path.name}: use one of the suffixes {', '.join(SUFFIXES)}.")
-    try:
-        path.write_text(writers[path.suffix.lower()](record), encoding="utf-8", newline="")
-    except OSError as error:
-        raise LabError(f"Cannot write {path} ({error.strerror}). Choose another location.") from error
+    write_text(path, writers[path.suffix.lower()](record))
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -63,7 +62,11 @@ def to_json(record: SessionRecord, *, raw: bool = True) -> str:
 
 
 def from_json(text: str) -> SessionRecord:
-    """Read a JSON export back; LabError if it is not one this version understands."""
+    """Read a JSON export back; LabError if it is not one this version understands. The number of
+    JSON values is counted before parsing, so memory stays a small multiple of the file."""
+    values = sum(text.count(mark) for mark in ",:[{") + 1  # at least one of these precedes every value but the first
+    if values > MAX_JSON_VALUES:
+        raise LabError(f"This session export holds about {values:,} values; the limit is {MAX_JSON_VALUES:,}. Export a shorter session.")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -75,6 +78,8 @@ def from_json(text: str) -> SessionRecord:
         raise LabError("This session export has no valid format_version; export the session again.")
     if version > FORMAT_VERSION:
         raise LabError("This export was written by a newer version of Emotion Lab; update to import it.")
+    if version < 1:
+        raise LabError(f"This session export has format_version {version}, which no Emotion Lab wrote; export the session again.")
     check_export(data)
     try:
         directions = data["directions"]

@@ -59,6 +59,23 @@ def is_locked(error: sqlite3.Error) -> bool:
         word in str(error) for word in ("locked", "busy"))
 
 
+def disk_fault(error: sqlite3.Error) -> bool:
+    """True when SQLite failed because of the disk (full, failing, read-only), not the file's content."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and any(
+        words in text for words in ("disk i/o error", "database or disk is full", "readonly database", "unable to open database file"))
+
+
+def disk_fault_error(path: Path, error: sqlite3.Error) -> LabError:
+    """The named fault for a lab file whose disk failed; the file itself is left untouched."""
+    text = str(error).lower()
+    if "readonly" in text:
+        what = "its folder is read-only. Open it with --read-only to browse, or record into a writable file with --db PATH"
+    else:
+        what = f"its disk is full or failing ({error}). Free some space in {path.parent} and try again"
+    return LabError(f"Cannot use the lab file {path}: {what}. The file was left untouched.")
+
+
 def in_use(path: Path) -> LabError:
     return LabError(f"{path} is in use by another program — try again when it finishes.")
 
@@ -98,6 +115,8 @@ def check_existing(path: Path) -> None:
     except sqlite3.DatabaseError as error:
         if is_locked(error):
             raise in_use(path) from error
+        if disk_fault(error):
+            raise disk_fault_error(path, error) from error
         raise LabError(
             f"{path} is damaged ({error}). It was left untouched: keep it for recovery "
             f"(for example: sqlite3 {path.name} .recover) and record into a new file with --db PATH."

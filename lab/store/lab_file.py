@@ -31,7 +31,7 @@ from lab.store import experiments
 from lab.store.connection import open_writer
 from lab.store.experiments import ExperimentRecord, ExperimentRun, ExperimentSummary, TurnCheck
 from lab.store.files import (
-    check_existing, check_writable, connect_read_only, folder_writable, in_use, is_locked, network_filesystem,
+    check_existing, check_writable, connect_read_only, disk_fault, disk_fault_error, folder_writable, in_use, is_locked, network_filesystem,
     refuse_network,
 )
 from lab.store.queries import select_session, select_sessions
@@ -70,6 +70,8 @@ def open_store(path: str | Path | None = None, *, wal: bool = True, read_only: b
     except sqlite3.Error as error:
         if is_locked(error):
             raise in_use(path) from error
+        if disk_fault(error):
+            raise disk_fault_error(path, error) from error
         raise LabError(
             f"Cannot open {path} ({error}). If another program is using it, close that program and "
             "try again; otherwise choose another file with --db PATH."

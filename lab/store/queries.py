@@ -9,6 +9,7 @@ import numpy as np
 
 from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.store.connection import shown_status
 from lab.store.experiments import select_experiments
 from lab.store.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SessionSummary, SteeringRecord, TokenRecord, TurnRecord,
@@ -25,14 +26,16 @@ def select_sessions(c: sqlite3.Connection, search: str | None) -> list[SessionSu
                   (SELECT count(*) FROM turns WHERE session = s.id) AS turns,
                   (SELECT count(*) FROM tokens WHERE session = s.id) AS tokens,
                   {stopped} AS stopped,
-                  CASE WHEN json_valid(s.scenario) THEN json_extract(s.scenario, '$.experiment') END AS experiment
+                  CASE WHEN json_valid(s.scenario) THEN json_extract(s.scenario, '$.experiment') END AS experiment,
+                  s.recorder_host, s.recorder_pid
            FROM sessions s JOIN models m ON m.id = s.model
            WHERE s.title LIKE :p ESCAPE '\\' OR s.notes LIKE :p ESCAPE '\\'
            ORDER BY s.created DESC, s.id DESC""",
         {"p": pattern},
     ).fetchall()
     titles = {e.id: e.title for e in select_experiments(c)}
-    return [SessionSummary(*row[:7], stopped=row[7], experiment=_whole(row[8]), experiment_title=titles.get(row[8]))
+    return [SessionSummary(*row[:3], shown_status(row[3], row[9], row[10]), *row[4:7], stopped=row[7],
+                           experiment=_whole(row[8]), experiment_title=titles.get(row[8]))
             for row in rows]
 
 
@@ -61,7 +64,8 @@ def select_session(c: sqlite3.Connection, path: Path, session_id: int, *, raw: b
     steering_rows = c.execute("SELECT * FROM steering_events WHERE session = ? ORDER BY id", [session_id]).fetchall()
     turn_index = {t["id"]: t["turn_index"] for t in turn_rows}
     return SessionRecord(
-        id=s["id"], title=s["title"], created=s["created"], ended=s["ended"], status=s["status"],
+        id=s["id"], title=s["title"], created=s["created"], ended=s["ended"],
+        status=shown_status(s["status"], s["recorder_host"], s["recorder_pid"]),
         app_version=s["app_version"], notes=s["notes"],
         scenario=None if s["scenario"] is None else json.loads(s["scenario"]),
         sampling=SamplingSettings(s["temperature"], s["top_p"], s["seed"], s["max_new_tokens"]),
