@@ -62,13 +62,14 @@ def test_builtin_emotions_classify_held_out_texts_well_above_chance(engine):
     builtin = [directions.index(name) for name in directions.extras["builtin"]]
     assert len(builtin) == len(load_emotions(include_user=False))
     correct, total = directions.evaluation()["totals"]["held_out"]
-    assert total >= 10 * len(builtin) and correct / total > 0.6  # chance is 1/20
+    # measured 494 of 691 (71%, 95% CI 68%-75%) for the shipped directions; chance is 1/20
+    assert total >= 10 * len(builtin) and correct / total > 0.68
     # the same held-out texts read again through the user-facing path (full precision, one text at a time)
     hits = []
     for emotion in load_emotions(include_user=False):
         _, held_out = split_holdout(emotion.examples)
         hits += [read_text(engine.lm, directions, text).top == emotion.name for text in held_out[:3]]
-    assert sum(hits) / len(hits) > 0.4
+    assert sum(hits) >= 34, f"{sum(hits)} of {len(hits)}"  # measured 37 of 60 in float32, 38 in bfloat16
 
 
 def test_steering_raises_the_emotion_read_from_the_reply(engine):

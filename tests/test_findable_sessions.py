@@ -192,8 +192,6 @@ def test_exports_default_to_documents_and_confirm_with_an_open_button(qtbot, win
 
     from ui.exports import export_folder
 
-    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    assert export_folder() == (Path(documents) if documents and Path(documents).is_dir() else Path.home())
     monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda _where: str(tmp_path / "Documents")))
     assert export_folder() == Path.home()  # no Documents folder: the home folder
     (tmp_path / "Documents").mkdir()

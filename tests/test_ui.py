@@ -432,11 +432,28 @@ def test_bench_prints_one_json_object(lab_home):
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    [line] = result.stdout.strip().splitlines()
+    report = json.loads(line)
     assert 0 < report["tokens"] <= 8 and report["tokens_per_s"] > 0 and "errors" not in report, result.stderr
-    assert report["ui_stall_target_ms"] == 50
-    assert report["ui_stall_met"] == (report["ui_stall_ms"] < 50)  # a benchmark: it reports, the test does not time
+    assert report["ui_stall_ms"] >= 0 and report["load_stall_ms"] >= 0  # a benchmark: it reports, the test does not time
     assert result.returncode == (0 if report["ui_stall_met"] else 1), result.stderr
+
+
+def test_the_bench_heartbeat_measures_a_blocked_event_loop(qtbot):
+    """What `--bench` reports as a stall: the event loop blocked for 200 ms is a stall of at least
+    195 ms (200 less one 5 ms heartbeat)."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from ui.bench import Heartbeat
+
+    heartbeat = Heartbeat()
+    qtbot.wait(30)
+    heartbeat.reset()
+    QTimer.singleShot(20, lambda: time.sleep(0.2))
+    qtbot.wait(300)
+    assert heartbeat.stall_ms >= 195
 
 
 def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, monkeypatch, tmp_path):
