@@ -224,3 +224,51 @@ def test_a_session_whose_recorder_died_is_shown_interrupted_even_read_only(tmp_p
     with open_store(db, read_only=True) as store:
         assert [s.status for s in store.list_sessions(None)] == ["interrupted"]
         assert store.load_session(session_id).status == "interrupted"
+
+
+# --- FIFOs and links in the paths the commands read and write ----------------------------------
+
+def test_named_pipes_are_refused_at_once_by_every_reading_command(tmp_path, lab_home, capsys):
+    from lab.cli.main import main
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for argv in (["read", str(fifo), "--no-record"], ["add-emotion", "x", "--examples", str(fifo)],
+                 ["sessions", "import", str(fifo), "--db", str(tmp_path / "lab.db")], ["scenarios", "import", str(fifo), str(tmp_path / "o.yaml")],
+                 ["scenarios", "check", str(fifo)], ["run", str(fifo)]):
+        assert main(argv) == 2, argv  # before: blocked forever in open()
+        err = capsys.readouterr().err
+        assert "not a regular file" in err or "No scenario file" in err, (argv, err)
+        assert "unexpected problem" not in err and err.count("\n") == 1
+
+
+def test_scenarios_import_never_writes_through_a_planted_partial_link(tmp_path, capsys):
+    from test_scenarios import write_framework
+
+    from lab.cli.main import main
+
+    config = write_framework(tmp_path / "framework")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "OUT.yaml.partial").symlink_to(victim)
+    assert main(["scenarios", "import", str(config), str(tmp_path / "OUT.yaml")]) == 0
+    assert victim.read_text() == "precious" and "variants" in (tmp_path / "OUT.yaml").read_text()
+
+
+def test_a_failed_export_over_an_existing_file_keeps_it(tmp_path, monkeypatch, capsys):
+    from store_helpers import record_session
+
+    from lab.cli.main import main
+    from lab.store.lab_file import open_store
+
+    db = tmp_path / "lab.db"
+    with open_store(db) as store:
+        session_id, _ = record_session(store, title="an earlier session")
+    for suffix in (".json", ".md", ".csv", ".html"):
+        out = tmp_path / f"old{suffix}"
+        out.write_text("the old export")
+        with failing_writes(monkeypatch, at=0):
+            assert main(["sessions", "export", str(session_id), str(out), "--db", str(db)]) == 2
+        assert out.read_text() == "the old export" and "disk is full" in capsys.readouterr().err
+        assert main(["sessions", "export", str(session_id), str(out), "--db", str(db)]) == 0
+        assert out.read_text(encoding="utf-8") != "the old export"
