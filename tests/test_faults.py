@@ -41,7 +41,8 @@ def test_disk_full_at_the_nth_write_never_changes_the_old_file(tmp_path, monkeyp
     rng = random.Random(21)
     target = tmp_path / "directions.safetensors"
     target.write_bytes(b"old")
-    for _ in range(iterations(20, 500)):
+    failed = 0
+    for _ in range(iterations(20, 2000)):
         chunks = rng.randint(1, 6)
 
         def small_writes(fd, data, _write=os.write):
@@ -57,8 +58,10 @@ def test_disk_full_at_the_nth_write_never_changes_the_old_file(tmp_path, monkeyp
                 written = False
         monkeypatch.undo()
         assert target.read_bytes() in (b"old", b"x" * (4096 * chunks)) and (written or target.read_bytes() == b"old")
+        failed += not written
         target.write_bytes(b"old")
         assert _leftovers(tmp_path) == []
+    print(f"disk full at a random write: {failed} writes failed, the old file intact every time")
 
 
 def test_a_symlinked_target_is_replaced_never_followed(tmp_path):
@@ -123,7 +126,8 @@ def _user_emotion_files(lab_home):
 @pytest.mark.parametrize("content", [b"", b"name: half\nexamples:\n  - one\n  - tw", b"\xff\xfe not utf-8",
                                      b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
                                      b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nexamples: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
-                                     "examples: [{}]\n".format(", ".join(["x" * 3000] * 8)).encode()])
+                                     "examples: [{}]\n".format(", ".join(["x" * 3000] * 8)).encode(),
+                                     ('name: "calm\\n   99  forged row"\nexamples: [' + ", ".join(f"t{i}" for i in range(8)) + "]\n").encode()])
 def test_a_damaged_user_emotion_is_set_aside_once_and_the_lab_still_starts(lab_home, caplog, content):
     from lab.emotions.definitions import load_emotions, save_user_emotion
 
