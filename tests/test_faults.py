@@ -276,3 +276,17 @@ def test_a_failed_export_over_an_existing_file_keeps_it(tmp_path, monkeypatch, c
         assert out.read_text() == "the old export" and "disk is full" in capsys.readouterr().err
         assert main(["sessions", "export", str(session_id), str(out), "--db", str(db)]) == 0
         assert out.read_text(encoding="utf-8") != "the old export"
+
+
+def test_a_control_vector_export_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
+    import torch
+
+    from lab.emotions.control_vectors import export_control_vector, read_control_vector
+
+    out = tmp_path / "calm.gguf"
+    export_control_vector(out, {0: torch.ones(8), 1: torch.ones(8)}, "llama")
+    before = out.read_bytes()
+    with failing_writes(monkeypatch, at=0, code=errno.EDQUOT), pytest.raises(LabError, match="quota"):
+        export_control_vector(out, {0: torch.full((8,), 2.0)}, "llama")
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["calm.gguf"]
+    assert sorted(read_control_vector(out)) == [0, 1]
