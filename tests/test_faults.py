@@ -290,3 +290,15 @@ def test_a_control_vector_export_that_fails_keeps_the_old_file(tmp_path, monkeyp
         export_control_vector(out, {0: torch.full((8,), 2.0)}, "llama")
     assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["calm.gguf"]
     assert sorted(read_control_vector(out)) == [0, 1]
+
+
+def test_a_million_line_examples_file_is_refused_before_anything_is_written(tmp_path, lab_home, tiny_model_dir, capsys):
+    from lab.cli.main import main
+    from lab.emotions.definitions import load_emotions, user_dir
+
+    examples = tmp_path / "million.txt"
+    examples.write_text("".join(f"{i}\n" for i in range(1_000_000)))  # 6.9 MB, under the text-file limit
+    assert main(["add-emotion", "big", "--examples", str(examples), "--model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "1000000 texts; the limit is 1000" in err and "unexpected problem" not in err and err.count("\n") == 1
+    assert list(user_dir().iterdir()) == [] and "big" not in [e.name for e in load_emotions()]
