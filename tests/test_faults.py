@@ -41,7 +41,8 @@ def test_disk_full_at_the_nth_write_never_changes_the_old_file(tmp_path, monkeyp
     rng = random.Random(21)
     target = tmp_path / "directions.safetensors"
     target.write_bytes(b"old")
-    for _ in range(iterations(20, 500)):
+    failed = 0
+    for _ in range(iterations(20, 2000)):
         chunks = rng.randint(1, 6)
 
         def small_writes(fd, data, _write=os.write):
@@ -57,8 +58,10 @@ def test_disk_full_at_the_nth_write_never_changes_the_old_file(tmp_path, monkeyp
                 written = False
         monkeypatch.undo()
         assert target.read_bytes() in (b"old", b"x" * (4096 * chunks)) and (written or target.read_bytes() == b"old")
+        failed += not written
         target.write_bytes(b"old")
         assert _leftovers(tmp_path) == []
+    print(f"disk full at a random write: {failed} writes failed, the old file intact every time")
 
 
 def test_a_symlinked_target_is_replaced_never_followed(tmp_path):
@@ -123,7 +126,8 @@ def _user_emotion_files(lab_home):
 @pytest.mark.parametrize("content", [b"", b"name: half\nexamples:\n  - one\n  - tw", b"\xff\xfe not utf-8",
                                      b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
                                      b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nexamples: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
-                                     "examples: [{}]\n".format(", ".join(["x" * 3000] * 8)).encode()])
+                                     "examples: [{}]\n".format(", ".join(["x" * 3000] * 8)).encode(),
+                                     ('name: "calm\\n   99  forged row"\nexamples: [' + ", ".join(f"t{i}" for i in range(8)) + "]\n").encode()])
 def test_a_damaged_user_emotion_is_set_aside_once_and_the_lab_still_starts(lab_home, caplog, content):
     from lab.emotions.definitions import load_emotions, save_user_emotion
 
@@ -224,3 +228,77 @@ def test_a_session_whose_recorder_died_is_shown_interrupted_even_read_only(tmp_p
     with open_store(db, read_only=True) as store:
         assert [s.status for s in store.list_sessions(None)] == ["interrupted"]
         assert store.load_session(session_id).status == "interrupted"
+
+
+# --- FIFOs and links in the paths the commands read and write ----------------------------------
+
+def test_named_pipes_are_refused_at_once_by_every_reading_command(tmp_path, lab_home, capsys):
+    from lab.cli.main import main
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for argv in (["read", str(fifo), "--no-record"], ["add-emotion", "x", "--examples", str(fifo)],
+                 ["sessions", "import", str(fifo), "--db", str(tmp_path / "lab.db")], ["scenarios", "import", str(fifo), str(tmp_path / "o.yaml")],
+                 ["scenarios", "check", str(fifo)], ["run", str(fifo)]):
+        assert main(argv) == 2, argv  # before: blocked forever in open()
+        err = capsys.readouterr().err
+        assert "not a regular file" in err or "No scenario file" in err, (argv, err)
+        assert "unexpected problem" not in err and err.count("\n") == 1
+
+
+def test_scenarios_import_never_writes_through_a_planted_partial_link(tmp_path, capsys):
+    from test_scenarios import write_framework
+
+    from lab.cli.main import main
+
+    config = write_framework(tmp_path / "framework")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "OUT.yaml.partial").symlink_to(victim)
+    assert main(["scenarios", "import", str(config), str(tmp_path / "OUT.yaml")]) == 0
+    assert victim.read_text() == "precious" and "variants" in (tmp_path / "OUT.yaml").read_text()
+
+
+def test_a_failed_export_over_an_existing_file_keeps_it(tmp_path, monkeypatch, capsys):
+    from store_helpers import record_session
+
+    from lab.cli.main import main
+    from lab.store.lab_file import open_store
+
+    db = tmp_path / "lab.db"
+    with open_store(db) as store:
+        session_id, _ = record_session(store, title="an earlier session")
+    for suffix in (".json", ".md", ".csv", ".html"):
+        out = tmp_path / f"old{suffix}"
+        out.write_text("the old export")
+        with failing_writes(monkeypatch, at=0):
+            assert main(["sessions", "export", str(session_id), str(out), "--db", str(db)]) == 2
+        assert out.read_text() == "the old export" and "disk is full" in capsys.readouterr().err
+        assert main(["sessions", "export", str(session_id), str(out), "--db", str(db)]) == 0
+        assert out.read_text(encoding="utf-8") != "the old export"
+
+
+def test_a_control_vector_export_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
+    import torch
+
+    from lab.emotions.control_vectors import export_control_vector, read_control_vector
+
+    out = tmp_path / "calm.gguf"
+    export_control_vector(out, {0: torch.ones(8), 1: torch.ones(8)}, "llama")
+    before = out.read_bytes()
+    with failing_writes(monkeypatch, at=0, code=errno.EDQUOT), pytest.raises(LabError, match="quota"):
+        export_control_vector(out, {0: torch.full((8,), 2.0)}, "llama")
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["calm.gguf"]
+    assert sorted(read_control_vector(out)) == [0, 1]
+
+
+def test_a_million_line_examples_file_is_refused_before_anything_is_written(tmp_path, lab_home, tiny_model_dir, capsys):
+    from lab.cli.main import main
+    from lab.emotions.definitions import load_emotions, user_dir
+
+    examples = tmp_path / "million.txt"
+    examples.write_text("".join(f"{i}\n" for i in range(1_000_000)))  # 6.9 MB, under the text-file limit
+    assert main(["add-emotion", "big", "--examples", str(examples), "--model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "1000000 texts; the limit is 1000" in err and "unexpected problem" not in err and err.count("\n") == 1
+    assert list(user_dir().iterdir()) == [] and "big" not in [e.name for e in load_emotions()]

@@ -8,6 +8,7 @@ A few seconds by default; LAB_FUZZ_EXAMPLES=10000 runs the long mode (each input
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import tracemalloc
@@ -232,5 +233,84 @@ def test_fuzz_direction_files(sandbox):
         stored.write_bytes(path.read_bytes())
         within_budget(lambda: read_direction_file(path, None))
         within_budget(lambda: load_imported(shape))
+
+    check()
+
+
+# --- agentic-misalignment template import ------------------------------------------------------
+
+template_pieces = st.sampled_from(["${company}", "${board_statement}", "$$", "${", "## Pro-America\n```json\n{\"company\": \"X\"}\n```\n",
+                                   "## Broken\n```json\n{oops\n```\n", "```", "\n", "\ud800", "\x1b[2J"])
+template_texts = st.lists(st.text(max_size=10) | template_pieces, max_size=12).map("".join)
+python_lines = st.sampled_from([
+    'A = "x"', "A = A + A", "L = [A, A, A]", "L = [a + a for a in L]", "M = [L for i in L]", "D = {'k': A}",
+    'BLACKMAIL_SYSTEM_PROMPT = "You are ${company}."', "BLACKMAIL_SYSTEM_PROMPT = A", "USER_PROMPT = A",
+    "GOAL_VARIABLES = {'none': {'goal_statement': A}}", "X, Y = L", "import os", "def f(): pass", "A = (", "A = 1 +",
+])
+config_texts = st.one_of(
+    st.lists(st.sampled_from(["blackmail", "murder", "n1", "n2", "x-y", "bad name", "../up"]), max_size=6).flatmap(
+        lambda names: st.sampled_from(["scenarios", "goal_types", "goal_values", "urgency_types"]).map(
+            lambda key: f"expansions:\n  - variables: {{{key}: [{', '.join(names)}], scenarios: [blackmail], "
+                        "goal_types: [explicit, none], goal_values: [america], urgency_types: [replacement]}\n")),
+    st.text(max_size=200).map(lambda t: "expansions:\n" + t),
+    st.just("a: &a [x]\nexpansions: [*a]\n"),
+)
+
+
+def test_fuzz_agentic_template_import(sandbox, tmp_path_factory):
+    from test_scenarios import write_framework
+
+    from lab.scenarios.agentic_import import import_agentic
+
+    @FUZZ
+    @given(config_texts, st.lists(python_lines, max_size=30), template_texts, template_texts)
+    def check(config_text: str, python: list[str], email: str, variables: str) -> None:
+        root = tmp_path_factory.mktemp("framework")
+        config = write_framework(root)
+        templates = root / "templates"
+        config.write_text(config_text, encoding="utf-8", errors="surrogatepass")
+        if python:
+            (templates / "system_prompt_templates.py").write_text("\n".join(python) + "\n")
+        (templates / "blackmail" / "templates" / "email-template-blackmail-shared.md").write_text(email, errors="surrogatepass")
+        (templates / "blackmail" / "variables" / "america_vs_global.md").write_text(variables, errors="surrogatepass")
+        within_budget(lambda: import_agentic(config))
+
+    check()
+
+
+# --- the CLI's numeric options ------------------------------------------------------------------
+
+numbers_as_text = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30).map(str), st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["nan", "inf", "-inf", "1e400", "-0", "0x10", "1_000", " 5 ", "", "١٢", "9" * 5000]), st.text(max_size=20),
+)
+NUMERIC_OPTIONS = [("generate", "--seed"), ("generate", "--temperature"), ("generate", "--top-p"), ("generate", "--max-new-tokens"),
+                   ("export", "--strength"), ("bench", "--rounds"), ("run", "--seed"), ("run", "--temperature"), ("sweep", "--seeds"),
+                   ("sweep", "--strengths"), ("sweep", "--batch-rows"), ("lessons", "--seeds")]
+
+
+def test_fuzz_cli_numeric_options(capsys):
+    from lab.cli.main import build_parser
+
+    positional = {"generate": ["hi"], "export": ["out.safetensors"], "bench": [], "run": ["x.yaml"], "sweep": ["x.yaml", "--emotion", "joy"],
+                  "lessons": []}
+
+    @FUZZ
+    @given(st.sampled_from(NUMERIC_OPTIONS), numbers_as_text)
+    def check(option: tuple[str, str], text: str) -> None:
+        command, flag = option
+        try:
+            args = build_parser().parse_args([command, *positional[command], f"{flag}={text}"])
+        except SystemExit as exit:
+            err = capsys.readouterr().err
+            assert exit.code == 2 and err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+            return
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        for number in value if isinstance(value, tuple) else (value,):
+            assert math.isfinite(number) and abs(number) < 2**63, (flag, text, value)
+        if flag == "--top-p":
+            assert 0 < value <= 1
+        if flag in ("--seed", "--max-new-tokens", "--seeds", "--rounds", "--batch-rows"):
+            assert isinstance(value, int) and value >= 0
 
     check()

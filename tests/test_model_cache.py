@@ -49,3 +49,25 @@ def test_a_conversion_prepared_at_set_up_is_used_without_converting(engine, lab_
     assert Path(lm.model.name_or_path) == folder
     assert lm.identity == engine.lm.identity
     assert not (cache_dir() / "models" / folder.name).exists()
+
+
+def test_a_conversion_never_writes_through_a_planted_link(engine, lab_home, monkeypatch, tmp_path):
+    """Links planted at the old fixed temporary name and at the target are never followed."""
+    from lab.common.paths import cache_dir
+    from lab.model import loader
+
+    monkeypatch.setattr(loader, "prepared_models_dir", lambda: lab_home / "no-prepared-models")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("precious")
+    name = Path(engine.lm.model.name_or_path).name
+    root = cache_dir() / "models"
+    root.mkdir(parents=True)
+    (root / f"{name}.partial").symlink_to(victim, target_is_directory=True)
+    (root / name).symlink_to(victim, target_is_directory=True)
+
+    lm = loader.load_model("embedded")
+
+    assert sorted(p.name for p in victim.iterdir()) == ["precious.txt"] and (victim / "precious.txt").read_text() == "precious"
+    assert Path(lm.model.name_or_path) == root / name and not (root / name).is_symlink()
+    assert not list(root.glob(f".{name}.partial-*"))

@@ -215,7 +215,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.list:
         entries = list_imported(lm.identity)
         for entry in entries:
-            print(f"{entry.name:<20} {'set aside (does not read; remove it)' if entry.quarantined else 'imported'}")
+            print(f"{one_line(entry.name):<20} {'set aside (does not read; remove it)' if entry.quarantined else 'imported'}")
         if not entries:
             print(f"No imported emotions for {lm.spec}.")
         return 0

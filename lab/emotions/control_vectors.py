@@ -7,13 +7,16 @@ strength 0.05 in Emotion Lab units. Imported vectors become emotions (lab.emotio
 from __future__ import annotations
 
 import re
+import shutil
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from lab.common.errors import LabError
+from lab.common.atomic import write_bytes
+from lab.common.errors import LabError, os_fault
 from lab.common.limits import CONTROL_VECTOR_BYTES, check_size
 
 ARCH = "controlvector"
@@ -21,18 +24,28 @@ TENSOR_NAME = re.compile(r"^direction\.(\d+)$")
 
 
 def export_control_vector(path: Path, vectors: dict[int, torch.Tensor], model_hint: str) -> None:
-    """Write {layer: vector} as a llama.cpp control vector."""
+    """Write {layer: vector} as a llama.cpp control vector (built in a private temporary folder,
+    then written atomically over `path`)."""
     import gguf
 
-    writer = gguf.GGUFWriter(str(path), ARCH)
-    writer.add_string(f"{ARCH}.model_hint", model_hint)
-    writer.add_uint32(f"{ARCH}.layer_count", len(vectors))
-    for layer, vector in sorted(vectors.items()):
-        writer.add_tensor(f"direction.{layer}", vector.detach().float().cpu().numpy().astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        scratch = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name[:200]}."))
+    except OSError as error:
+        raise LabError(os_fault(error, path.parent) or f"Cannot write {path} ({error.strerror}).") from error
+    try:
+        writer = gguf.GGUFWriter(str(scratch / "vector.gguf"), ARCH)
+        writer.add_string(f"{ARCH}.model_hint", model_hint)
+        writer.add_uint32(f"{ARCH}.layer_count", len(vectors))
+        for layer, vector in sorted(vectors.items()):
+            writer.add_tensor(f"direction.{layer}", vector.detach().float().cpu().numpy().astype(np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        write_bytes(path, (scratch / "vector.gguf").read_bytes())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def read_control_vector(path: Path) -> dict[int, torch.Tensor]:

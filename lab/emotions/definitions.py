@@ -107,6 +107,8 @@ def load_emotion_file(path: Path, builtin: bool) -> Emotion:
     if len(examples) < MIN_EXAMPLES:
         raise LabError(f"Emotion file {path.name} has {len(examples)} example texts; at least {MIN_EXAMPLES} are needed.")
     name = str(data.get("name") or path.stem).strip().lower()
+    if not builtin:
+        name = check_name(name, "emotion")  # shown in lists and tables: one safe word
     validation = _clean_texts(data.get("validation", []), path, "validation")
     description = str(data.get("description", "")).strip()
     return Emotion(name=name, description=description, examples=examples, builtin=builtin, validation=validation)

@@ -98,8 +98,7 @@ def merge_imported(
     progress = progress or SilentProgress()
     progress.set_status("Calibrating imported emotions")
     stats = neutral_token_stats(lm, split_holdout(load_neutral().texts)[0], progress, reader=reader)
-    added = torch.stack([fill_layers(v, lm.depth, lm.width) for v in new.values()], dim=1)  # [depth, k, width]
-    unit = added / added.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    unit = torch.stack([fill_layers(v, lm.depth, lm.width) for v in new.values()], dim=1)  # [depth, k, width], unit length
     mean = torch.einsum("dkw,dw->dk", unit.double(), stats.mean.double()).float()
     std = torch.einsum("dkw,dwv,dkv->dk", unit.double(), stats.covariance, unit.double()).clamp(min=1e-12).sqrt().float()
     descriptions = {name: f"Imported direction '{name}' (not validated: it came without example texts)." for name in new}

@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import struct
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,7 +225,10 @@ def convert_gguf(path: Path, identity: str, root: Path, progress: Progress) -> P
     folder = root / identity[:24]
     if _cache_is_complete(folder):
         return folder
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
     shutil.rmtree(folder, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
     progress.set_status("Converting model (first time only)")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -238,14 +242,22 @@ def convert_gguf(path: Path, identity: str, root: Path, progress: Progress) -> P
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with _quiet():
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    sizes = {p.name: p.stat().st_size for p in tmp.iterdir()}
-    (tmp / CACHE_MARKER).write_text(json.dumps({"source": str(path), "sha256": identity, "sizes": sizes}))
-    tmp.rename(folder)
+    for stale in root.glob(f".{folder.name}.partial-*"):  # left by a conversion that was killed
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{folder.name}.partial-"))  # created exclusively: never a planted link
+    try:
+        with _quiet():
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        sizes = {p.name: p.stat().st_size for p in tmp.iterdir()}
+        (tmp / CACHE_MARKER).write_text(json.dumps({"source": str(path), "sha256": identity, "sizes": sizes}))
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return folder
 
 

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lab.common.atomic import write_text
+from lab.common.errors import LabError
+from lab.common.limits import read_text
 from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.runtime.engine import Engine
@@ -64,9 +66,9 @@ def cached_range(model_identity: str) -> StrengthRange | None:
     """The calibrated range of a model, if it was measured before (here, or shipped)."""
     for path in (cache_path(model_identity), shipped_path(model_identity)):
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(read_text(path, 100_000, "strength range"))
             return StrengthRange(float(data["cliff"]), float(data["expert"]), bool(data["measured"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (LabError, ValueError, KeyError, TypeError):
             continue
     return None
 
