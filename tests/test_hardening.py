@@ -15,7 +15,8 @@ import torch
 from store_helpers import record_session
 
 from lab.cli.main import main
-from lab.common.errors import LabError, known_message, report, write_line
+from lab.cli.funnel import report
+from lab.common.errors import LabError, known_message, write_line
 from lab.common.limits import EMOTION_FILE_BYTES, TEXT_FILE_BYTES, read_text
 from lab.common.names import check_name, inside
 from lab.scenarios.budget import MAX_CHECKS, MAX_VISITS, MAX_YAML_DEPTH, MAX_YAML_NODES

@@ -12,7 +12,8 @@ from lab.cli import numbers
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
 from lab.common.atomic import write_text
-from lab.common.errors import LabError, report, write_line
+from lab.cli.funnel import report
+from lab.common.errors import LabError, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
 from lab.common.safe_text import for_terminal, one_line

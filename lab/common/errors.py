@@ -6,7 +6,6 @@ import errno
 import os
 import sqlite3
 import sys
-import traceback
 from pathlib import Path
 from typing import TextIO
 
@@ -43,7 +42,7 @@ def known_message(error: BaseException) -> str | None:
 def first_line(error: BaseException) -> str:
     """The first line of an error's message without its final full stop (the class name if empty),
     to quote inside a sentence of the lab's own."""
-    lines = _text(error).strip().splitlines()
+    lines = error_text(error).strip().splitlines()
     return lines[0].rstrip(".") if lines else type(error).__name__
 
 
@@ -91,26 +90,7 @@ def write_line(text: str, stream: TextIO | None = None) -> None:
         pass
 
 
-def report(error: BaseException, log: Path | None) -> int:
-    """Report any error as one line on stderr; the exit status (2: input, 1: a bug, logged to `log`)."""
-    message = known_message(error)
-    if message is not None:
-        write_line(f"error: {message}")
-        return 2
-    where = ""
-    if log is not None:
-        try:
-            from lab.common.atomic import write_text
-
-            write_text(log, "".join(traceback.format_exception(error)))
-            where = f" Details were written to {log}."
-        except Exception:  # noqa: BLE001 - a log that cannot be written must not hide the error
-            where = ""
-    write_line(f"error: unexpected problem ({type(error).__name__}: {_text(error)[:300]}).{where}")
-    return 1
-
-
-def _text(error: BaseException) -> str:
+def error_text(error: BaseException) -> str:
     try:
         return str(error)
     except Exception:  # noqa: BLE001 - an exception whose message itself fails
