@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
+from lab.cli.suppress import add_suppress_command
 from lab.common.errors import LabError, report, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
@@ -404,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scenario_commands(sub, common)
     add_lessons_command(sub, common)
+    add_suppress_command(sub, common)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")
