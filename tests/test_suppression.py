@@ -178,7 +178,7 @@ def test_verdict_statistics_on_data_with_a_known_answer():
     assert "fell by 1.0" in masked.summary() and json.dumps(masked.to_json())
 
 
-def test_suppress_command_runs_on_a_tiny_model(tiny_model_dir, lab_home, capsys, torch_one_thread):
+def test_suppress_command_runs_on_a_tiny_model_and_generate_uses_its_adapter(tiny_model_dir, lab_home, capsys, torch_one_thread):
     from lab.cli.main import main
 
     status = main(["suppress", "--model", str(tiny_model_dir), "--emotion", "desperate", "--steps", "2", "--max-tokens", "4", "--json"])
@@ -193,3 +193,16 @@ def test_suppress_command_runs_on_a_tiny_model(tiny_model_dir, lab_home, capsys,
     assert adapter_path(identity, "suppress-desperate").is_file() and adapter_path(identity, "control-desperate").is_file()
     assert main(["suppress", "--model", str(tiny_model_dir), "--emotion", "joy"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+    from lab.store.lab_file import open_store
+
+    db = lab_home / "lab.db"
+    generate = ["generate", "hello", "--model", str(tiny_model_dir), "--max-new-tokens", "3", "--db", str(db)]
+    assert main([*generate, "--adapter", "suppress-desperate"]) == 0
+    capsys.readouterr()
+    with open_store(db) as store:
+        session = store.list_sessions()[0].id
+        assert store.load_session(session).runtime["adapter"] == "suppress-desperate"
+    assert main([*generate, "--adapter", "suppress-nothing"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no adapter 'suppress-nothing'" in err
