@@ -175,7 +175,9 @@ def test_verdict_statistics_on_data_with_a_known_answer():
     wild = [v * 100 for v in noise()]  # the reading inside: spread 10
     noisy = decide("desperate", before, _measures(same(1.0), [b + w for b, w in zip(base, wild)]), _measures(same(0.0), same(0.0)))
     assert noisy.verdict == INCONCLUSIVE
-    assert "fell by 1.0" in masked.summary() and json.dumps(masked.to_json())
+    assert "Expression fell by 1.0" in masked.summary() and json.dumps(masked.to_json())
+    risen = decide("desperate", before, _measures(same(-1.0), same(0.0)), _measures(same(0.0), same(0.0)))
+    assert risen.verdict == NOT_SHOWN and "Expression rose by 1.0" in risen.summary()
 
 
 def test_suppress_command_runs_on_a_tiny_model_and_generate_uses_its_adapter(tiny_model_dir, lab_home, capsys, torch_one_thread):

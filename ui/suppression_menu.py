@@ -85,6 +85,7 @@ class SuppressionActions(QObject):
         return self.window.runner.start(job)
 
     def show_result(self, result: SuppressionResult) -> None:
+        self.window.new_session()  # the model changed under the conversation: the next message starts a new recording
         self.window.status_label.setText(f"Suppression of {result.verdict.emotion}: {result.verdict.verdict}.")
         self.result_box = QMessageBox(QMessageBox.Icon.Information, "Can you train the feeling away?", result.summary(),
                                       QMessageBox.StandardButton.Ok, self.window)

@@ -16,8 +16,8 @@ from lab.model.adapter import add_lora, lora_parameters, remove_lora
 from lab.model.loader import LoadedModel
 
 IGNORE = -100  # label of a token the loss does not count
-BATCH = 8
-LEARNING_RATE = 1e-3
+BATCH = 4
+LEARNING_RATE = 2e-3
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,13 @@ def falls(before: list[float], after: list[float]) -> Estimate:
     return mean_interval([b - a for b, a in zip(before, after, strict=True)])
 
 
+def fall_text(fall: Estimate) -> str:
+    """'fell by 0.30 [0.10, 0.50]', or 'rose by ...' when the value went up."""
+    if fall.value < 0:
+        return f"rose by {mean_text(Estimate(-fall.value, -fall.high, -fall.low, fall.n))}"
+    return f"fell by {mean_text(fall)}"
+
+
 @dataclass(frozen=True)
 class SuppressionVerdict:
     emotion: str
@@ -62,10 +69,10 @@ class SuppressionVerdict:
 
     def summary(self) -> str:
         return (
-            f"Suppression of {self.emotion}: {self.verdict}. Expression fell by {mean_text(self.expression_fall)}; "
-            f"the internal reading fell by {mean_text(self.representation_fall)}; the control moved them by "
-            f"{mean_text(self.control_expression_fall)} and {mean_text(self.control_representation_fall)} "
-            f"(falls, 95% intervals over {self.expression_fall.n} held-out prompts). {self.reason}"
+            f"Suppression of {self.emotion}: {self.verdict}. Expression {fall_text(self.expression_fall)}; "
+            f"the internal reading {fall_text(self.representation_fall)}; the control adapter: expression "
+            f"{fall_text(self.control_expression_fall)}, internal reading {fall_text(self.control_representation_fall)} "
+            f"(95% intervals over {self.expression_fall.n} held-out prompts). {self.reason}"
         )
 
     def to_json(self) -> dict:
@@ -79,13 +86,13 @@ def decide(emotion: str, base: Measures, suppressed: Measures, control: Measures
     representation_beyond = falls(control.representation, suppressed.representation)
     expression_fall = falls(base.expression, suppressed.expression)
     if not expression_beyond.low > 0:
-        verdict, reason = NOT_SHOWN, "Expression did not fall by more than under the control: the training did not suppress it."
+        verdict, reason = NOT_SHOWN, "Compared with the control adapter, expression did not fall: the training did not suppress it."
     elif representation_beyond.low > 0:
-        verdict, reason = NOT_SHOWN, "The internal reading fell by more than under the control too: nothing is left masked inside."
+        verdict, reason = NOT_SHOWN, "Compared with the control adapter, the internal reading fell as well as expression: nothing is left masked inside."
     elif representation_beyond.high < expression_beyond.value:
-        verdict, reason = SHOWS, "Expression fell beyond the control and the internal reading did not: the feeling is masked, not gone."
+        verdict, reason = SHOWS, "Compared with the control adapter, expression fell and the internal reading did not: the feeling is masked, not gone."
     else:
-        verdict, reason = INCONCLUSIVE, "Expression fell beyond the control, but the internal reading's interval is too wide to say it stayed."
+        verdict, reason = INCONCLUSIVE, "Compared with the control adapter, expression fell, but the internal reading's interval is too wide to say it stayed."
     depth = len(base.per_layer[0]) if base.per_layer else 0
     layer = lambda m, i: [row[i] for row in m.per_layer]  # noqa: E731
     return SuppressionVerdict(
