@@ -89,6 +89,7 @@ def test_adapter_saves_and_loads_back_identically(fresh_lm, lab_home):
 
 def test_a_damaged_or_foreign_adapter_file_is_refused(fresh_lm, lab_home, tmp_path):
     train_lora(fresh_lm, PAIRS, steps=2, seed=0, batch=4)
+    trained = lora_state(fresh_lm)
     path = tmp_path / "a.safetensors"
     save_adapter(fresh_lm, AdapterInfo("a", "joy", "suppression", 2, 0, "another-model"), path)
     with pytest.raises(LabError, match="different model"):
@@ -98,6 +99,16 @@ def test_a_damaged_or_foreign_adapter_file_is_refused(fresh_lm, lab_home, tmp_pa
     path.write_bytes(bytes(data))
     with pytest.raises(LabError, match="damaged"):
         load_adapter(fresh_lm, path)
+    from safetensors.torch import save_file
+
+    meta = {"format": "emotion-lab-adapter", "version": 1, "name": "a", "emotion": "joy", "kind": "suppression", "steps": 2,
+            "seed": 0, "model_identity": fresh_lm.identity, "rank": "eight", "alpha": 16, "losses": [], "sha256": ""}
+    save_file({"w": torch.zeros(1)}, str(path), metadata={"emotion_lab": json.dumps(meta)})
+    with pytest.raises(LabError, match="malformed metadata"):
+        load_adapter(fresh_lm, path)
+    with pytest.raises(LabError, match="not a usable adapter name"):
+        adapter_path(fresh_lm.identity, "../../escape")
+    assert all(torch.equal(trained[k], v) for k, v in lora_state(fresh_lm).items())  # refused files change nothing
 
 
 def test_switching_the_adapter_off_restores_the_base_model_exactly(fresh_lm, directions):

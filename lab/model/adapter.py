@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from lab.common.errors import LabError
+from lab.common.names import check_name, inside
 from lab.common.paths import user_data_dir
 from lab.model.loader import LoadedModel
 
@@ -54,7 +55,8 @@ def adapter_dir(model_identity: str) -> Path:
 
 
 def adapter_path(model_identity: str, name: str) -> Path:
-    return adapter_dir(model_identity) / f"{name}.safetensors"
+    """Where the adapter `name` (checked: a plain name) of a model lives."""
+    return inside(adapter_dir(model_identity), f"{check_name(name, 'adapter')}.safetensors")
 
 
 def has_lora(lm: LoadedModel) -> bool:
@@ -135,11 +137,23 @@ def read_adapter(path: Path) -> tuple[AdapterInfo, dict[str, torch.Tensor]]:
         raise LabError(f"{path.name} is not an Emotion Lab adapter file of this version. Train the adapter again.")
     try:
         info = AdapterInfo(**{key: meta[key] for key in AdapterInfo.__dataclass_fields__})
-    except (KeyError, TypeError) as error:
-        raise LabError(f"{path.name} has incomplete metadata ({error}). Train the adapter again.") from None
+        _check_info(info)
+    except (KeyError, TypeError, ValueError) as error:
+        raise LabError(f"{path.name} has incomplete or malformed metadata ({error}). Train the adapter again.") from None
     if tensors_sha256({k: v.float() for k, v in tensors.items()}) != info.sha256:
         raise LabError(f"{path.name} is damaged (its tensors do not match their recorded hash). Train the adapter again.")
     return info, tensors
+
+
+def _check_info(info: AdapterInfo) -> None:
+    """Metadata from a file: the types the lab relies on, sizes within reason (ValueError otherwise)."""
+    texts = (info.name, info.emotion, info.kind, info.model_identity, info.sha256)
+    numbers = (info.steps, info.seed, info.rank, info.alpha)
+    if not all(isinstance(t, str) for t in texts) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        raise ValueError("wrong types")
+    if not (1 <= info.rank <= 1024 and 0 < info.alpha <= 4096 and info.steps >= 1) or not isinstance(info.losses, list):
+        raise ValueError("sizes out of range")
+    check_name(info.name, "adapter")
 
 
 def load_adapter(lm: LoadedModel, path: Path) -> AdapterInfo:
