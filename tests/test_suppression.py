@@ -72,6 +72,32 @@ def test_training_counts_only_reply_tokens_and_loss_falls(fresh_lm):
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5, losses
 
 
+class StopAfter:
+    """A Progress that asks to stop once `steps` steps were reported."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps, self.done = steps, 0
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.done = done
+
+    def set_status(self, text: str) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return self.done >= self.steps
+
+
+def test_stopping_training_removes_the_half_trained_adapter(fresh_lm):
+    from lab.common.progress import Cancelled
+
+    base = _logits(fresh_lm)
+    progress = StopAfter(3)
+    with pytest.raises(Cancelled):
+        train_lora(fresh_lm, PAIRS, steps=50, seed=0, batch=4, progress=progress)
+    assert progress.done == 3 and not has_lora(fresh_lm) and torch.equal(_logits(fresh_lm), base)
+
+
 def test_adapter_saves_and_loads_back_identically(fresh_lm, lab_home):
     train_lora(fresh_lm, PAIRS, steps=5, seed=1, batch=4, learning_rate=1e-2)
     trained_state, trained_logits = lora_state(fresh_lm), _logits(fresh_lm)

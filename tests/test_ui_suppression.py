@@ -1,5 +1,5 @@
 """The Model menu's suppression actions in the real window on a tiny model: training runs in the
-model thread and shows its verdict; the adapter switch loads it, records it with the next session,
+model thread, shows its verdict and stops on Stop; the adapter switch loads it, records it with the next session,
 and switching it off restores the base model."""
 from __future__ import annotations
 
@@ -49,3 +49,8 @@ def test_train_the_feeling_away_then_switch_the_adapter(builtin_window, qtbot):
     assert not has_lora(lm) and "adapter" not in win.state.engine.runtime
     win.model_picker.menu.aboutToShow.emit()
     assert not actions.toggle_action.isChecked()
+
+    assert actions.train("desperate", steps=500)  # Stop ends a long training early, leaving the base model
+    win.cancel_button.click()
+    qtbot.waitUntil(lambda: not win.runner.busy, timeout=60_000)
+    assert not has_lora(lm) and win.status_label.text() == "Stopped."
