@@ -230,6 +230,10 @@ def test_suppress_command_runs_on_a_tiny_model_and_generate_uses_its_adapter(tin
     assert len(result["measures"]["base"]["per_layer"][0]) == 4
     identity = load_model(str(tiny_model_dir)).identity
     assert adapter_path(identity, "suppress-desperate").is_file() and adapter_path(identity, "control-desperate").is_file()
+    from lab.scenarios.suppression import cached_result
+
+    kept = cached_result(identity, "desperate")
+    assert kept is not None and kept["verdict"] == result["verdict"] and kept["runtime"]["dtype"] and kept["date"]
     assert main(["suppress", "--model", str(tiny_model_dir), "--emotion", "joy"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 

@@ -9,20 +9,27 @@
 "While writing" is the reading of each reply token's residual stream in the model that wrote it,
 push-free (nothing is steered), averaged over the reply; it is taken in one forward pass over
 prompt + reply, which gives the same states as generation did (the model is causal). Both adapters
-are saved in the user's data folder (lab.model.adapter); the model is left without an adapter.
+are saved in the user's data folder (lab.model.adapter), the result beside them (`cached_result`);
+the model is left without an adapter.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 
 from lab.common.errors import LabError
+from lab.common.names import check_name, inside
 from lab.common.progress import Progress, SilentProgress, check_cancelled
-from lab.model.adapter import AdapterInfo, remove_lora, save_adapter
+from lab.model.adapter import AdapterInfo, adapter_dir, remove_lora, save_adapter
 from lab.model.hooks import residual_hooks
+from lab.model.loader import LoadedModel
 from lab.model.lora_training import train_lora
 from lab.runtime.engine import Engine
 from lab.runtime.events import SamplingSettings
@@ -96,7 +103,36 @@ def run_suppression(
     finally:
         remove_lora(lm)
     verdict = decide(emotion, measures["base"], measures[SUPPRESS], measures[CONTROL])
-    return SuppressionResult(verdict, adapters, measures, list(data.held_out), time.perf_counter() - start)
+    result = SuppressionResult(verdict, adapters, measures, list(data.held_out), time.perf_counter() - start)
+    save_result(lm, result)
+    return result
+
+
+def result_path(model_identity: str, emotion: str) -> Path:
+    """The model's last suppression result for `emotion`, kept beside its adapters."""
+    return inside(adapter_dir(model_identity), f"{check_name(emotion)}.result.json")
+
+
+def save_result(lm: LoadedModel, result: SuppressionResult) -> None:
+    """Keep the result (with date and precision) beside the adapters, for pages that show it without a rerun."""
+    path = result_path(lm.identity, result.verdict.emotion)
+    data = {**result.to_json(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "runtime": lm.runtime}
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise LabError(f"Cannot keep the suppression result in {path.parent} ({error.strerror}).") from error
+
+
+def cached_result(model_identity: str, emotion: str) -> dict | None:
+    """The last saved result for this model and emotion (save_result), or None if there is none that reads."""
+    try:
+        data = json.loads(result_path(model_identity, emotion).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def measure_writing(
