@@ -98,6 +98,18 @@ def test_stopping_training_removes_the_half_trained_adapter(fresh_lm):
     assert progress.done == 3 and not has_lora(fresh_lm) and torch.equal(_logits(fresh_lm), base)
 
 
+def test_a_bfloat16_model_trains_a_float32_adapter(trainable_dir, torch_one_thread):
+    from lab.model.adapter import lora_parameters
+
+    lm = load_model(str(trainable_dir), dtype="bfloat16")
+    base = _logits(lm)
+    losses = train_lora(lm, PAIRS, steps=20, seed=0, batch=4, learning_rate=3e-2)
+    assert {p.dtype for p in lora_parameters(lm)} == {torch.float32} and losses[-1] < 0.8 * losses[0]
+    assert _logits(lm).dtype == torch.bfloat16 and not torch.equal(_logits(lm), base)
+    remove_lora(lm)
+    assert torch.equal(_logits(lm), base)
+
+
 def test_adapter_saves_and_loads_back_identically(fresh_lm, lab_home):
     train_lora(fresh_lm, PAIRS, steps=5, seed=1, batch=4, learning_rate=1e-2)
     trained_state, trained_logits = lora_state(fresh_lm), _logits(fresh_lm)

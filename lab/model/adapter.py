@@ -66,13 +66,15 @@ def has_lora(lm: LoadedModel) -> bool:
 
 
 def add_lora(lm: LoadedModel, rank: int = RANK, alpha: int = ALPHA) -> None:
-    """Inject fresh LoRA layers (B = 0: the model still computes exactly what it did) into every
-    linear layer of the decoder; only they are trainable. Replaces any adapter already there."""
+    """Inject fresh LoRA layers (B = 0: the model still computes exactly what it did), in float32,
+    into every linear layer of the decoder; only they are trainable. Replaces any adapter already there."""
     from peft import LoraConfig, inject_adapter_in_model
 
     remove_lora(lm)
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules="all-linear")
     inject_adapter_in_model(config, lm.model)
+    for parameter in lora_parameters(lm):  # float32 whatever the model's precision: small updates survive
+        parameter.data = parameter.data.float()
 
 
 def remove_lora(lm: LoadedModel) -> None:
