@@ -108,6 +108,9 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_status_bar()
         self._build_actions()
+        from ui.suppression_menu import SuppressionActions  # Model menu: train the feeling away, the adapter switch
+
+        self.suppression = SuppressionActions(self)
         self._connect()
         self._restore_settings()
 

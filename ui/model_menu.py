@@ -58,6 +58,7 @@ class ModelPicker(QObject):
         self.window = window
         self.menu = QMenu("&Model", window)
         self.menu.setToolTipsVisible(True)
+        self.extra_actions: list[QAction] = []  # shown last, after a separator (ui.suppression_menu)
         self.embedded_action = QAction("&Embedded model (default)", self)
         self.embedded_action.setStatusTip("The small model that ships with Emotion Lab")
         self.embedded_action.triggered.connect(lambda: self.choose("embedded"))
@@ -159,3 +160,7 @@ class ModelPicker(QObject):
         self.menu.addMenu(self.precision_menu)
         self.menu.addAction(self.window.imported_action)
         self.menu.addAction(self.window.reload_action)
+        if self.extra_actions:
+            self.menu.addSeparator()
+            for action in self.extra_actions:
+                self.menu.addAction(action)

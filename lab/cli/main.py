@@ -11,6 +11,7 @@ from pathlib import Path
 from lab.cli import numbers
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
+from lab.cli.suppress import add_suppress_command
 from lab.common.atomic import write_text
 from lab.cli.funnel import report
 from lab.common.errors import LabError, write_line
@@ -110,12 +111,26 @@ def _print_reading(args: argparse.Namespace, text: str, result) -> None:
         print(f"[{result.top}] {text}\n    " + "  ".join(f"{k} {v:+.2f}" for k, v in strongest), flush=True)
 
 
+def _switch_adapter_on(engine, name: str) -> None:
+    """Answer with the loaded model's adapter `name` (trained by `suppress`); recorded in the session's runtime."""
+    from lab.model.adapter import adapter_path, load_adapter
+
+    if engine.backend != "local":
+        raise LabError("Adapters run on the local engine. Leave out --engine nnsight.")
+    path = adapter_path(engine.lm.identity, name)
+    if not path.is_file():
+        raise LabError(f"There is no adapter '{name}' for this model. Train one with `python -m lab suppress` (it saves suppress-EMOTION and control-EMOTION).")
+    load_adapter(engine.lm, path)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from lab.runtime.events import SamplingSettings
     from lab.store.recording import recorded
     from lab.runtime.steering import SteeringState, parse_steer
 
     engine = _engine(args)
+    if args.adapter:
+        _switch_adapter_on(engine, args.adapter)
     steering = SteeringState(engine.directions)
     steering.set_all(parse_steer(args.steer))
     messages = ([{"role": "system", "content": args.system}] if args.system else []) + [{"role": "user", "content": args.prompt}]
@@ -369,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-p", type=numbers.top_p, default=1.0)
     p.add_argument("--json", action="store_true")
     p.add_argument("--raw", action="store_true", help="readings with the steering push left in (default: push-free)")
+    p.add_argument("--adapter", default=None, metavar="NAME", help="answer with a LoRA adapter trained by `suppress` (e.g. suppress-desperate)")
     p.set_defaults(handler=cmd_generate)
 
     p = sub.add_parser("validate", parents=[common], help="check the instrument on the loaded model (accuracy, neutral, map, steering, lessons)")
@@ -410,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scenario_commands(sub, common)
     add_lessons_command(sub, common)
+    add_suppress_command(sub, common)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")

@@ -1,11 +1,13 @@
 """Benchmarks on the embedded model. Variants alternate round by round; the best round counts."""
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
 
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from lab.model.precision import cpu_has_native_bfloat16
 from lab.runtime.reading import hidden_states
 from lab.store.recording import recorded, start_recording
 from lab.runtime.steering import SteeringState
+from lab.scenarios.suppression import run_suppression
 from lab.store.lab_file import SessionStore, open_store
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
@@ -66,18 +69,31 @@ def _lab_tokens_per_s(lm: LoadedModel, directions, ids: list[int], store: Sessio
     return count / (time.perf_counter() - start)
 
 
-def cold_load_seconds() -> float:
-    """Load the embedded model with an empty cache (GGUF dequantized from scratch)."""
+@contextlib.contextmanager
+def _empty_home() -> Iterator[None]:
+    """A temporary, empty EMOTION_LAB_HOME (user data and cache) for the block."""
     saved = os.environ.get("EMOTION_LAB_HOME")
     with tempfile.TemporaryDirectory() as home:
         os.environ["EMOTION_LAB_HOME"] = home
         try:
-            return _timed(lambda: load_model("embedded"))
+            yield
         finally:
             if saved is None:
                 os.environ.pop("EMOTION_LAB_HOME")
             else:
                 os.environ["EMOTION_LAB_HOME"] = saved
+
+
+def cold_load_seconds() -> float:
+    """Load the embedded model with an empty cache (GGUF dequantized from scratch)."""
+    with _empty_home():
+        return _timed(lambda: load_model("embedded"))
+
+
+def suppression_seconds(engine: Engine) -> float:
+    """The default suppression experiment (`lab suppress`), its adapters saved in a temporary home."""
+    with _empty_home():
+        return _timed(lambda: run_suppression(engine, "desperate"))
 
 
 def cpu_description() -> str:
@@ -149,6 +165,7 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
             recording.append(_lab_tokens_per_s(lm, directions, ids, store))
     ratio_of_sweep = sweep_ratio(Engine(lm, directions), rounds=rounds)
     precision = _precision(spec, ids, rounds, [text for emotion in emotions for text in emotion.examples[:3]])
+    suppress_s = suppression_seconds(Engine(lm, directions))
     return {
         "plain_tok_s": round(max(plain), 2),
         "lab_tok_s": round(max(steered), 2),
@@ -162,6 +179,7 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "bytes_per_token": round(bytes_per_token(with_raw=False)),
         "bytes_per_token_raw": round(bytes_per_token(with_raw=True)),
         "sweep_ratio": ratio_of_sweep,
+        "suppress_s": round(suppress_s, 1),
         **precision,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -19,7 +19,7 @@ import shutil
 import socket
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -64,11 +64,12 @@ class LoadedModel:
     device: torch.device
     stop_token_ids: tuple[int, ...]
     dtype: torch.dtype = torch.float32
+    adapter: dict[str, str] = field(default_factory=dict)  # the LoRA adapter switched on (lab.model.adapter), if any
 
     @property
     def runtime(self) -> dict[str, str]:
-        """Where and how the model runs (recorded with every session)."""
-        return {"device": self.device.type, "dtype": dtype_name(self.dtype)}
+        """Where and how the model runs (recorded with every session): device, dtype and any adapter."""
+        return {"device": self.device.type, "dtype": dtype_name(self.dtype), **self.adapter}
 
     @property
     def depth(self) -> int:
