@@ -30,7 +30,7 @@ from lab.store.lab_file import open_store
 def one_problem(text: str) -> str:
     start = time.perf_counter()
     problems = scenario_problems(text)
-    assert time.perf_counter() - start < 2, "validation must stay fast"
+    assert time.perf_counter() - start < 10, "refused by count before the work (minutes if expanded), not after it"
     assert problems, "expected the scenario to be refused"
     return str(problems[0])
 
