@@ -120,7 +120,9 @@ class TransferMeter:
         line = f"{self.title}: {size_text(self.done)} of {size_text(self.total)}"
         speed = self.speed()
         if speed:
-            line += f", {size_text(speed)}/s, about {duration_text(max(self.total - self.done, 0) / speed)} left"
+            line += f", {size_text(speed)}/s"
+        if speed and self.done < self.total:
+            line += f", about {duration_text((self.total - self.done) / speed)} left"
         return line
 
     def report(self, progress: Progress, force: bool = False) -> None:

@@ -1,0 +1,249 @@
+"""The model catalogue and downloads, offline: a stand-in hub on 127.0.0.1 (tests/hub_standin.py) serves
+the tiny test model's real files, with slow, dropped and corrupted responses and a gated repository.
+The lab is pointed at it with HF_ENDPOINT, as a classroom would point it at a mirror."""
+from __future__ import annotations
+
+import json
+import sys
+from collections import namedtuple
+
+import pytest
+
+from lab.common.errors import LabError
+from lab.common.progress import Cancelled
+from tests.hub_standin import StandInHub, start
+
+REPO = "emotion-lab-tests/tiny-llama"
+GATED = "emotion-lab-tests/gated-llama"
+TOKEN = "hf_test_token_123"
+WEIGHTS = "model.safetensors"
+
+
+class Recorder:
+    """A Progress that keeps every status and progress call, and can ask to stop after some calls."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.statuses: list[str] = []
+        self.progress: list[tuple[int, int]] = []
+        self.stop_after = stop_after
+        self.asked = 0
+
+    def set_status(self, text: str) -> None:
+        self.statuses.append(text)
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.append((done, total))
+
+    def cancelled(self) -> bool:
+        self.asked += 1
+        return self.stop_after is not None and self.asked > self.stop_after
+
+
+@pytest.fixture
+def hub(tiny_model_dir, lab_home, tmp_path, monkeypatch):
+    """A stand-in hub serving the tiny model (open) and the same files gated; the lab points at it; no token anywhere."""
+    import huggingface_hub.constants as hf_constants
+
+    import lab.common.secrets as secrets
+    import lab.model.fetch as fetch
+
+    state = StandInHub()
+    state.add_folder(REPO, tiny_model_dir)
+    state.add_folder(GATED, tiny_model_dir, token=TOKEN)
+    server = start(state)
+    monkeypatch.setenv("HF_ENDPOINT", state.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(sys.modules, "keyring", None)  # as if keyring were not installed
+    monkeypatch.setattr(secrets, "_run_secrets", {})
+    monkeypatch.setattr(fetch, "CHUNK", 4096)  # several chunks per file, so cancel and progress are seen mid-file
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def served_names(tiny_model_dir) -> set[str]:
+    from lab.model.fetch import _wanted
+
+    return {p.name for p in tiny_model_dir.iterdir() if _wanted(p.name)}
+
+
+def test_get_downloads_with_byte_progress_then_loads_offline_as_the_same_model(hub, tiny_model_dir):
+    from lab.model.fetch import downloaded_folder, fetch_model
+    from lab.model.loader import load_model
+
+    progress = Recorder()
+    folder = fetch_model(REPO, progress)
+    assert {p.name for p in folder.iterdir() if not p.name.endswith(".marker")} == served_names(tiny_model_dir)
+    for name in served_names(tiny_model_dir):
+        assert (folder / name).read_bytes() == (tiny_model_dir / name).read_bytes()
+    assert downloaded_folder(REPO) == folder
+    total = sum((tiny_model_dir / n).stat().st_size for n in served_names(tiny_model_dir))
+    assert any(s.startswith(f"Downloading {REPO}: ") and " of " in s for s in progress.statuses)
+    assert progress.statuses[-1].startswith(f"Downloading {REPO}: ") and f"{total / 1e3:.1f} KB of {total / 1e3:.1f} KB" in progress.statuses[-1]
+    assert "left" not in progress.statuses[-1] and progress.progress[-1] == (0, 1)  # MiB: 0 of (at least) 1
+    requests = len(hub.log)
+    lm = load_model(REPO, dtype="float32")  # from the completed folder: no request at all
+    assert len(hub.log) == requests
+    assert lm.identity == load_model(str(tiny_model_dir), dtype="float32").identity
+
+
+def test_a_dropped_connection_is_resumed_with_a_range_request_in_the_same_call(hub, tiny_model_dir):
+    from lab.model.fetch import fetch_model
+
+    hub.drops[WEIGHTS] = 1
+    folder = fetch_model(REPO)
+    first, second = hub.downloads(WEIGHTS)
+    size = (tiny_model_dir / WEIGHTS).stat().st_size
+    assert first["range"] is None and second["range"].startswith("bytes=")
+    assert 0 < int(second["range"][6:-1]) <= size // 2  # what had arrived whole before the cut (chunks of CHUNK)
+    assert (folder / WEIGHTS).read_bytes() == (tiny_model_dir / WEIGHTS).read_bytes()
+
+
+def test_an_interrupted_download_keeps_its_part_and_the_next_try_resumes_it(hub, tiny_model_dir, monkeypatch):
+    import lab.model.fetch as fetch
+
+    monkeypatch.setattr(fetch, "RETRIES", 0)
+    hub.drops[WEIGHTS] = 1
+    with pytest.raises(LabError) as stopped:
+        fetch.fetch_model(REPO)
+    message = str(stopped.value)
+    assert "interrupted" in message and "resumes" in message and "\n" not in message
+    part = fetch.model_folder(REPO) / f"{WEIGHTS}.part"
+    kept = part.stat().st_size
+    assert 0 < kept <= (tiny_model_dir / WEIGHTS).stat().st_size // 2
+    assert fetch.downloaded_folder(REPO) is None
+    folder = fetch.fetch_model(REPO)
+    assert hub.downloads(WEIGHTS)[-1]["range"] == f"bytes={kept}-"
+    assert (folder / WEIGHTS).read_bytes() == (tiny_model_dir / WEIGHTS).read_bytes() and not part.exists()
+
+
+def test_a_corrupted_file_is_refused_and_removed(hub):
+    from lab.model.fetch import downloaded_folder, fetch_model, model_folder
+
+    hub.corrupt.add(WEIGHTS)
+    with pytest.raises(LabError, match=f"{WEIGHTS} of {REPO} arrived damaged: its checksum does not match"):
+        fetch_model(REPO)
+    folder = model_folder(REPO)
+    assert not (folder / WEIGHTS).exists() and not (folder / f"{WEIGHTS}.part").exists()
+    assert downloaded_folder(REPO) is None
+    hub.corrupt.clear()
+    assert (fetch_model(REPO) / WEIGHTS).is_file()
+
+
+def test_a_corrupted_small_file_is_refused_too(hub):
+    from lab.model.fetch import fetch_model
+
+    hub.corrupt.add("config.json")  # not LFS: checked against the git blob id
+    with pytest.raises(LabError, match="config.json .* arrived damaged"):
+        fetch_model(REPO)
+
+
+def test_a_download_that_will_not_fit_on_the_disk_is_refused_before_the_first_byte(hub, monkeypatch):
+    import lab.model.fetch as fetch
+
+    Usage = namedtuple("Usage", "total used free")
+    monkeypatch.setattr(fetch.shutil, "disk_usage", lambda _path: Usage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(LabError, match=r"Not enough disk space for .*needs .* more, but only 1.0 KB is free"):
+        fetch.fetch_model(REPO)
+    assert hub.downloads() == []
+
+
+def test_a_gated_model_needs_a_token_entered_once(hub):
+    import lab.model.fetch as fetch
+
+    with pytest.raises(LabError) as refused:
+        fetch.fetch_model(GATED)
+    assert str(refused.value).startswith(f"'{GATED}' needs a hub token: accept its licence at {hub.url}/{GATED}")
+    assert all(e["auth"] is None for e in hub.log)
+    assert fetch.remember_hub_token(TOKEN) is False  # no keyring here: kept for this run
+    before = len(hub.log)
+    folder = fetch.fetch_model(GATED)
+    assert (folder / WEIGHTS).is_file()
+    assert all(e["auth"] == f"Bearer {TOKEN}" for e in hub.log[before:])
+
+
+def test_hf_token_is_honoured_and_a_token_without_access_is_told_apart(hub, monkeypatch):
+    from lab.model.fetch import fetch_model
+
+    monkeypatch.setenv("HF_TOKEN", "hf_someone_else")
+    with pytest.raises(LabError, match=f"Your hub token has no access to '{GATED}'"):
+        fetch_model(GATED)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert (fetch_model(GATED) / WEIGHTS).is_file()
+
+
+def test_cancel_stops_the_download_and_the_next_try_resumes(hub, tiny_model_dir):
+    from lab.model.fetch import fetch_model, model_folder
+
+    hub.delay_s = 0.002
+    with pytest.raises(Cancelled):
+        fetch_model(REPO, Recorder(stop_after=5))
+    parts = list(model_folder(REPO).glob("*.part"))
+    assert len(parts) == 1 and parts[0].stat().st_size > 0
+    hub.delay_s = 0.0
+    name = parts[0].name.removesuffix(".part")
+    kept = parts[0].stat().st_size
+    folder = fetch_model(REPO)
+    assert hub.downloads(name)[-1]["range"] == f"bytes={kept}-"
+    assert (folder / name).read_bytes() == (tiny_model_dir / name).read_bytes()
+
+
+def test_unknown_repo_unreachable_hub_and_offline_mode_are_one_line(hub, monkeypatch):
+    from lab.model.fetch import fetch_model
+
+    with pytest.raises(LabError, match="was not found on the hub"):
+        fetch_model("emotion-lab-tests/nothing-here")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(LabError, match=r"Cannot reach the hub at http://127.0.0.1:9"):
+        fetch_model(REPO)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LabError, match="offline"):
+        fetch_model(REPO)
+
+
+def test_models_get_on_the_command_line(hub, capsys):
+    from lab.cli.main import main
+
+    assert main(["models", "get", REPO]) == 0
+    out = capsys.readouterr()
+    assert f"{REPO} is in " in out.out and f"--model {REPO}" in out.out
+    assert main(["models", "get", GATED]) == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: '{GATED}' needs a hub token")
+
+
+def test_models_list_shows_the_catalogue_with_memory_and_a_measured_speed_estimate(tiny_lm, lab_home, capsys):
+    import torch
+
+    from lab.cli.main import main
+    from lab.model.catalogue import load_catalogue, measure_speed, save_probe
+    from lab.model.precision import memory_needed
+
+    probe = save_probe(measure_speed(tiny_lm, tokens=4))
+    assert probe.tokens_per_s > 0 and probe.parameters == sum(p.numel() for p in tiny_lm.model.parameters())
+    assert main(["models", "list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    catalogue = load_catalogue()
+    assert [r["hub_id"] for r in rows] == [m.hub_id for m in catalogue] and len(rows) == 8
+    for row, model in zip(rows, catalogue):
+        assert row["memory_bytes"] == {"float32": memory_needed(model.parameters, torch.float32),
+                                       "bfloat16": memory_needed(model.parameters, torch.bfloat16)}
+        assert row["estimated_tokens_per_s"] == round(probe.tokens_per_s * probe.parameters / model.parameters, 2)
+        assert row["needs_token"] == (model.hub_id.startswith(("meta-llama/", "google/")))
+        assert row["lessons_measured"] == [] and row["sizes_approximate"] is True
+    assert main(["models", "list"]) == 0
+    text = capsys.readouterr().out
+    assert "SmolLM2-1.7B-Instruct" in text and "none measured yet" in text and "an estimate, not a measurement" in text
+
+
+def test_catalogue_names_resolve_and_any_hub_id_still_works():
+    from lab.model.catalogue import resolve
+
+    assert resolve("qwen2.5-1.5b") == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert resolve("meta-llama/llama-3.2-1b-instruct") == "meta-llama/Llama-3.2-1B-Instruct"
+    assert resolve("someone/their-model") == "someone/their-model"
+    with pytest.raises(LabError, match="neither a catalogue model"):
+        resolve("not a model")
