@@ -5,18 +5,26 @@ answers them: the model info (`/api/models/ORG/NAME/revision/REV?blobs=true`: co
 siblings with size, git blob id and, for LFS files, sha256) and `ORG/NAME/resolve/REV/FILE` (ETag,
 X-Repo-Commit, Content-Length, HTTP Range -> 206). Faults on demand: slow bodies, connections dropped
 mid-file (`drops`), corrupted bytes, and gated repositories (401 without a token, 403 with a wrong one).
-Every request is logged. The server thread is a daemon, and each request times out.
+Every request is logged. The server thread is a daemon, and each request times out. The `standin_hub`
+fixture serves the tiny test model as REPO (open) and GATED (needs TOKEN) and points the lab at it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
+
+REPO = "emotion-lab-tests/tiny-llama"
+GATED = "emotion-lab-tests/gated-llama"
+TOKEN = "hf_test_token_123"
 
 LFS_SUFFIXES = (".safetensors",)
 
@@ -143,3 +151,29 @@ def start(hub: StandInHub) -> ThreadingHTTPServer:
     hub.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, name="stand-in-hub", daemon=True).start()
     return server
+
+
+@pytest.fixture
+def standin_hub(tiny_model_dir, lab_home, tmp_path, monkeypatch):
+    """A stand-in hub serving the tiny model (open) and the same files gated; the lab points at it; no token anywhere."""
+    import huggingface_hub.constants as hf_constants
+
+    import lab.common.secrets as secrets
+    import lab.model.fetch as fetch
+
+    hub = StandInHub()
+    hub.add_folder(REPO, tiny_model_dir)
+    hub.add_folder(GATED, tiny_model_dir, token=TOKEN)
+    server = start(hub)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(sys.modules, "keyring", None)  # as if keyring were not installed
+    monkeypatch.setattr(secrets, "_run_secrets", {})
+    monkeypatch.setattr(fetch, "CHUNK", 4096)  # several chunks per file, so cancel and progress are seen mid-file
+    yield hub
+    server.shutdown()
+    server.server_close()

@@ -4,18 +4,14 @@ The lab is pointed at it with HF_ENDPOINT, as a classroom would point it at a mi
 from __future__ import annotations
 
 import json
-import sys
 from collections import namedtuple
 
 import pytest
 
 from lab.common.errors import LabError
 from lab.common.progress import Cancelled
-from tests.hub_standin import StandInHub, start
+from hub_standin import GATED, REPO, TOKEN
 
-REPO = "emotion-lab-tests/tiny-llama"
-GATED = "emotion-lab-tests/gated-llama"
-TOKEN = "hf_test_token_123"
 WEIGHTS = "model.safetensors"
 
 
@@ -40,29 +36,8 @@ class Recorder:
 
 
 @pytest.fixture
-def hub(tiny_model_dir, lab_home, tmp_path, monkeypatch):
-    """A stand-in hub serving the tiny model (open) and the same files gated; the lab points at it; no token anywhere."""
-    import huggingface_hub.constants as hf_constants
-
-    import lab.common.secrets as secrets
-    import lab.model.fetch as fetch
-
-    state = StandInHub()
-    state.add_folder(REPO, tiny_model_dir)
-    state.add_folder(GATED, tiny_model_dir, token=TOKEN)
-    server = start(state)
-    monkeypatch.setenv("HF_ENDPOINT", state.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setitem(sys.modules, "keyring", None)  # as if keyring were not installed
-    monkeypatch.setattr(secrets, "_run_secrets", {})
-    monkeypatch.setattr(fetch, "CHUNK", 4096)  # several chunks per file, so cancel and progress are seen mid-file
-    yield state
-    server.shutdown()
-    server.server_close()
+def hub(standin_hub):
+    return standin_hub
 
 
 def served_names(tiny_model_dir) -> set[str]:
