@@ -4,6 +4,7 @@ The lab is pointed at it with HF_ENDPOINT, as a classroom would point it at a mi
 from __future__ import annotations
 
 import json
+import sys
 from collections import namedtuple
 
 import pytest
@@ -222,3 +223,51 @@ def test_catalogue_names_resolve_and_any_hub_id_still_works():
     assert resolve("someone/their-model") == "someone/their-model"
     with pytest.raises(LabError, match="neither a catalogue model"):
         resolve("not a model")
+
+
+def test_transfer_meter_shows_bytes_speed_and_time_left():
+    from lab.common.progress import TransferMeter
+
+    now = [0.0]
+    meter = TransferMeter("Downloading x", total=3_000_000_000, clock=lambda: now[0])
+    assert meter.text() == "Downloading x: 0 bytes of 3.0 GB"
+    for _ in range(10):
+        now[0] += 1.0
+        meter.add(10_000_000)  # 10 MB/s
+    assert meter.text() == "Downloading x: 100.0 MB of 3.0 GB, 10.0 MB/s, about 5 min left"
+    progress = Recorder()
+    meter.report(progress)
+    assert progress.progress == [(100_000_000 >> 20, 3_000_000_000 >> 20)] and progress.statuses == [meter.text()]
+
+
+def test_models_token_keeps_the_token_in_the_keyring_and_downloads_use_it(hub, monkeypatch, capsys):
+    import io
+    import types
+
+    from lab.cli.main import main
+    from lab.model.fetch import fetch_model
+
+    stored: dict = {}
+    fail = types.ModuleType("keyring.backends.fail")
+    fail.Keyring = type("Keyring", (), {})
+    keyring = types.SimpleNamespace(get_keyring=lambda: object(), get_password=lambda s, n: stored.get((s, n)),
+                                    set_password=lambda s, n, v: stored.__setitem__((s, n), v))
+    monkeypatch.setitem(sys.modules, "keyring", keyring)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(TOKEN + "\n"))
+    assert main(["models", "token"]) == 0
+    assert "Saved in the system keyring." in capsys.readouterr().out
+    assert stored == {("emotion-lab", "hub-token"): TOKEN}
+    before = len(hub.log)
+    assert (fetch_model(GATED) / WEIGHTS).is_file()
+    assert all(e["auth"] == f"Bearer {TOKEN}" for e in hub.log[before:])
+
+
+def test_load_model_downloads_a_hub_id_it_does_not_have_then_loads_it(hub):
+    from lab.model.loader import load_model
+
+    progress = Recorder()
+    lm = load_model(REPO, progress, dtype="float32")
+    assert lm.spec == REPO and lm.depth == 4
+    downloading = [i for i, s in enumerate(progress.statuses) if s.startswith(f"Downloading {REPO}")]
+    loading = [i for i, s in enumerate(progress.statuses) if s.startswith("Loading model")]
+    assert downloading and loading and max(downloading) < min(loading)
