@@ -21,13 +21,16 @@ def dialog(tiny_window, standin_hub, monkeypatch):
     shown.reject()
 
 
-def test_the_catalogue_is_listed_with_size_memory_speed_and_token(dialog, tiny_lm):
-    from lab.model.catalogue import load_catalogue, measure_speed, save_probe
+def test_the_catalogue_is_listed_with_size_memory_speed_and_token(dialog, tiny_window, qtbot, monkeypatch):
+    from lab.model.catalogue import cached_probe, load_catalogue
 
     assert dialog.table.rowCount() == len(load_catalogue()) == 8
-    assert dialog.table.item(0, 3).text() == "not measured yet" and "models list" in dialog.note.text()
-    probe = save_probe(measure_speed(tiny_lm, tokens=4))
-    dialog.fill()
+    assert dialog.table.item(0, 3).text() == "not measured yet" and "Measure this computer" in dialog.note.text()
+    monkeypatch.setattr(tiny_window.state.engine.lm, "spec", "embedded")  # measured on the loaded model, as on the embedded one
+    dialog.measure_button.click()
+    qtbot.waitUntil(lambda: cached_probe() is not None and not tiny_window.runner.busy, timeout=60_000)
+    probe = cached_probe()
+    assert probe.parameters == sum(p.numel() for p in tiny_window.state.engine.lm.model.parameters())
     texts = [[dialog.table.item(r, c).text() for c in range(5)] for r in range(dialog.table.rowCount())]
     llama = next(row for row in texts if "Llama-3.2-1B" in row[0])
     assert llama[4] == "needed" and llama[1].startswith("~") and " / " in llama[2]

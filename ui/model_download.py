@@ -17,11 +17,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, 
 from lab.common.errors import LabError
 from lab.common.progress import size_text
 from lab.common.secrets import keyring_available
-from lab.model.catalogue import CatalogueModel, cached_probe, listing, load_catalogue, resolve
+from lab.model.catalogue import CatalogueModel, cached_probe, listing, load_catalogue, measure_speed, resolve, save_probe, speed_probe
 from lab.model.fetch import fetch_model, hub_endpoint, hub_token, remember_hub_token
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
+    from ui.workers import JobContext
 
 COLUMNS = ("Model", "Download", "Memory (float32 / bfloat16)", "Estimated speed here", "Hub token")
 
@@ -86,12 +87,16 @@ class GetModelDialog(QDialog):
         self.cancel_button = QPushButton("Cancel download")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.measure_button = QPushButton("Measure this computer's speed")
+        self.measure_button.setToolTip("A few seconds of the embedded model writing text; the estimates scale its speed")
+        self.measure_button.clicked.connect(self.measure)
         close = QPushButton("Close")
         close.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.measure_button)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         for widget in (self.table, self.other, self.note, self.token_field, self.token_note, self.bar, self.status):
@@ -118,9 +123,23 @@ class GetModelDialog(QDialog):
         self.note.setText(
             "Sizes are approximate (the download uses the hub's exact sizes and checks every file). "
             + (f"Speeds are estimates: {probe.basis}. " if probe else
-               "Speeds: run `python -m lab models list` once to measure this computer. ")
+               "Speeds: press “Measure this computer's speed” (a few seconds, once). ")
             + "Lessons with a measured verdict on these models: none measured yet.")
         self._selected()
+
+    def measure(self) -> None:
+        """Measure the speed probe on the model thread (the loaded model when it is the embedded one), then refresh."""
+        from ui.workers import Job
+
+        engine = self.window.state.engine
+
+        def work(ctx: JobContext):
+            if engine is not None and engine.remote is None and engine.lm.spec == "embedded":
+                ctx.set_status("Measuring this computer's speed")
+                return save_probe(measure_speed(engine.lm))
+            return speed_probe(ctx, again=True)
+
+        self.window.runner.start(Job("measuring this computer's speed", work, on_done=lambda _probe: self.fill(), cancellable=False))
 
     def chosen(self) -> CatalogueModel | str | None:
         rows = self.table.selectionModel().selectedRows()
