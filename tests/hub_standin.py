@@ -159,7 +159,6 @@ def standin_hub(tiny_model_dir, lab_home, tmp_path, monkeypatch):
     import huggingface_hub.constants as hf_constants
 
     import lab.common.secrets as secrets
-    import lab.model.fetch as fetch
 
     hub = StandInHub()
     hub.add_folder(REPO, tiny_model_dir)
@@ -173,7 +172,6 @@ def standin_hub(tiny_model_dir, lab_home, tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setitem(sys.modules, "keyring", None)  # as if keyring were not installed
     monkeypatch.setattr(secrets, "_run_secrets", {})
-    monkeypatch.setattr(fetch, "CHUNK", 4096)  # several chunks per file, so cancel and progress are seen mid-file
     yield hub
     server.shutdown()
     server.server_close()

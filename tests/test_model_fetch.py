@@ -59,8 +59,10 @@ def test_get_downloads_with_byte_progress_then_loads_offline_as_the_same_model(h
     assert downloaded_folder(REPO) == folder
     total = sum((tiny_model_dir / n).stat().st_size for n in served_names(tiny_model_dir))
     assert any(s.startswith(f"Downloading {REPO}: ") and " of " in s for s in progress.statuses)
-    assert progress.statuses[-1].startswith(f"Downloading {REPO}: ") and f"{total / 1e3:.1f} KB of {total / 1e3:.1f} KB" in progress.statuses[-1]
-    assert "left" not in progress.statuses[-1] and progress.progress[-1] == (0, 1)  # MiB: 0 of (at least) 1
+    last = progress.statuses[-2]
+    assert last.startswith(f"Downloading {REPO}: ") and f"{total / 1e3:.1f} KB of {total / 1e3:.1f} KB" in last and "left" not in last
+    assert progress.progress[-1] == (0, 1)  # the bar counts whole MiB (Qt's values are 32-bit): 0 of (at least) 1
+    assert progress.statuses[-1].startswith(f"Downloaded {REPO}: {total / 1e3:.1f} KB in ") and "every file checked" in progress.statuses[-1]
     requests = len(hub.log)
     lm = load_model(REPO, dtype="float32")  # from the completed folder: no request at all
     assert len(hub.log) == requests
@@ -74,8 +76,7 @@ def test_a_dropped_connection_is_resumed_with_a_range_request_in_the_same_call(h
     folder = fetch_model(REPO)
     first, second = hub.downloads(WEIGHTS)
     size = (tiny_model_dir / WEIGHTS).stat().st_size
-    assert first["range"] is None and second["range"].startswith("bytes=")
-    assert 0 < int(second["range"][6:-1]) <= size // 2  # what had arrived whole before the cut (chunks of CHUNK)
+    assert first["range"] is None and second["range"] == f"bytes={size // 2}-"  # nothing received is lost
     assert (folder / WEIGHTS).read_bytes() == (tiny_model_dir / WEIGHTS).read_bytes()
 
 
@@ -90,7 +91,7 @@ def test_an_interrupted_download_keeps_its_part_and_the_next_try_resumes_it(hub,
     assert "interrupted" in message and "resumes" in message and "\n" not in message
     part = fetch.model_folder(REPO) / f"{WEIGHTS}.part"
     kept = part.stat().st_size
-    assert 0 < kept <= (tiny_model_dir / WEIGHTS).stat().st_size // 2
+    assert kept == (tiny_model_dir / WEIGHTS).stat().st_size // 2
     assert fetch.downloaded_folder(REPO) is None
     folder = fetch.fetch_model(REPO)
     assert hub.downloads(WEIGHTS)[-1]["range"] == f"bytes={kept}-"

@@ -94,7 +94,9 @@ class TransferLine:
             sys.stderr.write("\r\x1b[K" + " ".join(text.split())[:150])
             sys.stderr.flush()
             self._open = True
-        elif not text.startswith("Downloading") or time.monotonic() - self._last >= LOG_EVERY_S:
+        elif not text.startswith("Downloading "):
+            write_line(text)
+        elif time.monotonic() - self._last >= LOG_EVERY_S:
             self._last = time.monotonic()
             write_line(text)
 

@@ -36,7 +36,6 @@ PATTERNS = ("*.json", "*.safetensors", "tokenizer.model", "*.jinja", "*.txt")
 MARKER = "emotion-lab-download.marker"
 TOKEN_NAME = "hub-token"  # the keyring entry (service "emotion-lab")
 RETRIES = 3  # a connection dropped mid-file is resumed this many times before the download stops
-CHUNK = 1 << 20
 DISK_MARGIN = 200 * 10**6  # kept free beyond the download itself
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -136,9 +135,11 @@ def fetch_model(repo_id: str, progress: Progress | None = None) -> Path:
         kept = sum(_part(folder, f).stat().st_size for f in todo if _part(folder, f).is_file())
         check_disk_space(folder, sum(f.size for f in todo) - kept, repo_id)
         meter = TransferMeter(f"Downloading {repo_id}", sum(f.size for f in todo), done=kept)
+        started = time.monotonic()
         for item in todo:
             _fetch_file(client, info, item, folder, meter, progress)
         meter.report(progress, force=True)
+        progress.set_status(f"Downloaded {repo_id}: {size_text(meter.done - kept)} in {time.monotonic() - started:.0f} s, every file checked")
     (folder / MARKER).write_text(json.dumps({"repo": repo_id, "commit": info.commit, "files": {f.name: f.size for f in info.files}}))
     return folder
 
@@ -209,7 +210,7 @@ def _stream(client: httpx.Client, url: str, repo_id: str, part: Path, item: HubF
             meter.add(-start)
             start = 0
         with part.open("ab" if start else "wb") as handle:
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as it arrives: a cut connection loses nothing already received
                 check_cancelled(progress)
                 handle.write(chunk)
                 meter.add(len(chunk))
