@@ -272,3 +272,18 @@ def test_load_model_downloads_a_hub_id_it_does_not_have_then_loads_it(hub):
     downloading = [i for i, s in enumerate(progress.statuses) if s.startswith(f"Downloading {REPO}")]
     loading = [i for i, s in enumerate(progress.statuses) if s.startswith("Loading model")]
     assert downloading and loading and max(downloading) < min(loading)
+
+
+def test_get_again_fetches_only_the_files_that_changed_on_the_hub(hub, tiny_model_dir):
+    from lab.model.fetch import fetch_model
+
+    fetch_model(REPO)
+    original = (tiny_model_dir / "config.json").read_bytes()
+    changed = original.replace(b'"silu"', b'"gelu"')  # the same size: only the hash tells them apart
+    assert changed != original and len(changed) == len(original)
+    hub.repos[REPO].files["config.json"] = changed
+    hub.repos[REPO].commit = "f" * 40
+    before = len(hub.downloads())
+    folder = fetch_model(REPO)
+    assert [e["path"].rsplit("/", 1)[-1] for e in hub.downloads()[before:]] == ["config.json"]
+    assert (folder / "config.json").read_bytes() == changed

@@ -130,8 +130,9 @@ def fetch_model(repo_id: str, progress: Progress | None = None) -> Path:
     with httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=_headers()) as client:
         progress.set_status(f"Asking the hub about {repo_id}")
         info = model_info(repo_id, client)
+        before = _marker_hashes(folder)
         (folder / MARKER).unlink(missing_ok=True)
-        todo = [f for f in info.files if not _have(folder / f.name, f)]
+        todo = [f for f in info.files if not _have(folder / f.name, f, before)]
         kept = sum(_part(folder, f).stat().st_size for f in todo if _part(folder, f).is_file())
         check_disk_space(folder, sum(f.size for f in todo) - kept, repo_id)
         meter = TransferMeter(f"Downloading {repo_id}", sum(f.size for f in todo), done=kept)
@@ -140,7 +141,11 @@ def fetch_model(repo_id: str, progress: Progress | None = None) -> Path:
             _fetch_file(client, info, item, folder, meter, progress)
         meter.report(progress, force=True)
         progress.set_status(f"Downloaded {repo_id}: {size_text(meter.done - kept)} in {time.monotonic() - started:.0f} s, every file checked")
-    (folder / MARKER).write_text(json.dumps({"repo": repo_id, "commit": info.commit, "files": {f.name: f.size for f in info.files}}))
+    marker = {"repo": repo_id, "commit": info.commit, "files": {f.name: f.size for f in info.files},
+              "hashes": {f.name: f.sha256 or f.git_sha1 for f in info.files}}
+    tmp = folder / f"{MARKER}.tmp"
+    tmp.write_text(json.dumps(marker))
+    tmp.replace(folder / MARKER)
     return folder
 
 
@@ -166,9 +171,19 @@ def _part(folder: Path, item: HubFile) -> Path:
     return folder / f"{item.name}.part"
 
 
-def _have(path: Path, item: HubFile) -> bool:
-    """Already downloaded and verified (a finished file is only ever renamed into place after its check)."""
-    return path.is_file() and path.stat().st_size == item.size
+def _marker_hashes(folder: Path) -> dict[str, str]:
+    """The hashes a completed download of this folder recorded (empty when there is none)."""
+    try:
+        return dict(json.loads((folder / MARKER).read_text()).get("hashes", {}))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _have(path: Path, item: HubFile, before: dict[str, str]) -> bool:
+    """Already downloaded and verified (a file is only ever renamed into place after its check), and not
+    changed on the hub since (when an earlier complete download recorded its hash)."""
+    known = before.get(item.name)
+    return path.is_file() and path.stat().st_size == item.size and known in (None, item.sha256 or item.git_sha1)
 
 
 def _fetch_file(client: httpx.Client, info: HubModel, item: HubFile, folder: Path, meter: TransferMeter, progress: Progress) -> None:
@@ -215,6 +230,8 @@ def _stream(client: httpx.Client, url: str, repo_id: str, part: Path, item: HubF
                 handle.write(chunk)
                 meter.add(len(chunk))
                 meter.report(progress)
+            handle.flush()
+            os.fsync(handle.fileno())
     if part.stat().st_size != item.size:
         raise OSError(f"{item.name} ended after {part.stat().st_size} of {item.size} bytes")
 
