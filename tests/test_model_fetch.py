@@ -287,3 +287,17 @@ def test_get_again_fetches_only_the_files_that_changed_on_the_hub(hub, tiny_mode
     folder = fetch_model(REPO)
     assert [e["path"].rsplit("/", 1)[-1] for e in hub.downloads()[before:]] == ["config.json"]
     assert (folder / "config.json").read_bytes() == changed
+
+
+def test_the_readme_catalogue_table_matches_the_catalogue():
+    from pathlib import Path
+
+    from lab.common.progress import size_text
+    from lab.model.catalogue import load_catalogue
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for model in load_catalogue():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {model.name} | `{model.hub_id}` |"))
+        memory = model.memory()
+        assert f"| {size_text(memory['float32'])} / {size_text(memory['bfloat16'])} |" in row
+        assert f"| {'yes' if model.gated else 'no'} |" in row and f"| {model.parameters / 1e9:.2f} B |" in row
