@@ -93,3 +93,14 @@ def test_a_gated_model_without_a_token_is_refused_in_one_line_in_the_dialog(dial
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.download is None, timeout=30_000)
     assert dialog.status.text().startswith(f"'{GATED}' needs a hub token") and dialog.opened == []
+
+
+def test_the_status_bar_shows_a_downloads_own_time_left_without_adding_another():
+    from ui.startup import TimeLeft
+
+    now = [0.0]
+    estimate = TimeLeft(clock=lambda: now[0])
+    estimate.set_status("Downloading org/x: 1.2 GB of 3.4 GB, 12.0 MB/s, about 3 min left")
+    estimate.set_progress(1144, 3242)
+    now[0] = 30.0
+    assert estimate.text() == "Downloading org/x: 1.2 GB of 3.4 GB, 12.0 MB/s, about 3 min left"
