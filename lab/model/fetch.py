@@ -40,6 +40,10 @@ DISK_MARGIN = 200 * 10**6  # kept free beyond the download itself
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
+class _CutShort(Exception):
+    """A response that ended before the whole file arrived (resumed like a dropped connection)."""
+
+
 @dataclass(frozen=True)
 class HubFile:
     """One file to fetch, with the hub's size and hash."""
@@ -194,16 +198,17 @@ def _fetch_file(client: httpx.Client, info: HubModel, item: HubFile, folder: Pat
         try:
             _stream(client, url, info.repo_id, part, item, meter, progress)
             break
-        except (httpx.TransportError, OSError) as error:
+        except (httpx.TransportError, _CutShort) as error:
             if isinstance(error, httpx.ConnectError) or attempt == RETRIES:
                 kept = size_text(part.stat().st_size) if part.is_file() else "nothing"
                 raise LabError(f"The download of {info.repo_id} was interrupted ({first_line(error)}); {kept} of {item.name} is kept "
                                "and the next try resumes from there. Check the connection and try again.") from error
             time.sleep(min(2**attempt, 4) * 0.25)
+        except OSError as error:  # writing, not the network: a full or read-only disk
+            raise LabError(f"Could not write {part}: {first_line(error)}. Check the free space and permissions there and try again.") from error
     progress.set_status(f"Checking {item.name}")
     if not _hash_matches(part, item):
         part.unlink(missing_ok=True)
-        meter.add(-item.size)
         raise LabError(f"{item.name} of {info.repo_id} arrived damaged: its checksum does not match the hub's, so it was removed. "
                        "Try again (a mirror or proxy may be altering files).")
     part.replace(folder / item.name)
@@ -233,7 +238,7 @@ def _stream(client: httpx.Client, url: str, repo_id: str, part: Path, item: HubF
             handle.flush()
             os.fsync(handle.fileno())
     if part.stat().st_size != item.size:
-        raise OSError(f"{item.name} ended after {part.stat().st_size} of {item.size} bytes")
+        raise _CutShort(f"{item.name} ended after {part.stat().st_size} of {item.size} bytes")
 
 
 def _hash_matches(path: Path, item: HubFile) -> bool:
