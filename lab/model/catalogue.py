@@ -26,7 +26,7 @@ from lab.common.progress import Progress, SilentProgress
 from lab.model.precision import DTYPES, dtype_name, memory_needed
 
 PROBE_FILE = "speed-probe.json"
-PROBE_TOKENS = 24
+PROBE_TOKENS = 16
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def resolve(name_or_id: str, catalogue: list[CatalogueModel] | None = None) -> s
     raise LabError(f"'{wanted}' is neither a catalogue model (see `python -m lab models list`) nor a hub id like 'org/name'.")
 
 
-def measure_speed(lm, tokens: int = PROBE_TOKENS, bursts: int = 3) -> SpeedProbe:
+def measure_speed(lm, tokens: int = PROBE_TOKENS, bursts: int = 2) -> SpeedProbe:
     """Plain greedy generation speed of a loaded model (KV cache, no hooks): the best of `bursts` runs of
     `tokens` tokens after a warm-up step, so a moment of load from other programs counts less."""
     model = lm.model
