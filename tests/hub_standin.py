@@ -34,6 +34,7 @@ class Repo:
     files: dict[str, bytes]
     commit: str = "0123456789abcdef0123456789abcdef01234567"
     token: str | None = None  # set: a gated repository that needs this token
+    says_gated: bool = True  # False: the model info hides it (as a mirror might), only the files answer 401
 
 
 @dataclass
@@ -88,7 +89,7 @@ def make_handler(hub: StandInHub) -> type[BaseHTTPRequestHandler]:
                 repo = hub.repos.get(match.group(1))
                 if repo is None:
                     return self._json(404, {"error": "Repository not found"})
-                return self._json(200, {"id": match.group(1), "sha": repo.commit, "gated": "manual" if repo.token else False,
+                return self._json(200, {"id": match.group(1), "sha": repo.commit, "gated": "manual" if repo.token and repo.says_gated else False,
                                         "siblings": siblings(repo)}, body)
             if match := resolve_path.match(path):
                 repo = hub.repos.get(match.group(1))

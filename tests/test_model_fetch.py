@@ -135,12 +135,21 @@ def test_a_gated_model_needs_a_token_entered_once(hub):
     with pytest.raises(LabError) as refused:
         fetch.fetch_model(GATED)
     assert str(refused.value).startswith(f"'{GATED}' needs a hub token: accept its licence at {hub.url}/{GATED}")
-    assert all(e["auth"] is None for e in hub.log)
+    assert all(e["auth"] is None for e in hub.log) and hub.downloads() == []  # refused from the model info, before any file
     assert fetch.remember_hub_token(TOKEN) is False  # no keyring here: kept for this run
     before = len(hub.log)
     folder = fetch.fetch_model(GATED)
     assert (folder / WEIGHTS).is_file()
     assert all(e["auth"] == f"Bearer {TOKEN}" for e in hub.log[before:])
+
+
+def test_a_file_refused_with_401_says_a_token_is_needed_too(hub):
+    from lab.model.fetch import fetch_model
+
+    hub.repos[GATED].says_gated = False
+    with pytest.raises(LabError, match=f"^'{GATED}' needs a hub token"):
+        fetch_model(GATED)
+    assert [e["auth"] for e in hub.downloads()] == [None]  # the first file's answer
 
 
 def test_hf_token_is_honoured_and_a_token_without_access_is_told_apart(hub, monkeypatch):

@@ -134,6 +134,8 @@ def fetch_model(repo_id: str, progress: Progress | None = None) -> Path:
     with httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=_headers()) as client:
         progress.set_status(f"Asking the hub about {repo_id}")
         info = model_info(repo_id, client)
+        if info.gated and "authorization" not in client.headers:
+            raise needs_token(repo_id)  # before the disk check and the first file
         before = _marker_hashes(folder)
         (folder / MARKER).unlink(missing_ok=True)
         todo = [f for f in info.files if not _have(folder / f.name, f, before)]
@@ -265,6 +267,12 @@ def _request(client: httpx.Client, method: str, url: str, repo_id: str, **kwargs
     return response
 
 
+def needs_token(repo_id: str) -> LabError:
+    return LabError(f"'{repo_id}' needs a hub token: accept its licence at {hub_endpoint()}/{repo_id}, create a read token at "
+                    f"{hub_endpoint()}/settings/tokens, then enter it once (Model → Get a larger model…, or "
+                    "`python -m lab models token`) or set HF_TOKEN.")
+
+
 def _raise_for_status(response: httpx.Response, repo_id: str) -> None:
     """The hub's refusals as one line each: gated (401/403), not found, any other failure."""
     code = response.status_code
@@ -272,9 +280,7 @@ def _raise_for_status(response: httpx.Response, repo_id: str) -> None:
         return
     page = f"{hub_endpoint()}/{repo_id}"
     if code == 401:
-        raise LabError(f"'{repo_id}' needs a hub token: accept its licence at {page}, create a read token at "
-                       f"{hub_endpoint()}/settings/tokens, then enter it once (Model → Get a larger model…, or "
-                       "`python -m lab models token`) or set HF_TOKEN.")
+        raise needs_token(repo_id)
     if code == 403:
         raise LabError(f"Your hub token has no access to '{repo_id}': accept its licence at {page} with the same account, then try again.")
     if code == 404:
