@@ -89,11 +89,16 @@ def test_a_gated_model_asks_for_the_token_once_and_never_writes_it_to_settings(d
     assert TOKEN not in open(tiny_window.settings.fileName(), encoding="utf-8").read()
 
 
-def test_a_gated_model_without_a_token_is_refused_in_one_line_in_the_dialog(dialog, qtbot):
-    dialog.other.setText(GATED)
+def test_any_hub_id_refused_for_lack_of_a_token_asks_for_it_then_downloads(dialog, qtbot):
+    dialog.other.setText(GATED)  # not in the catalogue: nothing says it is gated until the hub does
+    assert not dialog.token_field.isVisibleTo(dialog)
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.download is None, timeout=30_000)
     assert dialog.status.text().startswith(f"'{GATED}' needs a hub token") and dialog.opened == []
+    assert dialog.token_field.isVisibleTo(dialog)
+    dialog.token_field.setText(TOKEN)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: dialog.opened == [GATED], timeout=30_000)
 
 
 def test_the_status_bar_shows_a_downloads_own_time_left_without_adding_another():

@@ -154,13 +154,18 @@ class GetModelDialog(QDialog):
         self.token_field.setVisible(needs)
         self.token_note.setVisible(gated)
         if needs:
-            self.token_note.setText(
-                "This model needs a hub token (accept its licence on its hub page first). It is kept in your system's "
-                "keyring, never in the lab's settings or files." if keyring_available() else
-                "This model needs a hub token (accept its licence on its hub page first). No system keyring here: the "
-                "token is kept for this run only; to keep it, set HF_TOKEN before starting the lab.")
+            self._ask_token()
         elif gated:
             self.token_note.setText("Using the hub token already stored (HF_TOKEN, the system keyring or a hub login).")
+
+    def _ask_token(self) -> None:
+        self.token_field.setVisible(True)
+        self.token_note.setVisible(True)
+        self.token_note.setText(
+            "This model needs a hub token (accept its licence on its hub page first). It is kept in your system's "
+            "keyring, never in the lab's settings or files." if keyring_available() else
+            "This model needs a hub token (accept its licence on its hub page first). No system keyring here: the "
+            "token is kept for this run only; to keep it, set HF_TOKEN before starting the lab.")
 
     def start(self) -> None:
         """Check the choice, keep a newly entered token, and start the download in its thread."""
@@ -209,6 +214,8 @@ class GetModelDialog(QDialog):
             self.status.setText(f"Downloaded {hub_id}; open it from Model → Hub id… or Recent models.")
         elif isinstance(error, LabError):
             self.status.setText(str(error) + (" Download again to resume." if "Stopped" in str(error) else ""))
+            if "needs a hub token" in str(error):  # any hub id, catalogue or not: ask for the token here
+                self._ask_token()
         else:
             self.status.setText(f"The download of {hub_id} failed unexpectedly ({type(error).__name__}: {error}).")
 
