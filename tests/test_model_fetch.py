@@ -225,6 +225,12 @@ def test_models_list_shows_the_catalogue_with_memory_and_a_measured_speed_estima
     assert "SmolLM2-1.7B-Instruct" in text and "none measured yet" in text and "an estimate, not a measurement" in text
 
 
+def test_speeds_are_written_with_two_significant_figures_at_most():
+    from lab.model.catalogue import speed_text
+
+    assert [speed_text(v) for v in (14.3, 1.63, 0.347, 0.04)] == ["~14 tokens/s", "~1.6 tokens/s", "~0.35 tokens/s", "~0.04 tokens/s"]
+
+
 def test_catalogue_names_resolve_and_any_hub_id_still_works():
     from lab.model.catalogue import resolve
 

@@ -22,7 +22,7 @@ def dialog(tiny_window, standin_hub, monkeypatch):
 
 
 def test_the_catalogue_is_listed_with_size_memory_speed_and_token(dialog, tiny_window, qtbot, monkeypatch):
-    from lab.model.catalogue import cached_probe, load_catalogue
+    from lab.model.catalogue import cached_probe, load_catalogue, speed_text
 
     assert dialog.table.rowCount() == len(load_catalogue()) == 8
     assert dialog.table.item(0, 3).text() == "not measured yet" and "Measure this computer" in dialog.note.text()
@@ -34,7 +34,7 @@ def test_the_catalogue_is_listed_with_size_memory_speed_and_token(dialog, tiny_w
     texts = [[dialog.table.item(r, c).text() for c in range(5)] for r in range(dialog.table.rowCount())]
     llama = next(row for row in texts if "Llama-3.2-1B" in row[0])
     assert llama[4] == "needed" and llama[1].startswith("~") and " / " in llama[2]
-    assert llama[3] == f"~{probe.estimate(1_240_000_000):.1f} tokens/s"
+    assert llama[3] == speed_text(probe.estimate(1_240_000_000))
     assert "none measured yet" in dialog.note.text() and "scaled by weights" in dialog.note.text()
 
 

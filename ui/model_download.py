@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, 
 from lab.common.errors import LabError
 from lab.common.progress import size_text
 from lab.common.secrets import keyring_available
-from lab.model.catalogue import CatalogueModel, cached_probe, listing, load_catalogue, measure_speed, resolve, save_probe, speed_probe
+from lab.model.catalogue import (CatalogueModel, cached_probe, listing, load_catalogue, measure_speed, resolve, save_probe,
+                                  speed_probe, speed_text)
 from lab.model.fetch import fetch_model, hub_endpoint, hub_token, remember_hub_token
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class GetModelDialog(QDialog):
             layout.addWidget(widget)
         layout.addLayout(buttons)
         self.fill()
-        self.resize(860, 520)
+        self.resize(920, 540)
 
     def fill(self) -> None:
         """The catalogue rows, with the speed estimate from this computer's cached probe (if measured)."""
@@ -113,13 +114,14 @@ class GetModelDialog(QDialog):
             speed = entry["estimated_tokens_per_s"]
             cells = (f"{entry['name']}  ({entry['hub_id']})", f"~{size_text(entry['download_bytes'])}",
                      f"{size_text(memory['float32'])} / {size_text(memory['bfloat16'])}",
-                     f"~{speed:.1f} tokens/s" if speed is not None else "not measured yet",
+                     speed_text(speed) if speed is not None else "not measured yet",
                      "needed" if entry["needs_token"] else "no")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(entry["estimate_basis"] if column == 3 else entry["hub_id"])
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.note.setText(
             "Sizes are approximate (the download uses the hub's exact sizes and checks every file). "
             + (f"Speeds are estimates: {probe.basis}. " if probe else

@@ -33,7 +33,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from lab.model.catalogue import cached_probe, listing, speed_probe
+    from lab.model.catalogue import cached_probe, listing, speed_probe, speed_text
 
     probe = cached_probe() if args.no_probe else speed_probe(TerminalProgress(), again=args.remeasure)
     rows = listing(probe)
@@ -44,7 +44,7 @@ def _list(args: argparse.Namespace) -> int:
     print(f"{'name':<14} {'hub id':<38} {'download':>9} {'memory f32/bf16':>16} {'est. tok/s':>10}  token")
     for row in rows:
         memory = row["memory_bytes"]
-        speed = f"~{row['estimated_tokens_per_s']:.1f}" if row["estimated_tokens_per_s"] is not None else "?"
+        speed = speed_text(row["estimated_tokens_per_s"]).split()[0] if row["estimated_tokens_per_s"] is not None else "?"
         print(f"{row['name']:<14} {row['hub_id']:<38} {'~' + size_text(row['download_bytes']):>9} "
               f"{size_text(memory['float32']) + ' / ' + size_text(memory['bfloat16']):>16} {speed:>10}  "
               f"{'needed' if row['needs_token'] else 'no'}")

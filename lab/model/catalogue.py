@@ -152,6 +152,12 @@ def save_probe(probe: SpeedProbe) -> SpeedProbe:
     return probe
 
 
+def speed_text(tokens_per_s: float) -> str:
+    """'~12 tokens/s', '~1.6 tokens/s', '~0.35 tokens/s': two significant figures at most."""
+    digits = 0 if tokens_per_s >= 10 else 1 if tokens_per_s >= 1 else 2
+    return f"~{tokens_per_s:.{digits}f} tokens/s"
+
+
 def listing(probe: SpeedProbe | None, catalogue: list[CatalogueModel] | None = None) -> list[dict]:
     """One row per catalogue model, as `models list --json` prints and the app's dialog shows."""
     rows = []
