@@ -1,5 +1,5 @@
-"""The Model menu (and toolbar button): the embedded model, a model folder, a .gguf file, a hub id,
-or a model on an NDIF server (ui.remote_dialog, opened through the nnsight engine).
+"""The Model menu (and toolbar button): the embedded model, a larger one from the catalogue (ui.model_download),
+a model folder, a .gguf file, a hub id, or a model on an NDIF server (ui.remote_dialog, opened through the nnsight engine).
 
 Choosing one asks the window to load it in the background (MainWindow.open_model); a failure goes
 through the error funnel and the previous model stays loaded. The last few models that loaded are
@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QToolButton
 
+from ui.model_download import GetModelDialog
 from ui.remote_dialog import RemoteModelDialog
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class ModelPicker(QObject):
         self.hub_action = QAction("&Hub id…", self)
         self.hub_action.setStatusTip("A model on the Hugging Face hub, e.g. HuggingFaceTB/SmolLM2-135M-Instruct")
         self.hub_action.triggered.connect(self.ask_hub_id)
+        self.get_action = QAction("&Get a larger model…", self)
+        self.get_action.setStatusTip("Download a larger model from a short list, with its size, memory and expected speed")
+        self.get_action.triggered.connect(self.get_model)
         self.remote_action = QAction("&Remote (NDIF)…", self)
         self.remote_action.setStatusTip("A large model run by the National Deep Inference Facility (needs an NDIF API key)")
         self.remote_action.triggered.connect(self.ask_remote)
@@ -125,6 +129,12 @@ class ModelPicker(QObject):
         if ok and text.strip():
             self.choose(text)
 
+    def get_model(self) -> GetModelDialog:
+        """Model → Get a larger model…: the catalogue and a download (ui.model_download); it opens the model when done."""
+        dialog = GetModelDialog(self.window)
+        dialog.open()
+        return dialog
+
     def ask_remote(self) -> None:
         dialog = RemoteModelDialog(self.window)
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -145,7 +155,8 @@ class ModelPicker(QObject):
 
     def _rebuild(self) -> None:
         self.menu.clear()
-        for action in (self.embedded_action, self.folder_action, self.gguf_action, self.hub_action, self.remote_action):
+        for action in (self.embedded_action, self.get_action, self.folder_action, self.gguf_action, self.hub_action,
+                       self.remote_action):
             self.menu.addAction(action)
         recent = [s for s in recent_models(self.window.settings) if s != "embedded"]
         if recent:

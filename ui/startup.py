@@ -45,6 +45,8 @@ class TimeLeft:
     def text(self) -> str:
         """The status, with 'about N s left' after SHOW_AFTER_S (or the time spent when unknown)."""
         elapsed = self._clock() - self.started
+        if self.status.endswith(" left"):  # the step keeps its own estimate (a download's speed and time left)
+            return self.status
         if elapsed < SHOW_AFTER_S:
             return f"{self.status}…"
         left = self.seconds_left()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from lab.cli.catalogue import add_models_command
 from lab.cli import numbers
 from lab.cli.lessons import add_lessons_command
 from lab.cli.scenarios import add_scenario_commands
@@ -426,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scenario_commands(sub, common)
     add_lessons_command(sub, common)
+    add_models_command(sub)
     add_suppress_command(sub, common)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")

