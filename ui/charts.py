@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 LIGHT = {"face": "#ffffff", "ink": "#222222", "grid": "#dddddd"}
 DARK = {"face": "#000000", "ink": "#ffffff", "grid": "#555555"}
+NORMAL_POINTS = 8.5  # chart type in normal mode; presentation mode uses the theme's pixel size
 
 
 class Chart(QWidget):
@@ -24,6 +25,7 @@ class Chart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         self.presentation = False
+        self.pixels = 18  # presentation type size in screen pixels (ui.theme.presentation_pixels)
         self._stale = False
 
     def redraw(self) -> None:
@@ -56,10 +58,16 @@ class Chart(QWidget):
 
     @property
     def font_size(self) -> float:
-        return 13.0 if self.presentation else 8.5
+        """Points at the figure's dpi: the theme's pixel size in presentation mode."""
+        return self.pixels * 72 / self.figure.dpi if self.presentation else NORMAL_POINTS
 
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
+    @property
+    def scale(self) -> float:
+        """How much larger than normal type, for margins, markers and line widths."""
+        return self.font_size / NORMAL_POINTS
+
+    def set_presentation(self, on: bool, pixels: int = 18) -> None:
+        self.presentation, self.pixels = on, pixels
         self.request_redraw()  # sizes of markers and labels depend on the mode, not only colours
 
     def restyle(self) -> None:

@@ -218,6 +218,8 @@ class ChatTab(GenerationTab):
 
         def finished() -> None:
             self.messages.append({"role": "assistant", "content": "".join(self._answer).strip()})
+            if self.runner.last_stopped:
+                self.transcript.mark_stopped()
             self._finish(steering)
 
         job = generation_job(

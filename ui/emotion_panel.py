@@ -8,6 +8,7 @@ from html import escape
 
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QGridLayout,
     QHBoxLayout,
@@ -26,6 +27,8 @@ from ui.fields import CheckedDoubleSpinBox
 from ui.palette import emotion_color
 from ui.steering_model import SteeringModel
 from ui.strength_slider import STEP, StrengthSlider
+
+MIN_ROWS = 6  # slider rows always in view
 
 
 class _FittingScrollArea(QScrollArea):
@@ -146,8 +149,18 @@ class EmotionPanel(QWidget):
                 self._grid.addWidget(widget, index, column)
             self.rows[name] = row
         self._grid.setRowStretch(len(self.rows), 1)
-        self._scroll.updateGeometry()
+        self._fit_rows()
         self.setEnabled(True)
+
+    def _fit_rows(self) -> None:
+        """At least MIN_ROWS rows in view, and one wheel notch scrolls one row."""
+        first = next(iter(self.rows.values()), None)
+        if first is None:
+            return
+        pitch = max(first.spin.sizeHint().height(), first.check.sizeHint().height()) + max(self._grid.verticalSpacing(), 0)
+        self._scroll.setMinimumHeight(min(MIN_ROWS, len(self.rows)) * pitch + 2 * self._scroll.frameWidth())
+        self._scroll.verticalScrollBar().setSingleStep(max(1, pitch // max(1, QApplication.wheelScrollLines())))
+        self._scroll.updateGeometry()
 
     def reset_all(self) -> None:
         self.steering.reset()
@@ -156,6 +169,7 @@ class EmotionPanel(QWidget):
         """Presentation mode: no intro text and tight rows, so every slider fits without scrolling."""
         self.intro.setVisible(not on)
         self._grid.setVerticalSpacing(1 if on else -1)
+        self._fit_rows()
 
     def set_strength_range(self, strength_range: StrengthRange) -> None:
         """The model's calibrated range (lab.scenarios.strength_range)."""

@@ -5,7 +5,7 @@ import gc
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -43,26 +43,25 @@ from ui.sampling import SamplingPanel
 from ui.sessions import SessionsTab
 from ui.startup import Estimate
 from ui.state import LabState
-from ui.theme import Theme
+from ui.theme import Theme, presentation_pixels
 from ui.validation_page import ValidationPage
 from ui.workers import Job, JobContext, ModelRunner
 
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
 DEFAULT_TINT = "happy"
-COMPACT_SCALE = 1.0  # the emotion dock's font in presentation mode (the rest: ui.theme.FONT_SCALE)
+HELP_MIN_WIDTH = 260  # the help panel never wraps one word per line
+SMALL_RESTORE = 0.6  # a saved window smaller than this share of the screen (a smaller screen's) opens maximised
 
 
-def compact_style(theme: Theme) -> str:
-    """The emotion dock in presentation mode: a smaller scale than the rest, so every slider fits."""
-    size = theme.base_font.pointSizeF()
-    font = f"QWidget {{ font-size: {size * COMPACT_SCALE:g}pt; }}" if size > 0 else ""
-    return font + COMPACT_ROWS
+def compact_style(pixels: int) -> str:
+    """The emotion dock in presentation mode: the theme's type size, tight rows, so many sliders fit."""
+    return f"QWidget {{ font-size: {pixels}px; }}" + COMPACT_ROWS
 
 
 COMPACT_ROWS = """
 QPushButton, QToolButton { padding: 1px 6px; }
 QAbstractSpinBox { padding: 0px 2px; border-width: 1px; }
-QCheckBox::indicator { width: 12px; height: 12px; }
+QCheckBox::indicator { width: 0.7em; height: 0.7em; }
 QSlider::groove:horizontal { height: 6px; }
 QSlider::handle:horizontal { width: 14px; margin: -4px 0; }
 """
@@ -125,9 +124,8 @@ class MainWindow(QMainWindow):
         left = QWidget()
         layout = QVBoxLayout(left)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.emotions)
+        layout.addWidget(self.emotions, 1)  # the slider list takes the free height
         layout.addWidget(self.sampling)
-        layout.addStretch(1)
         self.emotion_dock = QDockWidget("Emotions and steering")
         self.emotion_dock.setObjectName("emotions")
         self.emotion_dock.setWidget(left)
@@ -137,6 +135,7 @@ class MainWindow(QMainWindow):
         self.help_dock = QDockWidget("What am I seeing?")
         self.help_dock.setObjectName("help")
         self.help_dock.setWidget(self.help)
+        self.help.setMinimumWidth(HELP_MIN_WIDTH)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.help_dock)
         self.resizeDocks([self.emotion_dock, self.help_dock], [380, 300], Qt.Orientation.Horizontal)
 
@@ -454,27 +453,45 @@ class MainWindow(QMainWindow):
             self.errors.report(error)
 
     def set_presentation(self, on: bool) -> None:
-        """Full screen, large type, high contrast; compact: the sliders fit without scrolling (the
-        sampling settings and the help panel step aside; F1 still opens the help)."""
+        """Full screen, type that scales with the screen (ui.theme.presentation_pixels), high contrast;
+        compact rows so many sliders fit (the sampling settings and the help panel step aside; F1 still
+        opens the help)."""
         was_on = self.theme.presentation
         self.presentation_action.setChecked(on)
-        self.theme.set_presentation(on)
         self.sampling.setVisible(not on)
-        self.emotions.set_compact(on)
-        for splitter in (*self.chat.findChildren(QSplitter), *self.compare.findChildren(QSplitter)):
-            if splitter.orientation() == Qt.Orientation.Vertical and splitter.count() == 2:
-                splitter.setSizes([400, 600] if on else [600, 400])  # presentation: the plot gets the room
-        self.emotion_dock.setStyleSheet(compact_style(self.theme) if on else "")
         if on and not was_on:
             self._help_was_visible = self.help_dock.isVisible()
             self.help_dock.hide()
         elif was_on and not on:
             self.help_dock.setVisible(getattr(self, "_help_was_visible", True))
+        screen = self.screen() or QApplication.primaryScreen()
+        self._apply_type(on, screen.geometry().height() if on else self.height())
+        for splitter in (*self.chat.findChildren(QSplitter), *self.compare.findChildren(QSplitter)):
+            if splitter.orientation() == Qt.Orientation.Vertical and splitter.count() == 2:
+                splitter.setSizes([500, 500] if on else [600, 400])  # presentation: words and plot alike
         full = Qt.WindowState.WindowFullScreen
-        self.setWindowState(self.windowState() | full if on else self.windowState() & ~full)
+        if on and not was_on:
+            self._normal_geometry = self.saveGeometry()
+            self.setGeometry(screen.geometry())  # also where no window manager handles full screen
+            self.setWindowState(self.windowState() | full)
+        elif was_on and not on:
+            self.setWindowState(self.windowState() & ~full)
+            self.restoreGeometry(getattr(self, "_normal_geometry", self.saveGeometry()))
+
+    def _apply_type(self, on: bool, height: int) -> None:
+        """Type sizes for a (full-screen) window `height` pixels tall, everywhere: widgets, sliders, charts."""
+        self.theme.set_presentation(on, height)
+        self.emotion_dock.setStyleSheet(compact_style(self.theme.pixels) if on else "")
+        self.emotions.set_compact(on)
         for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart,
                       self.scenarios.chart, self.experiments.chart):
-            chart.set_presentation(on)
+            chart.set_presentation(on, self.theme.pixels)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Presentation type follows the full-screen window's height (a projector's resolution)."""
+        super().resizeEvent(event)
+        if self.theme.presentation and presentation_pixels(self.height()) != presentation_pixels(event.oldSize().height()):
+            self._apply_type(True, self.height())
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Emotion Lab", f"<b>Emotion Lab {__version__}</b><p>Watch and steer the emotion "
@@ -528,11 +545,8 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            screen = QApplication.primaryScreen().availableGeometry()
-            self.resize(min(1400, screen.width() * 9 // 10), min(860, screen.height() * 9 // 10))
+        if geometry is None or not self.restoreGeometry(geometry) or self._small_for_screen():
+            self.maximise()
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
@@ -542,6 +556,20 @@ class MainWindow(QMainWindow):
         self.set_raw_readings(s.value("raw_readings", False, type=bool))
         if s.value("presentation", False, type=bool):
             self.set_presentation(True)
+
+    def _small_for_screen(self) -> bool:
+        """A saved normal window much smaller than this screen (saved on a smaller one), or not on it."""
+        if self.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
+            return False
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        frame = self.geometry()
+        return (frame.width() < SMALL_RESTORE * screen.width() or frame.height() < SMALL_RESTORE * screen.height()
+                or not screen.contains(frame.center()))
+
+    def maximise(self) -> None:
+        """Fill the screen's free area (also where no window manager maximises windows)."""
+        self.setGeometry((self.screen() or QApplication.primaryScreen()).availableGeometry())
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def save_settings(self) -> None:
         s = self.settings

@@ -219,7 +219,7 @@ class ReadingsPlot(Chart):
         if self.ax.get_legend() is not None:
             self.ax.get_legend().remove()
         self._lines, self._marks = {}, []
-        scale = 1.5 if self.presentation else 1.0
+        scale = self.scale
         for row in range(self.rows):
             look = ROW_LOOKS[row] if self.rows == 2 else ROW_LOOKS[1]
             for name in self._shown:
@@ -242,7 +242,7 @@ class ReadingsPlot(Chart):
         """One entry per emotion (colour and line style), plus the two row looks in Compare; right of the data."""
         if not self._shown:
             return
-        scale = 1.5 if self.presentation else 1.0
+        scale = self.scale
         handles = [Line2D([], [], linestyle=emotion_dash(n, self._all), color=emotion_color(n, self._all),
                           linewidth=2.4 * scale, label=n) for n in self._shown]
         if self.rows == 2:
@@ -260,7 +260,7 @@ class ReadingsPlot(Chart):
     def _fit_margins(self, _event: object = None) -> None:
         """Margins in pixels (axis labels left and below, the legend right), whatever the size."""
         width, height = self.figure.get_size_inches() * self.figure.dpi
-        scale = 1.5 if self.presentation else 1.0
+        scale = self.scale
         legend = self.ax.get_legend()
         if legend is not None and self._legend_ncols != self._legend_columns(len(legend.get_texts())):
             legend.remove()
@@ -276,8 +276,8 @@ class ReadingsPlot(Chart):
         style = {"color": "#999999", "linestyle": "--"} if kind == "turn" else {"color": self.colors["ink"], "linestyle": ":"}
         self._marks.append(self.ax.axvline(x - 0.5, linewidth=1.3, animated=True, **style))
 
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
+    def set_presentation(self, on: bool, pixels: int = 18) -> None:
+        self.presentation, self.pixels = on, pixels
         self._rebuild()
 
     def restyle(self) -> None:

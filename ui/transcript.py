@@ -51,16 +51,23 @@ class TranscriptView(QTextBrowser):
         self._answer_start: int | None = None
         self._answer_spans = 0
         self._messages: list[tuple[int, int]] = []  # (document position, spans so far) where each message began
+        self.following = True  # keep the newest text in view; False once the reader scrolls up on purpose
+        self._scrolling = False
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._moved)
+        bar.rangeChanged.connect(self._grown)
         self.setPlaceholderText("The conversation appears here. Hover a coloured word to see every emotion reading for it.")
 
     def clear_all(self) -> None:
         self.clear()
         self.spans, self._answer_start, self._messages = [], None, []
+        self.following = True
 
     def add_message(self, role: str, text: str) -> None:
-        """A user or system message (plain text, not tinted)."""
+        """A user or system message (plain text, not tinted); the view follows the conversation again."""
         self._messages.append((self._end(), len(self.spans)))
         self._block(role).insertText(text, QTextCharFormat())
+        self.following = True
         self._scroll()
 
     def begin_answer(self, label: str = "Assistant") -> None:
@@ -68,20 +75,29 @@ class TranscriptView(QTextBrowser):
         self._answer_start = self._end()
         self._answer_spans = len(self.spans)
         self._block(label)
+        self._scroll()
+
+    def mark_stopped(self) -> None:
+        """Say at the end of the current answer that it was stopped before it was finished."""
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        note = QTextCharFormat()
+        note.setFontItalic(True)
+        note.setForeground(QColor("#808080"))
+        cursor.insertText(" [stopped]", note)
+        self._scroll()
 
     def add_tokens(self, events: list[TokenEvent]) -> None:
         """Append generated tokens, tinted by the current emotion."""
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        follow = self._at_bottom()
         for event in events:
             if not event.text:
                 continue
             start = cursor.position()
             cursor.insertText(event.text, self._format(event))
             self.spans.append(TokenSpan(start, cursor.position(), event))
-        if follow:
-            self._scroll()
+        self._scroll()
 
     def drop_last_answer(self) -> None:
         """Remove the answer begun last (for Regenerate)."""
@@ -182,12 +198,25 @@ class TranscriptView(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.End)
         return cursor.position()
 
-    def _at_bottom(self) -> bool:
-        bar = self.verticalScrollBar()
-        return bar.value() >= bar.maximum() - 4
+    def _moved(self, value: int) -> None:
+        """The view moved without us (wheel, drag, keys, a clicked plot point): follow only at the bottom."""
+        if not self._scrolling:
+            self.following = value >= self.verticalScrollBar().maximum() - 4
+
+    def _grown(self, _minimum: int, _maximum: int) -> None:
+        """More text, or a smaller view (a resize, presentation mode): keep the newest line in view."""
+        self._scroll()
 
     def _scroll(self) -> None:
-        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+        """Show the newest line, unless the reader scrolled up to read something earlier."""
+        if not self.following:
+            return
+        bar = self.verticalScrollBar()
+        self._scrolling = True
+        try:
+            bar.setValue(bar.maximum())
+        finally:
+            self._scrolling = False
 
 
 def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = ()) -> str:
