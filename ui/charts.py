@@ -1,6 +1,8 @@
 """A matplotlib figure in a Qt widget (no pyplot), styled for normal or presentation mode."""
 from __future__ import annotations
 
+import textwrap
+
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
@@ -35,8 +37,19 @@ class Chart(QWidget):
     def finish(self) -> None:
         """Theme, lay out and schedule the drawing of a freshly built figure."""
         self.restyle()
+        self.wrap_labels()
         self.figure.tight_layout()
         self.canvas.draw_idle()
+
+    def wrap_labels(self) -> None:
+        """Break titles and axis labels into lines that fit the figure (a narrow chart on a projector)."""
+        width, height = self.figure.get_size_inches() * self.figure.dpi
+        char = self.font_size * self.figure.dpi / 72 * 0.62  # a generous average character width, in pixels
+        for ax in self.figure.axes:
+            for text, room in ((ax.title, width), (ax.xaxis.label, width), (ax.yaxis.label, height)):
+                words = text.get_text().replace("\n", " ")
+                if words:
+                    text.set_text(textwrap.fill(words, max(8, int(0.9 * room / char)), break_on_hyphens=False, break_long_words=False))
 
     def request_redraw(self) -> None:
         """Redraw now if visible, else when next shown (keeps hidden tabs from costing GUI time)."""

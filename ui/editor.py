@@ -80,6 +80,7 @@ class EditorTab(QWidget):
             "We used to ride our bikes down this street every summer."
         )
         self.count = QLabel()
+        self.count.setWordWrap(True)  # long on a projector: wraps instead of widening the form
         self.examples.textChanged.connect(self._count)
         self.save_button = QPushButton("Save and measure")
         self.save_button.setToolTip("Store the emotion and measure it against the built-in emotions "
@@ -112,6 +113,8 @@ class EditorTab(QWidget):
         splitter.addWidget(self.chart)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([400, 600])  # the chart gets the larger share (scaled to the real width)
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
         runner.busy_changed.connect(self._update_buttons)

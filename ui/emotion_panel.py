@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -50,6 +50,7 @@ class EmotionRow:
         self.mark_steered(False)
         self.check.setToolTip(tooltip + "<br><i>Tick to show this emotion in the plot.</i>")
         self.slider = StrengthSlider()
+        self.slider.setMinimumWidth(70)
         self.slider.setToolTip(tooltip)
         self.slider.setAccessibleName(f"{name} steering strength")
         self.spin = CheckedDoubleSpinBox(f"{name} strength")
@@ -109,8 +110,10 @@ class EmotionPanel(QWidget):
         self.save_button = QPushButton("Save preset…")
         self.load_button = QPushButton("Load preset…")
         buttons = QHBoxLayout()
-        for button in (self.reset_all_button, self.save_button, self.load_button):
-            buttons.addWidget(button)
+        buttons.addWidget(self.reset_all_button)
+        presets = QHBoxLayout()  # a second line: the dock stays narrow, the tabs keep their room
+        for button in (self.save_button, self.load_button):
+            presets.addWidget(button)
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
         self._grid.setColumnStretch(1, 1)
@@ -119,10 +122,12 @@ class EmotionPanel(QWidget):
         self._scroll = _FittingScrollArea(widgetResizable=True)
         self._scroll.setWidget(self._grid_host)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows are never cut sideways
         buttons.addWidget(self.expert)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(buttons)
+        layout.addLayout(presets)
         layout.addWidget(self._scroll, 1)
         self._apply_range()
         self.setEnabled(False)
@@ -159,6 +164,7 @@ class EmotionPanel(QWidget):
             return
         pitch = max(first.spin.sizeHint().height(), first.check.sizeHint().height()) + max(self._grid.verticalSpacing(), 0)
         self._scroll.setMinimumHeight(min(MIN_ROWS, len(self.rows)) * pitch + 2 * self._scroll.frameWidth())
+        self._scroll.setMinimumWidth(self._grid_host.minimumSizeHint().width() + self._scroll.verticalScrollBar().sizeHint().width())
         self._scroll.verticalScrollBar().setSingleStep(max(1, pitch // max(1, QApplication.wheelScrollLines())))
         self._scroll.updateGeometry()
 
@@ -166,8 +172,10 @@ class EmotionPanel(QWidget):
         self.steering.reset()
 
     def set_compact(self, on: bool) -> None:
-        """Presentation mode: no intro text and tight rows, so every slider fits without scrolling."""
+        """Presentation mode: no intro text, no preset buttons (File menu, Ctrl+O/Ctrl+S) and tight rows."""
         self.intro.setVisible(not on)
+        self.save_button.setVisible(not on)
+        self.load_button.setVisible(not on)
         self._grid.setVerticalSpacing(1 if on else -1)
         self._fit_rows()
 

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.help_dock.setWidget(self.help)
         self.help.setMinimumWidth(HELP_MIN_WIDTH)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.help_dock)
-        self.resizeDocks([self.emotion_dock, self.help_dock], [380, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.emotion_dock, self.help_dock], [340, HELP_MIN_WIDTH], Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Starting…")

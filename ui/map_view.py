@@ -34,8 +34,9 @@ class MapChart(Chart):
         for name, (x, y), placed in zip(d.emotions, self.points, picture.placed, strict=True):
             color = emotion_color(name, d.emotions)
             ax.scatter([x], [y], s=90 if self.presentation else 50, color=color, facecolors="none" if placed else color, zorder=3)
-            ax.annotate(name, (x, y), xytext=(6, 4), textcoords="offset points", fontsize=self.font_size + 2,
-                        color=color)
+            right = x > float(np.median(self.points[:, 0]))  # names point inward: none runs off the edge
+            ax.annotate(name, (x, y), xytext=(-6 if right else 6, 4), textcoords="offset points",
+                        ha="right" if right else "left", fontsize=self.font_size + 2, color=color)
         ax.axhline(0, color="#aaaaaa", linewidth=0.6)
         ax.axvline(0, color="#aaaaaa", linewidth=0.6)
         ax.set_xlabel(picture.axes[0].label)

@@ -7,6 +7,7 @@ data, is robust to one outlier); a note says when points lie off the scale.
 from __future__ import annotations
 
 import math
+import textwrap
 
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
@@ -267,9 +268,15 @@ class ReadingsPlot(Chart):
             self._legend()
             legend = self.ax.get_legend()
         legend = self._legend_ncols * 125 * scale if legend is not None else 10
+        top, bottom = 1 - min(0.2, 10 / height), min(0.4, 42 * scale / height)
+        pixels = self.font_size * self.figure.dpi / 72
+        label = self.ax.yaxis.label
+        words = label.get_text().replace("\n", " ")
+        label.set_text(textwrap.fill(words, max(8, int(0.9 * (top - bottom) * height / (pixels * 0.62))), break_on_hyphens=False, break_long_words=False))
+        lines = label.get_text().count("\n") + 1
         self.figure.subplots_adjust(
-            left=min(0.3, 62 * scale / width), right=max(0.5, 1 - legend / width),
-            top=1 - min(0.2, 10 / height), bottom=min(0.4, 42 * scale / height),
+            left=min(0.35, (40 * scale + lines * pixels * 1.3) / width), right=max(0.5, 1 - legend / width),
+            top=top, bottom=bottom,
         )
 
     def _add_mark(self, x: int, kind: str) -> None:

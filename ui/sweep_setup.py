@@ -50,7 +50,8 @@ class SweepSetup(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[ScenarioEntry] = []
-        self.scenario_box = QComboBox()
+        self.scenario_box = QComboBox(minimumContentsLength=14)  # long titles elide in the box, not widen the page
+        self.scenario_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.scenario_box.currentIndexChanged.connect(self._scenario_changed)
         refresh = QPushButton("↻", toolTip="Re-read the scenario files")
         refresh.clicked.connect(self.refresh_scenarios)
