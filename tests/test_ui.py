@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QEvent, QPoint, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QHelpEvent, QTextCursor  # noqa: E402
+from PySide6.QtGui import QFontInfo, QHelpEvent, QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
@@ -339,14 +339,14 @@ def test_presentation_mode_and_screenshots(idle, qtbot):
     qtbot.wait(300)
     window.grab().save(str(SCREENSHOTS / "sessions.png"))
     window.tabs.setCurrentWidget(window.chat)
-    normal = window.chat.transcript.font().pointSizeF()
+    normal = QFontInfo(window.chat.transcript.font()).pixelSize()
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.theme.presentation and window.chat.plot.presentation
-    assert window.chat.transcript.font().pointSizeF() > normal
+    assert QFontInfo(window.chat.transcript.font()).pixelSize() > normal
     qtbot.wait(300)
     window.grab().save(str(SCREENSHOTS / "presentation.png"))
     window.set_presentation(False)
-    assert not window.theme.presentation and window.chat.transcript.font().pointSizeF() == normal
+    assert not window.theme.presentation and QFontInfo(window.chat.transcript.font()).pixelSize() == normal
     for name in ("main", "compare", "editor", "map", "sessions", "presentation"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
 

@@ -242,9 +242,103 @@ def test_plot_scale_ignores_one_outlier_and_raw_toggle(qapp, window):
 def test_new_conversation_button_and_no_internal_names(qapp, window):
     window.chat.prompt.setPlainText("")
     window.chat.send()
-    box = window.errors._box
-    assert box is not None and "LabError" not in box.detailedText() and "lab." not in box.text()
+    assert window.errors._box is None, "an empty prompt is a hint in the status bar, not a window to close"
+    assert window.status_label.text() == "Type a message for the model first."
     window.chat.messages = [{"role": "user", "content": "hi"}]
     window.chat.new_button.click()
     assert window.chat.messages == []
 
+
+
+def test_transcript_follows_unless_scrolled_up_and_marks_stops(qapp, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    _chat_with_answers(qapp, window, answers=1)
+    view, bar = window.chat.transcript, window.chat.transcript.verticalScrollBar()
+    window.resize(1280, 720)
+    for _ in range(2):  # long prompts
+        window.chat.prompt.setPlainText("A long question about the sea and the sky. " * 12)
+        window.chat.send()
+        window.runner.stop()
+        while window.chat.generating:
+            _settle(qapp, 1)
+    _settle(qapp)
+    assert bar.maximum() > 0 and bar.value() == bar.maximum(), "the newest line is in view"
+    bar.triggerAction(bar.SliderAction.SliderToMinimum)  # the reader scrolls up on purpose
+    window.chat.transcript.add_tokens(window.chat.last_events[-3:])
+    assert bar.value() == 0 and not view.following, "reading earlier text is not interrupted"
+    window.chat.prompt.setPlainText("Another question")
+    window.chat.send()
+    assert view.following and bar.value() == bar.maximum(), "a new message brings the view back to the newest line"
+    window.runner.stop()
+    deadline = time.monotonic() + 30
+    while window.chat.generating and time.monotonic() < deadline:
+        _settle(qapp, 1)
+    assert view.toPlainText().endswith("[stopped]") and bar.value() == bar.maximum()
+    window.chat.prompt.setFocus()
+    QTest.keyClick(window.chat.prompt, Qt.Key.Key_Tab)
+    assert "\t" not in window.chat.prompt.toPlainText() and not window.chat.prompt.hasFocus(), "Tab moves on"
+
+
+def test_token_numbers_match_the_plot(qapp, window):
+    from ui.transcript import token_tooltip
+
+    _chat_with_answers(qapp, window, answers=1)
+    view, plot = window.chat.transcript, window.chat.plot
+    for span in view.spans:
+        assert plot._x[0][plot._events[0].index(span.event)] == span.number, "the transcript counts as the plot does"
+    span = view.spans[-1]
+    assert f"generated token {span.number}," in token_tooltip(span.event, None, False, span.number)
+    window.chat.show_token(span.event)
+    assert window.status_label.text().startswith(f"Generated token {span.number} ")
+
+
+def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from lab.scenarios.strength_range import StrengthRange
+    from ui.sweep_chart import dodged
+    from ui.sweep_setup import parse_strengths
+
+    setup = window.experiments.setup
+    window.set_strength_range(StrengthRange(0.04, 0.1, True))
+    assert max(abs(v) for v in parse_strengths(setup.strengths.text())) == pytest.approx(0.04)
+    assert setup.warning.isHidden()
+    setup.strengths.setText("-0.06,0,0.06")
+    assert not setup.warning.isHidden() and "±0.04" in setup.warning.text() and "+0.06" in setup.warning.text()
+    setup.seeds.setValue(5)
+    setup.set_emotions(["happy"])
+    store = QSettings(str(tmp_path / "sweep.ini"), QSettings.Format.IniFormat)
+    setup.save(store)
+    from ui.sweep_setup import SweepSetup
+
+    again = SweepSetup()
+    again.restore(store)
+    again.set_emotion_choices(list(BUILT_IN_ORDER))
+    assert again.strengths.text() == "-0.06,0,0.06" and again.seeds.value() == 5 and again.emotions() == ["happy"]
+    a, b = dodged([0.0, 0.02], 0, 2), dodged([0.0, 0.02], 1, 2)
+    assert a[0] < b[0] and b[0] - a[0] < 0.02, "equal rates of two checks are drawn side by side"
+
+
+def test_settings_live_in_emotion_lab_home(lab_home, monkeypatch, tmp_path):
+    from ui.main_window import app_settings
+
+    monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "lab"))
+    assert app_settings().fileName() == str(tmp_path / "lab" / "settings.ini")
+
+
+def test_small_saved_geometry_opens_maximised(qapp, tmp_path, lab_home, tiny_lm, twenty_emotions):
+    from PySide6.QtCore import QSettings
+
+    store = tmp_path / "s.ini"
+    first = shown_window(qapp, tmp_path, tiny_lm, twenty_emotions)
+    first.showNormal()
+    first.resize(400, 300)  # as if saved on a much smaller screen
+    first.close()
+    assert QSettings(str(store), QSettings.Format.IniFormat).value("window/geometry") is not None
+    again = shown_window(qapp, tmp_path, tiny_lm, twenty_emotions)
+    screen = again.screen().availableGeometry()
+    assert again.width() >= 0.9 * screen.width() and again.height() >= 0.9 * screen.height()
+    assert again.help.width() >= 260
+    again.close()

@@ -38,6 +38,7 @@ class CompareTab(GenerationTab):
                        "the right one follows the sliders, even while it is being written.")
         intro.setWordWrap(True)
         self.prompt = QPlainTextEdit(placeholderText="A prompt to answer twice…")
+        self.prompt.setTabChangesFocus(True)
         self.prompt.setMaximumHeight(70)
         self.run_button = QPushButton("Compare")
         self.run_button.setToolTip("Generate both answers (Ctrl+Enter); press again to stop (Esc)")

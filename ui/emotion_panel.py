@@ -97,6 +97,7 @@ class EmotionPanel(QWidget):
         self.steering = steering
         self.rows: dict[str, EmotionRow] = {}
         self.strength_range = StrengthRange.fallback()
+        self._range_known = False  # no number in the intro until the loaded model's range is known
         steering.changed.connect(self._show)
         self.intro = QLabel()
         self.intro.setWordWrap(True)
@@ -182,6 +183,7 @@ class EmotionPanel(QWidget):
     def set_strength_range(self, strength_range: StrengthRange) -> None:
         """The model's calibrated range (lab.scenarios.strength_range)."""
         self.strength_range = strength_range
+        self._range_known = True
         self._apply_range()
 
     def limit(self) -> float:
@@ -195,8 +197,9 @@ class EmotionPanel(QWidget):
     def _apply_range(self) -> None:
         r = self.strength_range
         source = "measured on this model" if r.measured else "typical; not yet measured on this model"
-        self.intro.setText(f"Move a slider right to push the model toward an emotion, left to push it away. "
-                           f"Beyond ±{r.cliff:.3f} the text falls apart ({source}).")
+        limit = (f" Beyond ±{r.cliff:.3f} the text falls apart ({source})." if self._range_known
+                 else " How far they go is shown when the model has loaded.")
+        self.intro.setText("Move a slider right to push the model toward an emotion, left to push it away." + limit)
         for row in self.rows.values():
             row.set_limits(self.limit(), r.cliff, self.range_hint())
 

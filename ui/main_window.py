@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -50,7 +51,7 @@ from ui.workers import Job, JobContext, ModelRunner
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
 DEFAULT_TINT = "happy"
 HELP_MIN_WIDTH = 260  # the help panel never wraps one word per line
-SMALL_RESTORE = 0.6  # a saved window smaller than this share of the screen (a smaller screen's) opens maximised
+SMALL_RESTORE = 0.8  # a saved normal window smaller than this share of the screen (a smaller screen's) opens maximised
 
 
 def compact_style(pixels: int) -> str:
@@ -67,6 +68,15 @@ QSlider::handle:horizontal { width: 14px; margin: -4px 0; }
 """
 
 
+def app_settings() -> QSettings:
+    """The app's settings: in EMOTION_LAB_HOME when it is set (each classroom user or test keeps its own),
+    else the desktop's usual place."""
+    home = os.environ.get("EMOTION_LAB_HOME")
+    if home:
+        return QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("EmotionLab", "Emotion Lab")
+
+
 class MainWindow(QMainWindow):
     """Emotion Lab. Shows at once; call start_loading() to load the model in the background."""
 
@@ -78,7 +88,7 @@ class MainWindow(QMainWindow):
         self.spec = spec
         self.calibrate_range = calibrate_range
         self.estimate: Estimate | None = None
-        self.settings = settings if settings is not None else QSettings("EmotionLab", "Emotion Lab")
+        self.settings = settings if settings is not None else app_settings()
         self.theme = Theme(QApplication.instance())
         self.errors = ErrorFunnel(self)
         self.state = LabState(self)
@@ -273,7 +283,7 @@ class MainWindow(QMainWindow):
             return
 
         def done(measured: StrengthRange) -> None:
-            self.emotions.set_strength_range(measured)
+            self.set_strength_range(measured)
             self.status_label.setText(f"Ready. Steering stays coherent up to ±{measured.cliff:.3f} on this model.")
 
         self._start_estimate()
@@ -316,8 +326,13 @@ class MainWindow(QMainWindow):
 
         self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
 
+    def set_strength_range(self, strength_range: StrengthRange) -> None:
+        """The loaded model's coherence cliff: the sliders end there, sweeps are warned beyond it."""
+        self.emotions.set_strength_range(strength_range)
+        self.experiments.setup.set_cliff(strength_range.cliff)
+
     def use_engine(self, engine: Engine) -> None:
-        self.emotions.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
+        self.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
         self.state.set_engine(engine)
         if engine.remote is None:
             self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
@@ -551,6 +566,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.sampling.restore(s)
+        self.experiments.setup.restore(s)
         self.sessions.restore_columns(s)
         self.state.set_system_prompt(str(s.value("system_prompt", "")))
         self.set_raw_readings(s.value("raw_readings", False, type=bool))
@@ -576,6 +592,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         self.sampling.save(s)
+        self.experiments.setup.save(s)
         self.sessions.save_columns(s)
         s.setValue("system_prompt", self.state.system_prompt)
         s.setValue("presentation", self.theme.presentation)

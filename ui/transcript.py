@@ -21,10 +21,12 @@ class TokenSpan:
     start: int
     end: int
     event: TokenEvent
+    number: int = 0  # the token's place on the plot's "generated token" axis (empty tokens count too)
 
 
-def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = False) -> str:
-    """All readings of one token, highest first, plus the steering in force."""
+def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = False, number: int | None = None) -> str:
+    """All readings of one token, highest first, plus the steering in force; `number`: the token's place
+    on the plot's 'generated token' axis."""
     readings = event.shown_readings(raw)
     rows = "".join(
         f"<tr><td>{'<b>' + escape(name) + '</b>' if name == highlight else escape(name)}</td>"
@@ -34,7 +36,7 @@ def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = F
     steering = ", ".join(f"{escape(k)} {v:+.3f}" for k, v in event.strengths.items()) or "none"
     kind = "raw readings (steering push included)" if raw else "readings (steering push removed)"
     return (
-        f"<p><b>{escape(repr(event.text))}</b> &nbsp;token {event.position}, {kind}</p>"
+        f"<p><b>{escape(repr(event.text))}</b> &nbsp;{token_name(event, number)}, {kind}</p>"
         f"<table>{rows}</table><p>Steering in force: {steering}</p>"
     )
 
@@ -50,7 +52,9 @@ class TranscriptView(QTextBrowser):
         self.raw = False  # tint and tooltips by the raw readings (steering push included)
         self._answer_start: int | None = None
         self._answer_spans = 0
-        self._messages: list[tuple[int, int]] = []  # (document position, spans so far) where each message began
+        self._messages: list[tuple[int, int, int]] = []  # (document position, spans, tokens) where each message began
+        self._generated = 0  # generated tokens shown so far, as the plot counts them
+        self._answer_generated = 0
         self.following = True  # keep the newest text in view; False once the reader scrolls up on purpose
         self._scrolling = False
         bar = self.verticalScrollBar()
@@ -61,11 +65,12 @@ class TranscriptView(QTextBrowser):
     def clear_all(self) -> None:
         self.clear()
         self.spans, self._answer_start, self._messages = [], None, []
+        self._generated = 0
         self.following = True
 
     def add_message(self, role: str, text: str) -> None:
         """A user or system message (plain text, not tinted); the view follows the conversation again."""
-        self._messages.append((self._end(), len(self.spans)))
+        self._messages.append((self._end(), len(self.spans), self._generated))
         self._block(role).insertText(text, QTextCharFormat())
         self.following = True
         self._scroll()
@@ -74,6 +79,7 @@ class TranscriptView(QTextBrowser):
         """Start a new answer block; tokens added next go into it."""
         self._answer_start = self._end()
         self._answer_spans = len(self.spans)
+        self._answer_generated = self._generated
         self._block(label)
         self._scroll()
 
@@ -92,11 +98,12 @@ class TranscriptView(QTextBrowser):
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         for event in events:
+            self._generated += 1
             if not event.text:
                 continue
             start = cursor.position()
             cursor.insertText(event.text, self._format(event))
-            self.spans.append(TokenSpan(start, cursor.position(), event))
+            self.spans.append(TokenSpan(start, cursor.position(), event, self._generated - 1))
         self._scroll()
 
     def drop_last_answer(self) -> None:
@@ -108,13 +115,14 @@ class TranscriptView(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         del self.spans[self._answer_spans:]
+        self._generated = self._answer_generated
         self._answer_start = None
 
     def drop_last_exchange(self) -> bool:
         """Remove the last message and everything after it (its answer); False if there is none."""
         if not self._messages:
             return False
-        start, spans = self._messages.pop()
+        start, spans, self._generated = self._messages.pop()
         cursor = QTextCursor(self.document())
         cursor.setPosition(start)
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
@@ -166,7 +174,7 @@ class TranscriptView(QTextBrowser):
             if span is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion, self.raw), self.viewport())
+                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion, self.raw, span.number), self.viewport())
             return True
         return super().viewportEvent(event)
 
@@ -219,12 +227,18 @@ class TranscriptView(QTextBrowser):
             self._scrolling = False
 
 
-def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = ()) -> str:
+def token_name(event: TokenEvent, number: int | None) -> str:
+    """'generated token 9' (as the plot counts: from 0 over the conversation's answers), else its position."""
+    return f"generated token {number}" if number is not None else f"token {event.position}"
+
+
+def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = (), number: int | None = None) -> str:
     """One line for the status bar: the token and its readings (`first` emotions first, then highest first)."""
     rest = sorted((n for n in event.readings if n not in first), key=lambda n: -event.readings[n])
     names = [n for n in first if n in event.readings] + rest
     values = ", ".join(f"{n} {event.readings[n]:+.2f}" for n in names)
-    return f"Token {event.position} {event.text!r}: {values}"
+    name = token_name(event, number)
+    return f"{name[0].upper()}{name[1:]} {event.text!r}: {values}"
 
 
 LEGEND = (
