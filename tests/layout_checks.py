@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
     QLabel,
+    QListView,
+    QListWidget,
     QPushButton,
     QScrollArea,
     QTabBar,
@@ -63,6 +65,20 @@ def cut_texts(root: QWidget, where: str) -> list[str]:
             problems.append(f"{where}: '{text[:40]}' is cut ({room} px for {_text_width(widget, text)} px)")
         elif not in_scroll_list(widget) and not fully_visible(widget):
             problems.append(f"{where}: '{(text or type(widget).__name__)[:40]}' is partly hidden")
+    return problems
+
+
+def cut_list_items(root: QWidget, where: str) -> list[str]:
+    """Items of vertical lists under `root` that are wider than the list and do not wrap."""
+    problems = []
+    for view in root.findChildren(QListWidget):
+        if not view.isVisible() or view.wordWrap() or view.flow() != QListView.Flow.TopToBottom:
+            continue
+        room = view.viewport().width()
+        for row in range(view.count()):
+            text = view.item(row).text()
+            if view.fontMetrics().horizontalAdvance(text) + 8 > room:
+                problems.append(f"{where}: list item '{text[:40]}' is cut ({room} px)")
     return problems
 
 

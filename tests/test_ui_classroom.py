@@ -107,7 +107,8 @@ def _chat_with_answers(qapp, window, answers: int = 3) -> None:
 
 def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
     """Every check of tests/layout_checks.py on every tab of the window as it is now."""
-    from layout_checks import chart_problems, cut_texts, tab_bar_problems, transcript_problems, visible_rows
+    from layout_checks import (chart_problems, cut_list_items, cut_texts, tab_bar_problems, transcript_problems,
+                               visible_rows)
     from PySide6.QtWidgets import QTabWidget
 
     from ui.charts import Chart
@@ -121,6 +122,7 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
         if holder.horizontalScrollBar().maximum() > 0 or holder.verticalScrollBar().maximum() > 0:
             problems.append(f"{where} {title}: the page needs scrolling ({holder.widget().minimumSizeHint().toTuple()})")
         problems += cut_texts(window.tabs.widget(index), f"{where} {title}")
+        problems += cut_list_items(window.tabs.widget(index), f"{where} {title}")
         for chart in window.tabs.widget(index).findChildren(Chart):
             problems += chart_problems(chart, f"{where} {title}")
         if shots:
