@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 
+MIN_CHART = (360, 150)  # a chart smaller than this (px) is too squeezed to read from the back row
+
+
 def window_rect(widget: QWidget) -> QRect:
     return QRect(widget.mapTo(widget.window(), QPoint(0, 0)), widget.size())
 
@@ -129,6 +132,8 @@ def chart_problems(chart, where: str) -> list[str]:
     if not chart.isVisible():
         return []
     problems = [] if fully_visible(chart) else [f"{where}: a chart is partly hidden"]
+    if chart.width() < MIN_CHART[0] or chart.height() < MIN_CHART[1]:
+        problems.append(f"{where}: a chart is squeezed to {chart.width()}x{chart.height()} px")
     figure = chart.figure
     chart.canvas.draw()
     renderer = chart.canvas.get_renderer()

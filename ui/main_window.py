@@ -487,11 +487,17 @@ class MainWindow(QMainWindow):
         full = Qt.WindowState.WindowFullScreen
         if on and not was_on:
             self._normal_geometry = self.saveGeometry()
+            self._was_maximised = bool(self.windowState() & Qt.WindowState.WindowMaximized)
             self.setGeometry(screen.geometry())  # also where no window manager handles full screen
             self.setWindowState(self.windowState() | full)
         elif was_on and not on:
             self.setWindowState(self.windowState() & ~full)
-            self.restoreGeometry(getattr(self, "_normal_geometry", self.saveGeometry()))
+            if getattr(self, "_was_maximised", True):
+                self.maximise()
+            else:
+                self.restoreGeometry(getattr(self, "_normal_geometry", self.saveGeometry()))
+            self.resizeDocks([self.emotion_dock], [self.emotion_dock.widget().minimumSizeHint().width()],
+                             Qt.Orientation.Horizontal)  # back to its normal width
 
     def _apply_type(self, on: bool, height: int) -> None:
         """Type sizes for a (full-screen) window `height` pixels tall, everywhere: widgets, sliders, charts."""
