@@ -344,3 +344,17 @@ def test_small_saved_geometry_opens_maximised(qapp, tmp_path, lab_home, tiny_lm,
     assert again.width() >= 0.9 * screen.width() and again.height() >= 0.9 * screen.height()
     assert again.help.width() >= 260
     again.close()
+
+
+def test_a_session_that_began_unsteered_says_so_in_its_title(qapp, window):
+    from lab.store.titles import SteeredTitle
+
+    title = SteeredTitle("Hi")
+    title.note_unsteered()
+    assert title.text() == "Hi" and title.add({"desperate": 0.04})
+    assert title.text() == "Hi — unsteered, then desperate +0.04"
+    _chat_with_answers(qapp, window, answers=1)  # unsteered
+    window.emotions.rows["happy"].spin.setValue(0.04)
+    _chat_with_answers(qapp, window, answers=1)
+    session = window.recorder.store.list_sessions()[0]
+    assert session.title.endswith("— unsteered, then happy +0.04"), session.title
