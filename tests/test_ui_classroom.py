@@ -358,3 +358,30 @@ def test_a_session_that_began_unsteered_says_so_in_its_title(qapp, window):
     _chat_with_answers(qapp, window, answers=1)
     session = window.recorder.store.list_sessions()[0]
     assert session.title.endswith("— unsteered, then happy +0.04"), session.title
+
+
+def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
+    from PySide6.QtGui import QTextCursor
+
+    from ui.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+
+    for reading in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0):
+        light = tint(reading)
+        assert contrast_ratio(painted(light, WHITE), BLACK) >= 4.5, reading
+        dark = tint(reading, dark=True)
+        assert contrast_ratio(painted(dark, DARK_BACKGROUND), text_on_dark_tint(dark)) >= 4.5, reading
+    for reading in (-3.0, 3.0):
+        strong = painted(tint(reading, dark=True), DARK_BACKGROUND)
+        assert contrast_ratio(strong, DARK_BACKGROUND) >= 5, "a strong reading stands out from the black background"
+    _chat_with_answers(qapp, window, answers=1)
+    window.set_presentation(True)
+    view = window.chat.transcript
+    emotion = window.tint.currentText()
+    for span in view.spans:
+        cursor = QTextCursor(view.document())
+        cursor.setPosition(span.start + 1)
+        shown = cursor.charFormat()
+        colour = tint(span.event.shown_readings(False)[emotion], dark=True)
+        assert shown.background().color().rgba() == colour.rgba()
+        assert shown.foreground().color().name() == text_on_dark_tint(colour)
+    window.set_presentation(False)

@@ -503,10 +503,14 @@ class MainWindow(QMainWindow):
         """Type sizes for a (full-screen) window `height` pixels tall, everywhere: widgets, sliders, charts."""
         self.theme.set_presentation(on, height)
         self.emotion_dock.setStyleSheet(compact_style(self.theme.pixels) if on else "")
+        for dock in (self.emotion_dock, self.help_dock):  # the style draws dock titles small: a label instead
+            dock.setTitleBarWidget(QLabel(f" {dock.windowTitle()}", objectName="dock-title") if on else None)
         self.emotions.set_compact(on)
         for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart,
                       self.scenarios.chart, self.experiments.chart):
             chart.set_presentation(on, self.theme.pixels)
+        for view in (self.chat.transcript, *self.compare.views, self.sessions.transcript):
+            view.set_dark(on)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Presentation type follows the full-screen window's height (a projector's resolution)."""

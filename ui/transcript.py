@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QFont, QHelpEvent, QTextBlockFormat, QTextChar
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from lab.runtime.events import TokenEvent
-from ui.palette import Z_LIMIT, tint
+from ui.palette import Z_LIMIT, text_on_dark_tint, tint
 
 
 @dataclass
@@ -50,6 +50,7 @@ class TranscriptView(QTextBrowser):
         self.spans: list[TokenSpan] = []
         self.tint_emotion: str | None = None
         self.raw = False  # tint and tooltips by the raw readings (steering push included)
+        self.dark = False  # presentation mode's black background: brighter tints
         self._answer_start: int | None = None
         self._answer_spans = 0
         self._messages: list[tuple[int, int, int]] = []  # (document position, spans, tokens) where each message began
@@ -131,6 +132,11 @@ class TranscriptView(QTextBrowser):
         self._answer_start = None
         return True
 
+    def set_dark(self, dark: bool) -> None:
+        """Tints for a dark (presentation) or light background."""
+        self.dark = dark
+        self.set_tint(self.tint_emotion)
+
     def set_raw(self, raw: bool) -> None:
         """Tint and explain tokens by the raw readings (push included) or the push-free ones."""
         self.raw = raw
@@ -184,7 +190,10 @@ class TranscriptView(QTextBrowser):
     def _format(self, event: TokenEvent) -> QTextCharFormat:
         fmt = QTextCharFormat()
         value = event.shown_readings(self.raw).get(self.tint_emotion) if self.tint_emotion else None
-        fmt.setBackground(tint(value) if value is not None else QColor(0, 0, 0, 0))
+        background = tint(value, dark=self.dark) if value is not None else QColor(0, 0, 0, 0)
+        fmt.setBackground(background)
+        if self.dark and value is not None:
+            fmt.setForeground(QColor(text_on_dark_tint(background)))  # white on a bright tint would be hard to read
         return fmt
 
     def _block(self, label: str) -> QTextCursor:
