@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import (
-    QAbstractButton,
     QCheckBox,
     QGroupBox,
     QLabel,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QToolButton,
     QWidget,
 )
-
 
 MIN_CHART = (360, 150)  # a chart smaller than this (px) is too squeezed to read from the back row
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -40,8 +40,6 @@ def session_system_prompt(record: SessionRecord) -> str:
 
 class ChatTab(GenerationTab):
     """A multi-turn chat whose answers stream in token by token, tinted by their readings."""
-
-    status_message = Signal(str)  # for the status bar (e.g. the readings of a token clicked in the plot)
 
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
                  errors: ErrorFunnel, parent: QWidget | None = None) -> None:

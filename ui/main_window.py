@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
         self._estimate_timer.timeout.connect(self._show_estimate)
         self.errors.reported.connect(lambda message: self.status_label.setText(message.splitlines()[0]))
         self.chat.status_message.connect(self.status_label.setText)
+        self.compare.status_message.connect(self.status_label.setText)
         self.sessions.continue_requested.connect(self.continue_session)
         self.sessions.rerun_requested.connect(self.rerun_session)
         self.state.engine_changed.connect(self._engine_changed)
