@@ -223,7 +223,7 @@ def test_errors_go_to_the_funnel_and_the_app_keeps_running(idle, qtbot):
     window = idle
     window.chat.prompt.clear()
     qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
-    assert window.errors.messages[-1] == "Type a message for the model first."
+    assert window.status_label.text() == "Type a message for the model first." and not window.errors.messages
     window.tabs.setCurrentWidget(window.editor)
     window.editor.name.setText("wistful")
     window.editor.examples.setPlainText("one\ntwo")
@@ -507,7 +507,7 @@ def test_clicking_the_plot_selects_the_token_and_shows_its_readings(idle, qtbot)
     cursor = view.textCursor()
     assert (cursor.selectionStart(), cursor.selectionEnd()) == (target.start, target.end)
     status = window.status_label.text()
-    assert status.startswith(f"Token {target.event.position}") and f"{emotion} {y:+.2f}" in status
+    assert target.number == x and status.startswith(f"Generated token {x} ") and f"{emotion} {y:+.2f}" in status
     assert all(name in status for name in window.state.emotions)
     assert plot.event_near(-5.0) is plot._events[0][0]  # clicks beyond the ends pick the nearest token
 
