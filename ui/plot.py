@@ -19,8 +19,8 @@ from ui.charts import Chart
 from ui.palette import emotion_color, emotion_dash
 
 REDRAW_MS = 100
-PUSH_FREE_LABEL = "reading (z, push-free)"
-RAW_LABEL = "reading (z, raw: push included)"
+PUSH_FREE_LABEL = "reading (0 = neutral, push removed)"
+RAW_LABEL = "raw reading (0 = neutral, push included)"
 MIN_SPAN = 64  # tokens on the x axis before any answer
 Y_START = 8.0  # initial y range +-8 (z-scores); grows when readings go beyond it
 ROW_LOOKS = ({"alpha": 0.5, "width": 1.2}, {"alpha": 1.0, "width": 2.4})  # Compare: unsteered thin and faint

@@ -70,7 +70,7 @@ class DoseResponseChart(Chart):
                 rates.legend(handles=handles, fontsize="xx-small", loc="best")
         readings.set_title("Mean reading while writing")
         readings.set_xlabel("steering strength")
-        readings.set_ylabel("reading (z, push-free)")
+        readings.set_ylabel("reading (0 = neutral, push removed)")
         rates.set_title("Checks fired (share of runs)")
         rates.set_xlabel("steering strength")
         rates.set_ylim(-0.05, 1.05)
