@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
+    QStyle,
     QWidget,
 )
 
@@ -49,6 +51,25 @@ def parse_strengths(text: str) -> tuple[float, ...]:
     return tuple(dict.fromkeys(values))
 
 
+class _WholeRowsList(QListWidget):
+    """A wrapping list exactly VISIBLE_ROWS rows of names high at any type size (no half-cut row)."""
+
+    VISIBLE_ROWS = 3
+
+    def __init__(self, **properties) -> None:
+        super().__init__(**properties)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        row = max(self.fontMetrics().height(), self.style().pixelMetric(QStyle.PixelMetric.PM_IndicatorHeight)) + 2 * self.spacing() + 4
+        return QSize(super().sizeHint().width(), self.VISIBLE_ROWS * row + 2 * self.frameWidth())
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.updateGeometry()
+
+
 class SweepSetup(QWidget):
     """The choices of a sweep; `scenario()` and `plan()` turn them into what lab.scenarios.sweep runs."""
 
@@ -62,12 +83,11 @@ class SweepSetup(QWidget):
         refresh = QPushButton("↻", toolTip="Re-read the scenario files")
         refresh.clicked.connect(self.refresh_scenarios)
         self.variant = QComboBox()
-        self.emotion_list = QListWidget(toolTip="Tick the emotions to sweep")
+        self.emotion_list = _WholeRowsList(toolTip="Tick the emotions to sweep")
         self.emotion_list.setFlow(QListView.Flow.LeftToRight)
         self.emotion_list.setWrapping(True)
         self.emotion_list.setResizeMode(QListView.ResizeMode.Adjust)
         self.emotion_list.setSpacing(2)
-        self.emotion_list.setMaximumHeight(64)
         self.strengths = QLineEdit(DEFAULT_STRENGTHS, toolTip="Steering strengths, separated by commas")
         self.cliff: float | None = None  # the loaded model's coherence cliff (the sliders' range)
         self.warning = QLabel(wordWrap=True)
