@@ -387,3 +387,17 @@ def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
         assert shown.background().color().rgba() == colour.rgba()
         assert shown.foreground().color().name() == text_on_dark_tint(colour)
     window.set_presentation(False)
+
+
+def test_presentation_mode_is_remembered_without_its_full_screen_geometry(qapp, tmp_path, lab_home, tiny_lm,
+                                                                         twenty_emotions):
+    first = shown_window(qapp, tmp_path, tiny_lm, twenty_emotions)
+    first.set_presentation(True)
+    first.close()
+    again = shown_window(qapp, tmp_path, tiny_lm, twenty_emotions)
+    assert again.theme.presentation and again.windowState() & again.windowState().WindowFullScreen
+    again.set_presentation(False)
+    _settle(qapp)
+    assert not again.windowState() & again.windowState().WindowFullScreen
+    assert again.windowState() & again.windowState().WindowMaximized, "back to the maximised first window"
+    again.close()

@@ -600,7 +600,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
+        normal = getattr(self, "_normal_geometry", None) if self.theme.presentation else None
+        s.setValue("window/geometry", normal if normal is not None else self.saveGeometry())  # not the full screen
         s.setValue("window/state", self.saveState())
         self.sampling.save(s)
         self.experiments.setup.save(s)
