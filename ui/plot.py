@@ -311,6 +311,7 @@ class ReadingsPlot(Chart):
                                            fontsize=self.font_size)
         self._off_scale.set_text(text)
         self._off_scale.set_color(self.colors["ink"])
+        self._off_scale.set_fontsize(self.font_size)  # presentation type too
 
     def _refresh(self) -> None:
         """Timer tick: push new points to the lines, blitting unless the limits must grow."""
