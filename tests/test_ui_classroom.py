@@ -406,3 +406,34 @@ def test_presentation_mode_is_remembered_without_its_full_screen_geometry(qapp, 
     assert not again.windowState() & again.windowState().WindowFullScreen
     assert again.windowState() & again.windowState().WindowMaximized, "back to the maximised first window"
     again.close()
+
+
+def test_wheel_over_the_sliders_scrolls_the_list_one_row_and_never_steers(qapp, window):
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(1280, 720)
+    _settle(qapp)
+    rows = list(window.emotions.rows.values())
+    bar = window.emotions._scroll.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0
+    slider = rows[1].slider
+
+    def notch(widget):
+        centre = QPointF(widget.rect().center())
+        return QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(), QPoint(0, -120),
+                           Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+
+    over_slider = notch(slider)
+    QApplication.sendEvent(slider, over_slider)
+    assert not over_slider.isAccepted(), "an unfocused slider passes the wheel on to the list (a real wheel event goes up)"
+    assert slider.value() == 0 and window.state.steering.strength(rows[1].name) == 0
+    QApplication.sendEvent(window.emotions._scroll.viewport(), notch(window.emotions._scroll.viewport()))
+    _settle(qapp)
+    pitch = rows[1].check.y() - rows[0].check.y()
+    assert abs(bar.value() - pitch) <= 2, f"one notch scrolled {bar.value()} px, a row is {pitch} px"
+    spin = rows[1].spin
+    over_spin = notch(spin)
+    QApplication.sendEvent(spin, over_spin)
+    assert not over_spin.isAccepted() and spin.value() == 0
