@@ -193,9 +193,10 @@ def test_exports_default_to_documents_and_confirm_with_an_open_button(qtbot, win
     from ui.exports import export_folder
 
     monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda _where: str(tmp_path / "Documents")))
-    assert export_folder() == Path.home()  # no Documents folder: the home folder
-    (tmp_path / "Documents").mkdir()
-    assert export_folder() == tmp_path / "Documents"
+    assert export_folder() == tmp_path / "Documents" and (tmp_path / "Documents").is_dir()  # made when missing
+    monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda _where: ""))
+    assert export_folder() == Path.home()  # the desktop names no Documents folder: the home folder
+    monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda _where: str(tmp_path / "Documents")))
 
     session, _ = record_session(window.recorder.store, "to export")
     window.tabs.setCurrentWidget(window.sessions)

@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QEvent, QPoint, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QHelpEvent, QTextCursor  # noqa: E402
+from PySide6.QtGui import QFontInfo, QHelpEvent, QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
@@ -223,7 +223,7 @@ def test_errors_go_to_the_funnel_and_the_app_keeps_running(idle, qtbot):
     window = idle
     window.chat.prompt.clear()
     qtbot.mouseClick(window.chat.send_button, Qt.MouseButton.LeftButton)
-    assert window.errors.messages[-1] == "Type a message for the model first."
+    assert window.status_label.text() == "Type a message for the model first." and not window.errors.messages
     window.tabs.setCurrentWidget(window.editor)
     window.editor.name.setText("wistful")
     window.editor.examples.setPlainText("one\ntwo")
@@ -339,14 +339,14 @@ def test_presentation_mode_and_screenshots(idle, qtbot):
     qtbot.wait(300)
     window.grab().save(str(SCREENSHOTS / "sessions.png"))
     window.tabs.setCurrentWidget(window.chat)
-    normal = window.chat.transcript.font().pointSizeF()
+    normal = QFontInfo(window.chat.transcript.font()).pixelSize()
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.theme.presentation and window.chat.plot.presentation
-    assert window.chat.transcript.font().pointSizeF() > normal
+    assert QFontInfo(window.chat.transcript.font()).pixelSize() > normal
     qtbot.wait(300)
     window.grab().save(str(SCREENSHOTS / "presentation.png"))
     window.set_presentation(False)
-    assert not window.theme.presentation and window.chat.transcript.font().pointSizeF() == normal
+    assert not window.theme.presentation and QFontInfo(window.chat.transcript.font()).pixelSize() == normal
     for name in ("main", "compare", "editor", "map", "sessions", "presentation"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
 
@@ -524,7 +524,7 @@ def test_clicking_the_plot_selects_the_token_and_shows_its_readings(idle, qtbot)
     cursor = view.textCursor()
     assert (cursor.selectionStart(), cursor.selectionEnd()) == (target.start, target.end)
     status = window.status_label.text()
-    assert status.startswith(f"Token {target.event.position}") and f"{emotion} {y:+.2f}" in status
+    assert target.number == x and status.startswith(f"Generated token {x} ") and f"{emotion} {y:+.2f}" in status
     assert all(name in status for name in window.state.emotions)
     assert plot.event_near(-5.0) is plot._events[0][0]  # clicks beyond the ends pick the nearest token
 

@@ -1,6 +1,8 @@
 """A matplotlib figure in a Qt widget (no pyplot), styled for normal or presentation mode."""
 from __future__ import annotations
 
+import textwrap
+
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
@@ -9,6 +11,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 LIGHT = {"face": "#ffffff", "ink": "#222222", "grid": "#dddddd"}
 DARK = {"face": "#000000", "ink": "#ffffff", "grid": "#555555"}
+NORMAL_POINTS = 8.5  # chart type in normal mode; presentation mode uses the theme's pixel size
 
 
 class Chart(QWidget):
@@ -24,6 +27,7 @@ class Chart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         self.presentation = False
+        self.pixels = 18  # presentation type size in screen pixels (ui.theme.presentation_pixels)
         self._stale = False
 
     def redraw(self) -> None:
@@ -33,8 +37,19 @@ class Chart(QWidget):
     def finish(self) -> None:
         """Theme, lay out and schedule the drawing of a freshly built figure."""
         self.restyle()
+        self.wrap_labels()
         self.figure.tight_layout()
         self.canvas.draw_idle()
+
+    def wrap_labels(self) -> None:
+        """Break titles and axis labels into lines that fit the figure (a narrow chart on a projector)."""
+        width, height = self.figure.get_size_inches() * self.figure.dpi
+        char = self.font_size * self.figure.dpi / 72 * 0.62  # a generous average character width, in pixels
+        for ax in self.figure.axes:
+            for text, room in ((ax.title, width), (ax.xaxis.label, width), (ax.yaxis.label, height)):
+                words = text.get_text().replace("\n", " ")
+                if words:
+                    text.set_text(textwrap.fill(words, max(8, int(0.9 * room / char)), break_on_hyphens=False, break_long_words=False))
 
     def request_redraw(self) -> None:
         """Redraw now if visible, else when next shown (keeps hidden tabs from costing GUI time)."""
@@ -56,10 +71,16 @@ class Chart(QWidget):
 
     @property
     def font_size(self) -> float:
-        return 13.0 if self.presentation else 8.5
+        """Points at the figure's dpi: the theme's pixel size in presentation mode."""
+        return self.pixels * 72 / self.figure.dpi if self.presentation else NORMAL_POINTS
 
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
+    @property
+    def scale(self) -> float:
+        """How much larger than normal type, for margins, markers and line widths."""
+        return self.font_size / NORMAL_POINTS
+
+    def set_presentation(self, on: bool, pixels: int = 18) -> None:
+        self.presentation, self.pixels = on, pixels
         self.request_redraw()  # sizes of markers and labels depend on the mode, not only colours
 
     def restyle(self) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.store.records import SessionRecord
 from ui.errors import ErrorFunnel
@@ -42,8 +41,6 @@ def session_system_prompt(record: SessionRecord) -> str:
 class ChatTab(GenerationTab):
     """A multi-turn chat whose answers stream in token by token, tinted by their readings."""
 
-    status_message = Signal(str)  # for the status bar (e.g. the readings of a token clicked in the plot)
-
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,
                  errors: ErrorFunnel, parent: QWidget | None = None) -> None:
         super().__init__(state, runner, recorder, sampling, errors, parent)
@@ -66,6 +63,7 @@ class ChatTab(GenerationTab):
         self.plot.point_picked.connect(self.show_token)
         self.prompt = QPlainTextEdit(placeholderText="Type a message and press Ctrl+Enter (or Send)…")
         self.prompt.setMaximumHeight(90)
+        self.prompt.setTabChangesFocus(True)  # Tab moves on to Send, as in any form
         self.send_button = QPushButton("Send")
         self.send_button.setToolTip("Send the message (Ctrl+Enter). While the model writes, this button stops it (Esc).")
         self.send_button.clicked.connect(lambda: self.start_or_stop(self.send))
@@ -112,7 +110,8 @@ class ChatTab(GenerationTab):
         """Send the prompt box as the next user message."""
         text = self.prompt.toPlainText().strip()
         if not text:
-            self.errors.report(LabError("Type a message for the model first."))
+            self.status_message.emit("Type a message for the model first.")  # a hint, not a window to close
+            self.prompt.setFocus()
             return
         if self.state.engine is None or self.runner.busy:
             return
@@ -157,8 +156,9 @@ class ChatTab(GenerationTab):
 
     def show_token(self, event: TokenEvent) -> None:
         """A point of the plot was clicked: select its token in the transcript, readings to the status bar."""
-        self.transcript.select_event(event)
-        self.status_message.emit(readings_summary(event, self.plot.shown))
+        span = self.transcript.select_event(event)
+        number = span.number if span is not None else None
+        self.status_message.emit(readings_summary(event, self.plot.shown, number))
 
     def continue_session(self, record: SessionRecord) -> bool:
         """Show a recorded chat (its system prompt, messages and readings) to go on talking from it.
@@ -218,6 +218,8 @@ class ChatTab(GenerationTab):
 
         def finished() -> None:
             self.messages.append({"role": "assistant", "content": "".join(self._answer).strip()})
+            if self.runner.last_stopped:
+                self.transcript.mark_stopped()
             self._finish(steering)
 
         job = generation_job(

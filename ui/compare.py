@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.store.lab_file import SessionRecorder
 from ui.errors import ErrorFunnel
@@ -38,6 +37,7 @@ class CompareTab(GenerationTab):
                        "the right one follows the sliders, even while it is being written.")
         intro.setWordWrap(True)
         self.prompt = QPlainTextEdit(placeholderText="A prompt to answer twice…")
+        self.prompt.setTabChangesFocus(True)
         self.prompt.setMaximumHeight(70)
         self.run_button = QPushButton("Compare")
         self.run_button.setToolTip("Generate both answers (Ctrl+Enter); press again to stop (Esc)")
@@ -74,7 +74,8 @@ class CompareTab(GenerationTab):
         """Run the prompt twice (unsteered, steered); `settings` (a Re-run) replaces the sampling panel's."""
         text = self.prompt.toPlainText().strip()
         if not text:
-            self.errors.report(LabError("Type a prompt to compare first."))
+            self.status_message.emit("Type a prompt to compare first.")  # a hint, not a window to close
+            self.prompt.setFocus()
             return
         engine = self.state.engine
         if engine is None or self.runner.busy:

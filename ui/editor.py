@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from lab.emotions.direction_set import DirectionSet
+from lab.common.stats import wilson
 from lab.emotions.evaluation import accuracy_summary
+from lab.emotions.placement import TOO_FEW
 
 from lab.emotions.library import load_or_extract
 from lab.emotions.definitions import MIN_EXAMPLES, delete_user_emotion, parse_examples, save_user_emotion, user_dir
@@ -27,6 +29,20 @@ from ui.errors import ErrorFunnel
 from ui.palette import emotion_color
 from ui.state import LabState
 from ui.workers import Job, JobContext, ModelRunner
+
+
+def plain_verdict(directions: DirectionSet, emotion: str) -> str:
+    """One sentence a 15-year-old understands about how well the model recognises `emotion`'s texts."""
+    entry = directions.evaluation().get("emotions", {}).get(emotion) or {}
+    counts = entry.get("cross_validated") or entry.get("held_out")
+    if not counts or counts[1] < TOO_FEW:
+        return "Too few examples to say whether the model recognises this emotion: add more."
+    low = wilson(int(counts[0]), int(counts[1])).low
+    if low > 0.5:
+        return "The model clearly tells this emotion apart from the others."
+    if low > 1 / max(len(directions.emotions), 1):
+        return "The model picks this emotion out more often than guessing would, but often mixes it up with others."
+    return "The model does not yet tell this emotion apart from the others: add more varied examples."
 
 
 class AccuracyChart(Chart):
@@ -80,6 +96,7 @@ class EditorTab(QWidget):
             "We used to ride our bikes down this street every summer."
         )
         self.count = QLabel()
+        self.count.setWordWrap(True)  # long on a projector: wraps instead of widening the form
         self.examples.textChanged.connect(self._count)
         self.save_button = QPushButton("Save and measure")
         self.save_button.setToolTip("Store the emotion and measure it against the built-in emotions "
@@ -112,6 +129,8 @@ class EditorTab(QWidget):
         splitter.addWidget(self.chart)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([400, 600])  # the chart gets the larger share (scaled to the real width)
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
         runner.busy_changed.connect(self._update_buttons)
@@ -157,7 +176,8 @@ class EditorTab(QWidget):
             self.state.set_engine(Engine(engine.lm, directions))
             self.chart.show_directions(directions, highlight)
             if highlight in directions.emotions:
-                self.result.setText(f"'{highlight}' recognised at layer {directions.reading_layer}: {accuracy_summary(directions, highlight)}.")
+                self.result.setText(f"{plain_verdict(directions, highlight)} (At layer {directions.reading_layer}: "
+                                    f"{accuracy_summary(directions, highlight)}.)")
 
         self.runner.start(Job("measuring the emotions", work, on_done=done))
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QGridLayout,
     QHBoxLayout,
@@ -26,6 +27,8 @@ from ui.fields import CheckedDoubleSpinBox
 from ui.palette import emotion_color
 from ui.steering_model import SteeringModel
 from ui.strength_slider import STEP, StrengthSlider
+
+MIN_ROWS = 6  # slider rows always in view
 
 
 class _FittingScrollArea(QScrollArea):
@@ -47,6 +50,7 @@ class EmotionRow:
         self.mark_steered(False)
         self.check.setToolTip(tooltip + "<br><i>Tick to show this emotion in the plot.</i>")
         self.slider = StrengthSlider()
+        self.slider.setMinimumWidth(70)
         self.slider.setToolTip(tooltip)
         self.slider.setAccessibleName(f"{name} steering strength")
         self.spin = CheckedDoubleSpinBox(f"{name} strength")
@@ -93,6 +97,7 @@ class EmotionPanel(QWidget):
         self.steering = steering
         self.rows: dict[str, EmotionRow] = {}
         self.strength_range = StrengthRange.fallback()
+        self._range_known = False  # no number in the intro until the loaded model's range is known
         steering.changed.connect(self._show)
         self.intro = QLabel()
         self.intro.setWordWrap(True)
@@ -106,8 +111,10 @@ class EmotionPanel(QWidget):
         self.save_button = QPushButton("Save preset…")
         self.load_button = QPushButton("Load preset…")
         buttons = QHBoxLayout()
-        for button in (self.reset_all_button, self.save_button, self.load_button):
-            buttons.addWidget(button)
+        buttons.addWidget(self.reset_all_button)
+        presets = QHBoxLayout()  # a second line: the dock stays narrow, the tabs keep their room
+        for button in (self.save_button, self.load_button):
+            presets.addWidget(button)
         self._grid_host = QWidget()
         self._grid = QGridLayout(self._grid_host)
         self._grid.setColumnStretch(1, 1)
@@ -116,10 +123,12 @@ class EmotionPanel(QWidget):
         self._scroll = _FittingScrollArea(widgetResizable=True)
         self._scroll.setWidget(self._grid_host)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows are never cut sideways
         buttons.addWidget(self.expert)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(buttons)
+        layout.addLayout(presets)
         layout.addWidget(self._scroll, 1)
         self._apply_range()
         self.setEnabled(False)
@@ -146,20 +155,35 @@ class EmotionPanel(QWidget):
                 self._grid.addWidget(widget, index, column)
             self.rows[name] = row
         self._grid.setRowStretch(len(self.rows), 1)
-        self._scroll.updateGeometry()
+        self._fit_rows()
         self.setEnabled(True)
+
+    def _fit_rows(self) -> None:
+        """At least MIN_ROWS rows in view, and one wheel notch scrolls one row."""
+        first = next(iter(self.rows.values()), None)
+        if first is None:
+            return
+        pitch = max(first.spin.sizeHint().height(), first.check.sizeHint().height()) + max(self._grid.verticalSpacing(), 0)
+        self._scroll.setMinimumHeight(min(MIN_ROWS, len(self.rows)) * pitch + 2 * self._scroll.frameWidth())
+        self._scroll.setMinimumWidth(self._grid_host.minimumSizeHint().width() + self._scroll.verticalScrollBar().sizeHint().width())
+        self._scroll.verticalScrollBar().setSingleStep(max(1, pitch // max(1, QApplication.wheelScrollLines())))
+        self._scroll.updateGeometry()
 
     def reset_all(self) -> None:
         self.steering.reset()
 
     def set_compact(self, on: bool) -> None:
-        """Presentation mode: no intro text and tight rows, so every slider fits without scrolling."""
+        """Presentation mode: no intro text, no preset buttons (File menu, Ctrl+O/Ctrl+S) and tight rows."""
         self.intro.setVisible(not on)
+        self.save_button.setVisible(not on)
+        self.load_button.setVisible(not on)
         self._grid.setVerticalSpacing(1 if on else -1)
+        self._fit_rows()
 
     def set_strength_range(self, strength_range: StrengthRange) -> None:
         """The model's calibrated range (lab.scenarios.strength_range)."""
         self.strength_range = strength_range
+        self._range_known = True
         self._apply_range()
 
     def limit(self) -> float:
@@ -173,8 +197,9 @@ class EmotionPanel(QWidget):
     def _apply_range(self) -> None:
         r = self.strength_range
         source = "measured on this model" if r.measured else "typical; not yet measured on this model"
-        self.intro.setText(f"Move a slider right to push the model toward an emotion, left to push it away. "
-                           f"Beyond ±{r.cliff:.3f} the text falls apart ({source}).")
+        limit = (f" Beyond ±{r.cliff:.3f} the text falls apart ({source})." if self._range_known
+                 else " How far they go is shown when the model has loaded.")
+        self.intro.setText("Move a slider right to push the model toward an emotion, left to push it away." + limit)
         for row in self.rows.values():
             row.set_limits(self.limit(), r.cliff, self.range_hint())
 

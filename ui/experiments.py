@@ -47,7 +47,7 @@ class ExperimentsTab(QWidget):
         self.start_button.clicked.connect(self.start)
         self.status = QLabel(wordWrap=True)
         self.chart = DoseResponseChart()
-        self.chart.setMinimumHeight(240)
+        self.chart.setMinimumHeight(160)
         self.results = SweepResultsView(errors, open_session)
         top = QWidget()
         top_layout = QVBoxLayout(top)

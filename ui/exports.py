@@ -10,9 +10,15 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 
 def export_folder() -> Path:
-    """The Documents folder, or the home folder where there is none."""
+    """The Documents folder (made if the desktop names one that does not exist yet), else the home folder."""
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+    if documents and Path(documents) != Path.home():
+        try:
+            Path(documents).mkdir(parents=True, exist_ok=True)
+            return Path(documents)
+        except OSError:
+            pass
+    return Path.home()
 
 
 def default_export_path(name: str) -> str:

@@ -3,7 +3,7 @@ each with a visible message (the plain Qt boxes silently refuse or change what w
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent, QValidator
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QValidator, QWheelEvent
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox, QWidget
 
 _ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -53,14 +53,23 @@ class _Checked:
         self.check_typed()
         super().focusOutEvent(event)
 
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """The wheel changes the value only after a click into the box; otherwise it scrolls the list around it."""
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
+
 
 class CheckedDoubleSpinBox(_Checked, QDoubleSpinBox):
     def __init__(self, label: str, parent: QWidget | None = None, **properties) -> None:
         super().__init__(parent, **properties)
         self.label = label
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no focus (and no value change) from the wheel
 
 
 class CheckedSpinBox(_Checked, QSpinBox):
     def __init__(self, label: str, parent: QWidget | None = None, **properties) -> None:
         super().__init__(parent, **properties)
         self.label = label
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no focus (and no value change) from the wheel

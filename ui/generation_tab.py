@@ -21,6 +21,7 @@ class GenerationTab(QWidget):
     """Subclasses build their widgets (including `self.plot`) and implement `_update_buttons`."""
 
     generation_finished = Signal()
+    status_message = Signal(str)  # for the status bar: hints and the readings of a clicked token
     plot: ReadingsPlot
 
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, sampling: SamplingPanel,

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -43,29 +44,37 @@ from ui.sampling import SamplingPanel
 from ui.sessions import SessionsTab
 from ui.startup import TimeLeft
 from ui.state import LabState
-from ui.theme import Theme
+from ui.theme import Theme, presentation_pixels
 from ui.validation_page import ValidationPage
 from ui.workers import Job, JobContext, ModelRunner
 
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
 DEFAULT_TINT = "happy"
-COMPACT_SCALE = 1.0  # the emotion dock's font in presentation mode (the rest: ui.theme.FONT_SCALE)
+HELP_MIN_WIDTH = 260  # the help panel never wraps one word per line
+SMALL_RESTORE = 0.8  # a saved normal window smaller than this share of the screen (a smaller screen's) opens maximised
 
 
-def compact_style(theme: Theme) -> str:
-    """The emotion dock in presentation mode: a smaller scale than the rest, so every slider fits."""
-    size = theme.base_font.pointSizeF()
-    font = f"QWidget {{ font-size: {size * COMPACT_SCALE:g}pt; }}" if size > 0 else ""
-    return font + COMPACT_ROWS
+def compact_style(pixels: int) -> str:
+    """The emotion dock in presentation mode: the theme's type size, tight rows, so many sliders fit."""
+    return f"QWidget {{ font-size: {pixels}px; }}" + COMPACT_ROWS
 
 
 COMPACT_ROWS = """
 QPushButton, QToolButton { padding: 1px 6px; }
 QAbstractSpinBox { padding: 0px 2px; border-width: 1px; }
-QCheckBox::indicator { width: 12px; height: 12px; }
+QCheckBox::indicator { width: 0.7em; height: 0.7em; }
 QSlider::groove:horizontal { height: 6px; }
 QSlider::handle:horizontal { width: 14px; margin: -4px 0; }
 """
+
+
+def app_settings() -> QSettings:
+    """The app's settings: in EMOTION_LAB_HOME when it is set (each classroom user or test keeps its own),
+    else the desktop's usual place."""
+    home = os.environ.get("EMOTION_LAB_HOME")
+    if home:
+        return QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings("EmotionLab", "Emotion Lab")
 
 
 class MainWindow(QMainWindow):
@@ -79,7 +88,7 @@ class MainWindow(QMainWindow):
         self.spec = spec
         self.calibrate_range = calibrate_range
         self.estimate: TimeLeft | None = None
-        self.settings = settings if settings is not None else QSettings("EmotionLab", "Emotion Lab")
+        self.settings = settings if settings is not None else app_settings()
         self.theme = Theme(QApplication.instance())
         self.errors = ErrorFunnel(self)
         self.state = LabState(self)
@@ -128,9 +137,8 @@ class MainWindow(QMainWindow):
         left = QWidget()
         layout = QVBoxLayout(left)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.emotions)
+        layout.addWidget(self.emotions, 1)  # the slider list takes the free height
         layout.addWidget(self.sampling)
-        layout.addStretch(1)
         self.emotion_dock = QDockWidget("Emotions and steering")
         self.emotion_dock.setObjectName("emotions")
         self.emotion_dock.setWidget(left)
@@ -140,8 +148,9 @@ class MainWindow(QMainWindow):
         self.help_dock = QDockWidget("What am I seeing?")
         self.help_dock.setObjectName("help")
         self.help_dock.setWidget(self.help)
+        self.help.setMinimumWidth(HELP_MIN_WIDTH)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.help_dock)
-        self.resizeDocks([self.emotion_dock, self.help_dock], [380, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.emotion_dock, self.help_dock], [340, HELP_MIN_WIDTH], Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         self.status_label = QLabel("Starting…")
@@ -243,6 +252,7 @@ class MainWindow(QMainWindow):
         self._estimate_timer.timeout.connect(self._show_estimate)
         self.errors.reported.connect(lambda message: self.status_label.setText(message.splitlines()[0]))
         self.chat.status_message.connect(self.status_label.setText)
+        self.compare.status_message.connect(self.status_label.setText)
         self.sessions.continue_requested.connect(self.continue_session)
         self.sessions.rerun_requested.connect(self.rerun_session)
         self.state.engine_changed.connect(self._engine_changed)
@@ -277,7 +287,7 @@ class MainWindow(QMainWindow):
             return
 
         def done(measured: StrengthRange) -> None:
-            self.emotions.set_strength_range(measured)
+            self.set_strength_range(measured)
             self.status_label.setText(f"Ready. Steering stays coherent up to ±{measured.cliff:.3f} on this model.")
 
         self._start_estimate()
@@ -320,8 +330,13 @@ class MainWindow(QMainWindow):
 
         self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
 
+    def set_strength_range(self, strength_range: StrengthRange) -> None:
+        """The loaded model's coherence cliff: the sliders end there, sweeps are warned beyond it."""
+        self.emotions.set_strength_range(strength_range)
+        self.experiments.setup.set_cliff(strength_range.cliff)
+
     def use_engine(self, engine: Engine) -> None:
-        self.emotions.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
+        self.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
         self.state.set_engine(engine)
         if engine.remote is None:
             self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
@@ -459,27 +474,55 @@ class MainWindow(QMainWindow):
             self.errors.report(error)
 
     def set_presentation(self, on: bool) -> None:
-        """Full screen, large type, high contrast; compact: the sliders fit without scrolling (the
-        sampling settings and the help panel step aside; F1 still opens the help)."""
+        """Full screen, type that scales with the screen (ui.theme.presentation_pixels), high contrast;
+        compact rows so many sliders fit (the sampling settings and the help panel step aside; F1 still
+        opens the help)."""
         was_on = self.theme.presentation
         self.presentation_action.setChecked(on)
-        self.theme.set_presentation(on)
         self.sampling.setVisible(not on)
-        self.emotions.set_compact(on)
-        for splitter in (*self.chat.findChildren(QSplitter), *self.compare.findChildren(QSplitter)):
-            if splitter.orientation() == Qt.Orientation.Vertical and splitter.count() == 2:
-                splitter.setSizes([400, 600] if on else [600, 400])  # presentation: the plot gets the room
-        self.emotion_dock.setStyleSheet(compact_style(self.theme) if on else "")
         if on and not was_on:
             self._help_was_visible = self.help_dock.isVisible()
             self.help_dock.hide()
         elif was_on and not on:
             self.help_dock.setVisible(getattr(self, "_help_was_visible", True))
+        screen = self.screen() or QApplication.primaryScreen()
+        self._apply_type(on, screen.geometry().height() if on else self.height())
+        for splitter in (*self.chat.findChildren(QSplitter), *self.compare.findChildren(QSplitter)):
+            if splitter.orientation() == Qt.Orientation.Vertical and splitter.count() == 2:
+                splitter.setSizes([500, 500] if on else [600, 400])  # presentation: words and plot alike
         full = Qt.WindowState.WindowFullScreen
-        self.setWindowState(self.windowState() | full if on else self.windowState() & ~full)
+        if on and not was_on:
+            self._normal_geometry = self.saveGeometry()
+            self._was_maximised = bool(self.windowState() & Qt.WindowState.WindowMaximized)
+            self.setGeometry(screen.geometry())  # also where no window manager handles full screen
+            self.setWindowState(self.windowState() | full)
+        elif was_on and not on:
+            self.setWindowState(self.windowState() & ~full)
+            if getattr(self, "_was_maximised", True):
+                self.maximise()
+            else:
+                self.restoreGeometry(getattr(self, "_normal_geometry", self.saveGeometry()))
+            self.resizeDocks([self.emotion_dock], [self.emotion_dock.widget().minimumSizeHint().width()],
+                             Qt.Orientation.Horizontal)  # back to its normal width
+
+    def _apply_type(self, on: bool, height: int) -> None:
+        """Type sizes for a (full-screen) window `height` pixels tall, everywhere: widgets, sliders, charts."""
+        self.theme.set_presentation(on, height)
+        self.emotion_dock.setStyleSheet(compact_style(self.theme.pixels) if on else "")
+        for dock in (self.emotion_dock, self.help_dock):  # the style draws dock titles small: a label instead
+            dock.setTitleBarWidget(QLabel(f" {dock.windowTitle()}", objectName="dock-title") if on else None)
+        self.emotions.set_compact(on)
         for chart in (self.chat.plot, self.compare.plot, self.sessions.plot, self.editor.chart, self.map.chart,
                       self.scenarios.chart, self.experiments.chart):
-            chart.set_presentation(on)
+            chart.set_presentation(on, self.theme.pixels)
+        for view in (self.chat.transcript, *self.compare.views, self.sessions.transcript):
+            view.set_dark(on)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Presentation type follows the full-screen window's height (a projector's resolution)."""
+        super().resizeEvent(event)
+        if self.theme.presentation and presentation_pixels(self.height()) != presentation_pixels(event.oldSize().height()):
+            self._apply_type(True, self.height())
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Emotion Lab", f"<b>Emotion Lab {__version__}</b><p>Watch and steer the emotion "
@@ -533,26 +576,40 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            screen = QApplication.primaryScreen().availableGeometry()
-            self.resize(min(1400, screen.width() * 9 // 10), min(860, screen.height() * 9 // 10))
+        if geometry is None or not self.restoreGeometry(geometry) or self._small_for_screen():
+            self.maximise()
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
         self.sampling.restore(s)
+        self.experiments.setup.restore(s)
         self.sessions.restore_columns(s)
         self.state.set_system_prompt(str(s.value("system_prompt", "")))
         self.set_raw_readings(s.value("raw_readings", False, type=bool))
         if s.value("presentation", False, type=bool):
             self.set_presentation(True)
 
+    def _small_for_screen(self) -> bool:
+        """A saved normal window much smaller than this screen (saved on a smaller one), or not on it."""
+        if self.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
+            return False
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        frame = self.geometry()
+        return (frame.width() < SMALL_RESTORE * screen.width() or frame.height() < SMALL_RESTORE * screen.height()
+                or not screen.contains(frame.center()))
+
+    def maximise(self) -> None:
+        """Fill the screen's free area (also where no window manager maximises windows)."""
+        self.setGeometry((self.screen() or QApplication.primaryScreen()).availableGeometry())
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
     def save_settings(self) -> None:
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
+        normal = getattr(self, "_normal_geometry", None) if self.theme.presentation else None
+        s.setValue("window/geometry", normal if normal is not None else self.saveGeometry())  # not the full screen
         s.setValue("window/state", self.saveState())
         self.sampling.save(s)
+        self.experiments.setup.save(s)
         self.sessions.save_columns(s)
         s.setValue("system_prompt", self.state.system_prompt)
         s.setValue("presentation", self.theme.presentation)

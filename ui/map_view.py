@@ -31,11 +31,13 @@ class MapChart(Chart):
         self.points = picture.coordinates
         share = picture.axes[0].variance_share + picture.axes[1].variance_share
         ax = self.figure.add_subplot()
+        labels = []
         for name, (x, y), placed in zip(d.emotions, self.points, picture.placed, strict=True):
             color = emotion_color(name, d.emotions)
             ax.scatter([x], [y], s=90 if self.presentation else 50, color=color, facecolors="none" if placed else color, zorder=3)
-            ax.annotate(name, (x, y), xytext=(6, 4), textcoords="offset points", fontsize=self.font_size + 2,
-                        color=color)
+            right = x > float(np.median(self.points[:, 0]))  # names point inward: none runs off the edge
+            labels.append(ax.annotate(name, (x, y), xytext=(-6 if right else 6, 4), textcoords="offset points",
+                                      ha="right" if right else "left", fontsize=self.font_size + 2, color=color))
         ax.axhline(0, color="#aaaaaa", linewidth=0.6)
         ax.axvline(0, color="#aaaaaa", linewidth=0.6)
         ax.set_xlabel(picture.axes[0].label)
@@ -43,6 +45,21 @@ class MapChart(Chart):
         ax.set_title(f"Emotion directions at layer {d.reading_layer} ({share:.0%} of the built-in emotions' spread shown)")
         ax.margins(0.15)
         self.finish()
+        self._separate(labels)
+
+    def _separate(self, labels: list) -> None:
+        """A name that would overlap one placed before it goes below its dot, or above it further up."""
+        renderer = self.figure.canvas.get_renderer()
+        placed = []
+        for label in labels:
+            dx = label.xyann[0]
+            for dy in (4, -4 - 1.3 * label.get_fontsize(), 6 + 1.3 * label.get_fontsize()):
+                label.xyann = (dx, dy)
+                box = label.get_window_extent(renderer)
+                if not any(box.overlaps(other) for other in placed):
+                    break
+            placed.append(label.get_window_extent(renderer))
+        self.canvas.draw_idle()
 
 
 class MapTab(QWidget):

@@ -4,7 +4,16 @@ widget(), currentWidget(), setCurrentWidget() and indexOf() see the pages, not t
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+
+class _MinimumOnly(QVBoxLayout):
+    """Holds one page. It reports no height-for-width, so the scroll area scrolls only below the page's
+    minimum size: a page with wrapped text would otherwise ask for its preferred height and scroll
+    (cutting the plot) at sizes where it fits."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
 
 class PageTabs(QTabWidget):
@@ -13,12 +22,18 @@ class PageTabs(QTabWidget):
         holder.setWidgetResizable(True)
         holder.setFrameShape(QFrame.Shape.NoFrame)
         holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        holder.setWidget(page)
+        frame = QWidget()
+        layout = _MinimumOnly(frame)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(page)
+        holder.setWidget(frame)
         return super().addTab(holder, title)
 
     def widget(self, index: int) -> QWidget | None:  # type: ignore[override]
         holder = super().widget(index)
-        return holder.widget() if isinstance(holder, QScrollArea) else holder
+        if not isinstance(holder, QScrollArea):
+            return holder
+        return holder.widget().layout().itemAt(0).widget()
 
     def currentWidget(self) -> QWidget | None:  # type: ignore[override]
         return self.widget(self.currentIndex())

@@ -7,6 +7,7 @@ data, is robust to one outlier); a note says when points lie off the scale.
 from __future__ import annotations
 
 import math
+import textwrap
 
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
@@ -18,8 +19,8 @@ from ui.charts import Chart
 from ui.palette import emotion_color, emotion_dash
 
 REDRAW_MS = 100
-PUSH_FREE_LABEL = "reading (z, push-free)"
-RAW_LABEL = "reading (z, raw: push included)"
+PUSH_FREE_LABEL = "reading (0 = neutral, push removed)"
+RAW_LABEL = "raw reading (0 = neutral, push included)"
 MIN_SPAN = 64  # tokens on the x axis before any answer
 Y_START = 8.0  # initial y range +-8 (z-scores); grows when readings go beyond it
 ROW_LOOKS = ({"alpha": 0.5, "width": 1.2}, {"alpha": 1.0, "width": 2.4})  # Compare: unsteered thin and faint
@@ -219,7 +220,7 @@ class ReadingsPlot(Chart):
         if self.ax.get_legend() is not None:
             self.ax.get_legend().remove()
         self._lines, self._marks = {}, []
-        scale = 1.5 if self.presentation else 1.0
+        scale = self.scale
         for row in range(self.rows):
             look = ROW_LOOKS[row] if self.rows == 2 else ROW_LOOKS[1]
             for name in self._shown:
@@ -242,7 +243,7 @@ class ReadingsPlot(Chart):
         """One entry per emotion (colour and line style), plus the two row looks in Compare; right of the data."""
         if not self._shown:
             return
-        scale = 1.5 if self.presentation else 1.0
+        scale = self.scale
         handles = [Line2D([], [], linestyle=emotion_dash(n, self._all), color=emotion_color(n, self._all),
                           linewidth=2.4 * scale, label=n) for n in self._shown]
         if self.rows == 2:
@@ -260,24 +261,30 @@ class ReadingsPlot(Chart):
     def _fit_margins(self, _event: object = None) -> None:
         """Margins in pixels (axis labels left and below, the legend right), whatever the size."""
         width, height = self.figure.get_size_inches() * self.figure.dpi
-        scale = 1.5 if self.presentation else 1.0
+        scale = self.scale
         legend = self.ax.get_legend()
         if legend is not None and self._legend_ncols != self._legend_columns(len(legend.get_texts())):
             legend.remove()
             self._legend()
             legend = self.ax.get_legend()
         legend = self._legend_ncols * 125 * scale if legend is not None else 10
+        top, bottom = 1 - min(0.2, 10 / height), min(0.4, 42 * scale / height)
+        pixels = self.font_size * self.figure.dpi / 72
+        label = self.ax.yaxis.label
+        words = label.get_text().replace("\n", " ")
+        label.set_text(textwrap.fill(words, max(8, int(0.9 * (top - bottom) * height / (pixels * 0.62))), break_on_hyphens=False, break_long_words=False))
+        lines = label.get_text().count("\n") + 1
         self.figure.subplots_adjust(
-            left=min(0.3, 62 * scale / width), right=max(0.5, 1 - legend / width),
-            top=1 - min(0.2, 10 / height), bottom=min(0.4, 42 * scale / height),
+            left=min(0.35, (40 * scale + lines * pixels * 1.3) / width), right=max(0.5, 1 - legend / width),
+            top=top, bottom=bottom,
         )
 
     def _add_mark(self, x: int, kind: str) -> None:
         style = {"color": "#999999", "linestyle": "--"} if kind == "turn" else {"color": self.colors["ink"], "linestyle": ":"}
         self._marks.append(self.ax.axvline(x - 0.5, linewidth=1.3, animated=True, **style))
 
-    def set_presentation(self, on: bool) -> None:
-        self.presentation = on
+    def set_presentation(self, on: bool, pixels: int = 18) -> None:
+        self.presentation, self.pixels = on, pixels
         self._rebuild()
 
     def restyle(self) -> None:
@@ -304,6 +311,7 @@ class ReadingsPlot(Chart):
                                            fontsize=self.font_size)
         self._off_scale.set_text(text)
         self._off_scale.set_color(self.colors["ink"])
+        self._off_scale.set_fontsize(self.font_size)  # presentation type too
 
     def _refresh(self) -> None:
         """Timer tick: push new points to the lines, blitting unless the limits must grow."""

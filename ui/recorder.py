@@ -40,6 +40,7 @@ class TurnLog:
         self._changes = SteeringChanges(layers)
         self._title = title
         self._retitle = False
+        self._steered = False
 
     def token(self, event: TokenEvent) -> None:
         """Record one token, and a steering change whenever its strengths differ from the last."""
@@ -53,6 +54,7 @@ class TurnLog:
             change = self._changes.change(event)
             if change is not None:
                 self._session.steering(change, event.row)
+                self._steered = self._steered or any(round(v, 3) for v in change.strengths.values())
                 if self._title is not None and self._title.add(change.strengths):
                     self._retitle = True
             self._session.add_token(event)
@@ -65,6 +67,8 @@ class TurnLog:
             return
         try:
             self._session.end_turn(answer if self._answering else None, stopped and self._answering)
+            if not self._steered and self._title is not None:
+                self._title.note_unsteered()
             if self._retitle and self._title is not None:
                 self._session.retitle(self._title.text())
         except LabError as error:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6 import QtGui
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from ui.scenario_list import ScenarioEntry, list_scenarios
@@ -22,6 +21,8 @@ class ScenarioBrowser(QWidget):
         self.entries: list[ScenarioEntry] = []
         self.drafts: dict[Path, str] = {}  # unsaved edits per user file
         self.list = QListWidget()
+        self.list.setWordWrap(True)  # long titles wrap onto a second line instead of being cut
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._row_changed)
         self.new_button = QPushButton("New")
         self.duplicate_button = QPushButton("Duplicate", toolTip="Make an editable copy in your scenarios folder")
@@ -50,8 +51,10 @@ class ScenarioBrowser(QWidget):
         for entry in self.entries:
             item = QListWidgetItem(self._label(entry))
             item.setToolTip(QtGui.Qt.convertFromPlainText(str(entry.path)))
-            if entry.builtin:
-                item.setForeground(QColor("#555555"))
+            if entry.builtin:  # marked in italics (and "(built-in)"), never greyed out like a disabled item
+                font = item.font()
+                font.setItalic(True)
+                item.setFont(font)
             self.list.addItem(item)
         self.list.blockSignals(False)
         rows = [i for i, e in enumerate(self.entries) if select is not None and e.path == select]

@@ -70,7 +70,7 @@ class TurnChart(Chart):
                     label=name, linewidth=1.4)
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_xlabel("model reply")
-        ax.set_ylabel("reading at reply start (z, push-free)")
+        ax.set_ylabel("reading as the reply starts (0 = neutral)")
         if xs:
             ax.set_xticks(xs)
         if self.emotions and self.replies:

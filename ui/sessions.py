@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -108,9 +109,9 @@ class SessionsTab(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(bar)
         left_layout.addWidget(self.table, 1)
-        actions = QHBoxLayout()
-        for button in (self.continue_button, self.rerun_button, self.compare_button, self.delete_button):
-            actions.addWidget(button)
+        actions = QGridLayout()  # two by two: the list stays narrow, the plot keeps its room when Help opens
+        for index, button in enumerate((self.continue_button, self.rerun_button, self.compare_button, self.delete_button)):
+            actions.addWidget(button, index // 2, index % 2)
         left_layout.addLayout(actions)
         left_layout.addWidget(location)
         viewer = QSplitter(Qt.Orientation.Vertical)
@@ -124,9 +125,9 @@ class SessionsTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(viewer)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([360, 640])
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([300, 700])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._update_buttons()

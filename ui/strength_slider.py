@@ -3,7 +3,7 @@ range, goes beyond it with the region past the cliff drawn as a warning zone."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider, QWidget
 
 STEP = 0.005  # strength per slider tick
@@ -17,7 +17,15 @@ class StrengthSlider(QSlider):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.cliff = 0.0
         self.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.set_limits(0.06, 0.06)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """The wheel steers only a slider clicked first; otherwise it scrolls the slider list."""
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()
 
     def set_limits(self, limit: float, cliff: float) -> None:
         ticks = round(limit / STEP)

@@ -11,6 +11,15 @@ from lab.scenarios.sweep import SweepResult
 from ui.charts import Chart
 
 CHECK_STYLES = ("-", "--", ":", "-.")
+CHECK_MARKERS = ("o", "s", "^", "D")
+DODGE = 0.5  # the share of the gap between strengths over which equal rates are spread side by side
+
+
+def dodged(xs: list[float], index: int, count: int) -> list[float]:
+    """Shift line `index` of `count` sideways a little, so lines with equal rates stay visible."""
+    gaps = [b - a for a, b in zip(sorted(xs), sorted(xs)[1:]) if b > a]
+    step = DODGE * min(gaps, default=0.01) / max(count, 1)
+    return [x + (index - (count - 1) / 2) * step for x in xs]
 
 
 class DoseResponseChart(Chart):
@@ -47,18 +56,21 @@ class DoseResponseChart(Chart):
                                           [e.high if math.isfinite(e.high) else e.value for e in est], color=colour, alpha=0.15)
                 for k, check in enumerate(checks):
                     est = [p.rates[check] for p in chosen]
-                    rates.plot(xs, [e.value for e in est], CHECK_STYLES[k % len(CHECK_STYLES)], marker="o", color=colour,
-                               label=f"{series}: {check}", alpha=0.85)
+                    shifted = dodged(xs, i * len(checks) + k, len(result.plan.series()) * len(checks))
+                    rates.plot(shifted, [e.value for e in est], CHECK_STYLES[k % len(CHECK_STYLES)],
+                               marker=CHECK_MARKERS[k % len(CHECK_MARKERS)], color=colour, label=f"{series}: {check}",
+                               alpha=0.85)
             readings.legend(fontsize="x-small")
             if checks:  # one entry per series (colour) and per check (line style), not per line
                 handles = [Line2D([], [], color=f"C{i}", marker="o", label=series)
                            for i, series in enumerate(result.plan.series())]
-                handles += [Line2D([], [], color="#666666", linestyle=CHECK_STYLES[k % len(CHECK_STYLES)], label=check)
+                handles += [Line2D([], [], color="#666666", linestyle=CHECK_STYLES[k % len(CHECK_STYLES)],
+                                   marker=CHECK_MARKERS[k % len(CHECK_MARKERS)], label=check)
                             for k, check in enumerate(checks)]
                 rates.legend(handles=handles, fontsize="xx-small", loc="best")
         readings.set_title("Mean reading while writing")
         readings.set_xlabel("steering strength")
-        readings.set_ylabel("reading (z, push-free)")
+        readings.set_ylabel("reading (0 = neutral, push removed)")
         rates.set_title("Checks fired (share of runs)")
         rates.set_xlabel("steering strength")
         rates.set_ylim(-0.05, 1.05)

@@ -1,10 +1,17 @@
 """Presentation mode: larger fonts and a high-contrast (yellow on black) look for projectors."""
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontInfo
 from PySide6.QtWidgets import QApplication
 
-FONT_SCALE = 1.5
+LINES_PER_SCREEN = 45  # presentation type: the screen's height / 45, i.e. 24 px at 1080p
+MIN_PIXELS = 16
+
+
+def presentation_pixels(screen_height: int) -> int:
+    """The presentation font's pixel size for a screen (or full-screen window) this many pixels tall."""
+    return max(MIN_PIXELS, round(screen_height / LINES_PER_SCREEN))
+
 HIGH_CONTRAST = """
 QWidget { background-color: #000000; color: #ffffff; }
 QLineEdit, QPlainTextEdit, QTextBrowser, QSpinBox, QDoubleSpinBox, QComboBox, QTableWidget, QListWidget {
@@ -35,14 +42,15 @@ class Theme:
         self.app = app
         self.base_font = QFont(app.font())
         self.presentation = False
+        self.pixels = QFontInfo(self.base_font).pixelSize()  # the type size in force
 
-    def set_presentation(self, on: bool) -> None:
+    def set_presentation(self, on: bool, screen_height: int = 1080) -> None:
+        """Presentation type scales with the screen (presentation_pixels), never smaller than normal type."""
         self.presentation = on
         font = QFont(self.base_font)
-        if on and self.base_font.pointSizeF() > 0:
-            font.setPointSizeF(self.base_font.pointSizeF() * FONT_SCALE)
-        elif on:
-            font.setPixelSize(round(self.base_font.pixelSize() * FONT_SCALE))
+        normal = QFontInfo(self.base_font).pixelSize()
+        self.pixels = max(normal, presentation_pixels(screen_height)) if on else normal
+        if on:
+            font.setPixelSize(self.pixels)
         self.app.setFont(font)
-        size = f"QWidget {{ font-size: {font.pointSizeF():g}pt; }}" if font.pointSizeF() > 0 else ""
-        self.app.setStyleSheet(size + HIGH_CONTRAST if on else "")
+        self.app.setStyleSheet(f"QWidget {{ font-size: {self.pixels}px; }}" + HIGH_CONTRAST if on else "")

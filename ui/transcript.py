@@ -9,11 +9,18 @@ from dataclasses import dataclass
 from html import escape
 
 from PySide6.QtCore import QEvent, QPoint, Qt
-from PySide6.QtGui import QColor, QFont, QHelpEvent, QTextBlockFormat, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHelpEvent,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from lab.runtime.events import TokenEvent
-from ui.palette import Z_LIMIT, tint
+from ui.palette import Z_LIMIT, text_on_dark_tint, tint
 
 
 @dataclass
@@ -21,10 +28,12 @@ class TokenSpan:
     start: int
     end: int
     event: TokenEvent
+    number: int = 0  # the token's place on the plot's "generated token" axis (empty tokens count too)
 
 
-def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = False) -> str:
-    """All readings of one token, highest first, plus the steering in force."""
+def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = False, number: int | None = None) -> str:
+    """All readings of one token, highest first, plus the steering in force; `number`: the token's place
+    on the plot's 'generated token' axis."""
     readings = event.shown_readings(raw)
     rows = "".join(
         f"<tr><td>{'<b>' + escape(name) + '</b>' if name == highlight else escape(name)}</td>"
@@ -34,7 +43,7 @@ def token_tooltip(event: TokenEvent, highlight: str | None = None, raw: bool = F
     steering = ", ".join(f"{escape(k)} {v:+.3f}" for k, v in event.strengths.items()) or "none"
     kind = "raw readings (steering push included)" if raw else "readings (steering push removed)"
     return (
-        f"<p><b>{escape(repr(event.text))}</b> &nbsp;token {event.position}, {kind}</p>"
+        f"<p><b>{escape(repr(event.text))}</b> &nbsp;{token_name(event, number)}, {kind}</p>"
         f"<table>{rows}</table><p>Steering in force: {steering}</p>"
     )
 
@@ -48,40 +57,62 @@ class TranscriptView(QTextBrowser):
         self.spans: list[TokenSpan] = []
         self.tint_emotion: str | None = None
         self.raw = False  # tint and tooltips by the raw readings (steering push included)
+        self.dark = False  # presentation mode's black background: brighter tints
         self._answer_start: int | None = None
         self._answer_spans = 0
-        self._messages: list[tuple[int, int]] = []  # (document position, spans so far) where each message began
+        self._messages: list[tuple[int, int, int]] = []  # (document position, spans, tokens) where each message began
+        self._generated = 0  # generated tokens shown so far, as the plot counts them
+        self._answer_generated = 0
+        self.following = True  # keep the newest text in view; False once the reader scrolls up on purpose
+        self._scrolling = False
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._moved)
+        bar.rangeChanged.connect(self._grown)
         self.setPlaceholderText("The conversation appears here. Hover a coloured word to see every emotion reading for it.")
 
     def clear_all(self) -> None:
         self.clear()
         self.spans, self._answer_start, self._messages = [], None, []
+        self._generated = 0
+        self.following = True
 
     def add_message(self, role: str, text: str) -> None:
-        """A user or system message (plain text, not tinted)."""
-        self._messages.append((self._end(), len(self.spans)))
+        """A user or system message (plain text, not tinted); the view follows the conversation again."""
+        self._messages.append((self._end(), len(self.spans), self._generated))
         self._block(role).insertText(text, QTextCharFormat())
+        self.following = True
         self._scroll()
 
     def begin_answer(self, label: str = "Assistant") -> None:
         """Start a new answer block; tokens added next go into it."""
         self._answer_start = self._end()
         self._answer_spans = len(self.spans)
+        self._answer_generated = self._generated
         self._block(label)
+        self._scroll()
+
+    def mark_stopped(self) -> None:
+        """Say at the end of the current answer that it was stopped before it was finished."""
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        note = QTextCharFormat()
+        note.setFontItalic(True)
+        note.setForeground(QColor("#808080"))
+        cursor.insertText(" [stopped]", note)
+        self._scroll()
 
     def add_tokens(self, events: list[TokenEvent]) -> None:
         """Append generated tokens, tinted by the current emotion."""
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        follow = self._at_bottom()
         for event in events:
+            self._generated += 1
             if not event.text:
                 continue
             start = cursor.position()
             cursor.insertText(event.text, self._format(event))
-            self.spans.append(TokenSpan(start, cursor.position(), event))
-        if follow:
-            self._scroll()
+            self.spans.append(TokenSpan(start, cursor.position(), event, self._generated - 1))
+        self._scroll()
 
     def drop_last_answer(self) -> None:
         """Remove the answer begun last (for Regenerate)."""
@@ -92,13 +123,14 @@ class TranscriptView(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
         cursor.removeSelectedText()
         del self.spans[self._answer_spans:]
+        self._generated = self._answer_generated
         self._answer_start = None
 
     def drop_last_exchange(self) -> bool:
         """Remove the last message and everything after it (its answer); False if there is none."""
         if not self._messages:
             return False
-        start, spans = self._messages.pop()
+        start, spans, self._generated = self._messages.pop()
         cursor = QTextCursor(self.document())
         cursor.setPosition(start)
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
@@ -106,6 +138,11 @@ class TranscriptView(QTextBrowser):
         del self.spans[spans:]
         self._answer_start = None
         return True
+
+    def set_dark(self, dark: bool) -> None:
+        """Tints for a dark (presentation) or light background."""
+        self.dark = dark
+        self.set_tint(self.tint_emotion)
 
     def set_raw(self, raw: bool) -> None:
         """Tint and explain tokens by the raw readings (push included) or the push-free ones."""
@@ -150,7 +187,7 @@ class TranscriptView(QTextBrowser):
             if span is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion, self.raw), self.viewport())
+                QToolTip.showText(event.globalPos(), token_tooltip(span.event, self.tint_emotion, self.raw, span.number), self.viewport())
             return True
         return super().viewportEvent(event)
 
@@ -160,7 +197,10 @@ class TranscriptView(QTextBrowser):
     def _format(self, event: TokenEvent) -> QTextCharFormat:
         fmt = QTextCharFormat()
         value = event.shown_readings(self.raw).get(self.tint_emotion) if self.tint_emotion else None
-        fmt.setBackground(tint(value) if value is not None else QColor(0, 0, 0, 0))
+        background = tint(value, dark=self.dark) if value is not None else QColor(0, 0, 0, 0)
+        fmt.setBackground(background)
+        if self.dark and value is not None:
+            fmt.setForeground(QColor(text_on_dark_tint(background)))  # white on a bright tint would be hard to read
         return fmt
 
     def _block(self, label: str) -> QTextCursor:
@@ -182,20 +222,39 @@ class TranscriptView(QTextBrowser):
         cursor.movePosition(QTextCursor.MoveOperation.End)
         return cursor.position()
 
-    def _at_bottom(self) -> bool:
-        bar = self.verticalScrollBar()
-        return bar.value() >= bar.maximum() - 4
+    def _moved(self, value: int) -> None:
+        """The view moved without us (wheel, drag, keys, a clicked plot point): follow only at the bottom."""
+        if not self._scrolling:
+            self.following = value >= self.verticalScrollBar().maximum() - 4
+
+    def _grown(self, _minimum: int, _maximum: int) -> None:
+        """More text, or a smaller view (a resize, presentation mode): keep the newest line in view."""
+        self._scroll()
 
     def _scroll(self) -> None:
-        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+        """Show the newest line, unless the reader scrolled up to read something earlier."""
+        if not self.following:
+            return
+        bar = self.verticalScrollBar()
+        self._scrolling = True
+        try:
+            bar.setValue(bar.maximum())
+        finally:
+            self._scrolling = False
 
 
-def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = ()) -> str:
+def token_name(event: TokenEvent, number: int | None) -> str:
+    """'generated token 9' (as the plot counts: from 0 over the conversation's answers), else its position."""
+    return f"generated token {number}" if number is not None else f"token {event.position}"
+
+
+def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = (), number: int | None = None) -> str:
     """One line for the status bar: the token and its readings (`first` emotions first, then highest first)."""
     rest = sorted((n for n in event.readings if n not in first), key=lambda n: -event.readings[n])
     names = [n for n in first if n in event.readings] + rest
     values = ", ".join(f"{n} {event.readings[n]:+.2f}" for n in names)
-    return f"Token {event.position} {event.text!r}: {values}"
+    name = token_name(event, number)
+    return f"{name[0].upper()}{name[1:]} {event.text!r}: {values}"
 
 
 LEGEND = (

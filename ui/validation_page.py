@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLabel, QT
 from lab.common.atomic import write_text
 from lab.diagnostics.validation_report import build_report, render_html
 from lab.runtime.engine import Engine
+from ui.exports import default_export_path
 from ui.errors import ErrorFunnel
 from ui.workers import Job, JobContext, ModelRunner
 
@@ -83,7 +84,7 @@ class ValidationPage(QDialog):
         return path
 
     def save_dialog(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "Save the report", str(Path.home() / "emotion-lab-validation.html"),
+        name, _ = QFileDialog.getSaveFileName(self, "Save the report", default_export_path("emotion-lab-validation.html"),
                                               "HTML (*.html)")
         if not name:
             return

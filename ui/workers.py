@@ -126,6 +126,7 @@ class ModelRunner(QObject):
         self._drain.timeout.connect(self._deliver)
         self._job: Job | None = None
         self._ctx: JobContext | None = None
+        self.last_stopped = False  # whether the job that ended last was stopped (Stop or Esc)
         self._thread.start(QThread.Priority.LowPriority)
 
     @property
@@ -173,6 +174,7 @@ class ModelRunner(QObject):
         self._deliver()
         self._drain.stop()
         stopped = self._ctx is not None and self._ctx.stop.is_set()
+        self.last_stopped = stopped
         self._job, self._ctx = None, None
         if error is None:
             self.status.emit("Stopped." if stopped else "Done.")

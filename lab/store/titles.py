@@ -15,6 +15,12 @@ class SteeredTitle:
     def __init__(self, base: str) -> None:
         self.base = base
         self._seen: dict[str, set[float]] = {}  # emotion -> the non-zero strengths it was steered with
+        self._began_unsteered = False  # an answer before any steering: the title says "unsteered, then ..."
+
+    def note_unsteered(self) -> None:
+        """An answer ran without steering; if nothing was steered before it, the title will say so."""
+        if not self._seen:
+            self._began_unsteered = True
 
     def add(self, strengths: Mapping[str, float]) -> bool:
         """Note the strengths of a steering change; True if that changed the title."""
@@ -34,7 +40,8 @@ class SteeredTitle:
                          f"{name} {strength_text(low)} to {strength_text(high)}")
         if len(ranked) > MAX_EMOTIONS:
             parts.append(f"+{len(ranked) - MAX_EMOTIONS} more")
-        return ", ".join(parts)
+        steered = ", ".join(parts)
+        return f"unsteered, then {steered}" if steered and self._began_unsteered else steered
 
     def text(self) -> str:
         summary = self.summary()
