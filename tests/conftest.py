@@ -41,6 +41,7 @@ TINY_NEUTRAL_WORDS = "the table is made of wood and paper with a chair near the 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: uses the embedded SmolLM2 model (converted and extracted on first use)")
+    config.addinivalue_line("markers", "float32_only: pins float32 and takes minutes; `make test-bfloat16` leaves it to `make test`")
 
 
 def build_tiny_tokenizer():

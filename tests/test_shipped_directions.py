@@ -22,6 +22,7 @@ def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1)
 
 
+@pytest.mark.float32_only
 def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extraction(engine_float32, tmp_path):
     lm = engine_float32.lm  # the shipped directions were extracted in float32
     path = precomputed_path(lm.identity, current_data_hash(include_user=False), "mean_diff")
