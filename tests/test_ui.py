@@ -301,6 +301,8 @@ def test_validation_page_shows_the_loaded_models_numbers_and_saves_them(idle, qt
 
 def test_sessions_tab_lists_and_opens_sessions_read_only(idle, qtbot):
     window = idle
+    send(window, qtbot, "Name a fruit.")  # a session to list, whichever tests ran before
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
     window.tabs.setCurrentWidget(window.sessions)
     table = window.sessions.table
     assert table.rowCount() == len(window.recorder.store.list_sessions()) > 0
