@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-bfloat16 install-check bench cli-demo lint clean-cache package package-check setup qt-libs directions
+.PHONY: run test test-order test-bfloat16 install-check bench cli-demo lint clean-cache package package-check setup qt-libs directions
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ run: setup
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# The app tests once in reverse order and once shuffled by pytest-randomly with a new seed each time (shown in
+# the command; `make test-order ORDER_SEED=N` repeats that order): a test that needs what another left fails here.
+APP_TESTS := $(wildcard tests/test_ui*.py) tests/test_xvfb.py tests/test_remote_model_ui.py
+ORDER_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+test-order: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --reverse $(APP_TESTS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p randomly --randomly-seed=$(ORDER_SEED) $(APP_TESTS)
 
 # The whole suite again with every model in bfloat16 unless a test pins float32 (what a CPU with native
 # bfloat16 would pick if `auto` followed the CPU); bfloat16 runs on any x86 CPU, only slower. CI runs both;

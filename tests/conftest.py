@@ -39,9 +39,19 @@ TINY_WORDS = {
 TINY_NEUTRAL_WORDS = "the table is made of wood and paper with a chair near the window".split()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--reverse", action="store_true", help="run the collected tests in reverse order (finds order dependence)")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: uses the embedded SmolLM2 model (converted and extracted on first use)")
     config.addinivalue_line("markers", "float32_only: pins float32 and takes minutes; `make test-bfloat16` leaves it to `make test`")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse"):
+        items.reverse()
 
 
 def build_tiny_tokenizer():

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from html_page import Page
 from store_helpers import EMOTIONS, SAMPLING, event, record_session, register
 
 from lab.common.errors import LabError
@@ -82,8 +83,11 @@ def test_html_report_escapes_model_text_and_embeds_plots(store):
         rec.end_turn()
     html = to_html(store.load_session(rec.session_id), "afraid")
     assert "<script" not in html.lower() and "<img src=x" not in html and "<b>" not in html
-    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in html
-    assert "&lt;/script&gt;" in html and "&quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in html
+    assert "&lt;/script&gt;" in html and "&#34;quoted&#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    page = Page(html)  # what a browser sees: the recorded markup as text, only the report's own tags
+    assert {"<script>alert('title')</script>", "<img src=x onerror=alert(1)>", ' "quoted" & <b>bold</b>'} <= set(page.text)
+    assert not page.tags & {"script", "b"} and len(page.images) == 2
     assert 'title="afraid ' in html and "Transcript tinted by afraid" in html
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(images) == 2

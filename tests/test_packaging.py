@@ -3,6 +3,7 @@ runtime dependencies pinned as requirements.txt pins them, ships every package a
 entry points exist. (CI's fresh install of the wheel runs `emotion-lab-cli emotions` and `emotion-lab --self-test`.)"""
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import re
 import tomllib
@@ -27,6 +28,17 @@ def test_every_package_of_lab_and_ui_is_installed_with_the_assets():
     assert packages - {"lab.assets"} == on_disk
     assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"lab.assets": "assets"}
     assert PYPROJECT["tool"]["setuptools"]["package-data"]["lab.assets"] == ["**/*"]
+
+
+def test_every_report_template_is_installed_and_bundled():
+    package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
+    templates = sorted((ROOT / "lab").glob("*/templates/*"))
+    assert templates  # the HTML reports are rendered from them (lab.common.html_template)
+    for path in templates:
+        package = "lab." + path.parent.parent.name
+        relative = path.relative_to(path.parent.parent).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in package_data.get(package, [])), relative
+    assert 'ROOT.glob("lab/*/templates")' in (ROOT / "build.spec").read_text(encoding="utf-8")  # the bundle's datas
 
 
 def test_dependencies_are_pinned_as_requirements_txt_pins_them():

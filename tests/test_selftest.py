@@ -26,7 +26,7 @@ def test_self_test_from_source_passes_and_prints_one_json_line(real_model_home, 
     summary = json.loads(lines[0])
     assert summary["ok"] is True and summary["frozen"] is False
     assert summary["tokens"] > 0 and summary["session_tokens"] > summary["tokens"]
-    assert summary["plot_bytes"] > 1000
+    assert summary["plot_bytes"] > 1000 and summary["report_bytes"] > 10_000  # the HTML report with its two plots
     assert summary["window"] == "opened and closed"
     assert not (home / "data" / "lab.db").exists()  # the recording went to a temporary file
 

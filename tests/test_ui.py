@@ -45,8 +45,11 @@ def window(qapp, lab_home, tmp_path_factory):
 
 @pytest.fixture
 def idle(window, qtbot):
-    """The window before each test: idle, Chat tab, sliders at 0, short greedy answers."""
+    """The window before each test: idle, a new empty chat without a system prompt, Chat tab, sliders at 0,
+    short greedy answers (whatever an earlier test left, so the tests pass in any order)."""
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    window.new_session()
+    window.state.set_system_prompt("")
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5_000)
     window.tabs.setCurrentWidget(window.chat)
@@ -121,9 +124,7 @@ def test_ctrl_enter_sends_and_the_turn_is_recorded(idle, qtbot):
     window.chat.prompt.setFocus()
     qtbot.keyClick(window.chat.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: len(window.chat.messages) == before + 2, timeout=60_000)
-    store = window.recorder.store
-    session = store.list_sessions()[0]
-    record = store.load_session(session.id)
+    record = window.recorder.store.load_session(window.recorder.chat_session_id())
     roles = [t.role for t in record.turns]
     assert roles[-2:] == ["user", "assistant"]
     assert record.turns[-2].text == "What is a rainbow?"
@@ -150,7 +151,7 @@ def test_slider_moved_mid_generation_steers_the_next_tokens(idle, qtbot):
     assert first <= seen + 3, "the change reached the generator within a token or two"
     plot = window.chat.plot
     assert plot.steering_marks[-1] == plot.point_count() - len(tokens) + first  # marked where it took effect
-    record = window.recorder.store.load_session(window.recorder.store.list_sessions()[0].id)
+    record = window.recorder.store.load_session(window.recorder.chat_session_id())
     assert any(s.change.strengths == {"happy": pytest.approx(0.03)} for s in record.steering)
 
 
@@ -300,6 +301,8 @@ def test_validation_page_shows_the_loaded_models_numbers_and_saves_them(idle, qt
 
 def test_sessions_tab_lists_and_opens_sessions_read_only(idle, qtbot):
     window = idle
+    send(window, qtbot, "Name a fruit.")  # a session to list, whichever tests ran before
+    qtbot.waitUntil(lambda: not window.chat.generating, timeout=60_000)
     window.tabs.setCurrentWidget(window.sessions)
     table = window.sessions.table
     assert table.rowCount() == len(window.recorder.store.list_sessions()) > 0

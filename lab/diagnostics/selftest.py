@@ -1,8 +1,8 @@
 """The Qt-free half of `--self-test` (ui.launcher adds opening the main window).
 
 Loads the model, loads (or extracts) its directions, generates a few steered tokens with
-readings, records them into a temporary session store and reads them back, and renders one plot
-of the readings to PNG bytes on matplotlib's Agg canvas. Every step checks its result and raises
+readings, records them into a temporary session store and reads them back, renders the session's HTML
+report (its template must have been shipped) and one plot of the readings to PNG bytes on matplotlib's Agg canvas. Every step checks its result and raises
 SelfTestError naming the step that failed. Nothing is written outside the user cache folder (the
 converted model and the directions, reused later) and a temporary folder that is removed again.
 """
@@ -84,6 +84,7 @@ def run_selftest(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -
     from lab.store.recording import recorded, start_recording
     from lab.runtime.steering import SteeringState
     from lab.store.lab_file import open_store
+    from lab.store.report import to_html
 
     progress = StatusToStderr(quiet)
     report = SelfTestReport()
@@ -131,6 +132,12 @@ def run_selftest(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -
                    "read_back failed: the readings read back differ from those generated")
             _check(len(record.steering) > 0, "read_back failed: no steering event was recorded")
             summary["session_tokens"] = len(record.tokens)
+
+    with _step(report, "report", progress):
+        page = to_html(record, emotion)
+        _check(f"<h1>{record.title}</h1>" in page and page.count("data:image/png;base64,") == 2,
+               "report failed: the session's HTML report lacks its title or plots")
+        summary["report_bytes"] = len(page)
 
     with _step(report, "plot", progress):
         png = render_readings_png([e.readings for e in stored], emotion)

@@ -8,10 +8,10 @@ and the lessons' verdicts. `build_report` gives JSON-able data; `render_html` a 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from typing import Any
 
+from lab.common.html_template import render
 from lab.common.progress import Progress, SilentProgress
 from lab.emotions.definitions import load_norms
 from lab.emotions.emotion_map import EmotionMap, emotion_map
@@ -94,40 +94,6 @@ def precision_text(precision: dict[str, Any]) -> str:
     return text
 
 
-def precision_html(precision: dict[str, Any]) -> str:
-    return f"<p><b>Precision.</b> {html.escape(precision_text(precision))}</p>"
-
-
 def render_html(report: dict[str, Any]) -> str:
-    """A self-contained HTML page; every text is escaped."""
-    e = html.escape
-    rows = "".join(f"<tr><td>{e(r['emotion'])}</td><td>{e(r['kind'])}</td><td>{e(r['recognised'])}</td></tr>" for r in report["emotions"])
-    estimators = "".join(
-        f"<tr><td>{e(r['estimator'])}</td><td>{r['layer']}</td><td>{r['held_out']:.0%}</td><td>{r['validation']:.0%}</td></tr>"
-        for r in report["estimators"]
-    )
-    parts = [
-        "<!doctype html><meta charset='utf-8'><title>Emotion Lab validation</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}</style>",
-        "<h1>Does this lab work on this model?</h1>",
-        f"<p>Model {e(str(report['model']['family']))}, {report['model']['depth']} layers, width {report['model']['width']}; "
-        f"reading layer {report['reading_layer']}. Every rate is a count with its 95% interval.</p>",
-        precision_html(report["precision"]),
-        "<h2>Recognising emotions</h2><ul>" + "".join(f"<li>{e(line)}</li>" for line in report["summary"]) + "</ul>",
-        f"<table><tr><th>emotion</th><th>kind</th><th>recognised</th></tr>{rows}</table>",
-        "<h2>Choosing the reading estimator</h2><p>20-way accuracy at each estimator's best held-out layer; "
-        "validation texts are in a different style and were never used to choose.</p>"
-        f"<table><tr><th>estimator</th><th>layer</th><th>held-out</th><th>style-shifted</th></tr>{estimators}</table>",
-        "<h2>The emotion map</h2>" + "".join(f"<p>{'Horizontal' if i == 0 else 'Vertical'} axis: {e(a['label'])}</p>" for i, a in enumerate(report["map"]["axes"])),
-        f"<img alt='emotion map' src='data:image/png;base64,{report['map_png']}'>",
-    ]
-    if "steering_efficacy" in report:
-        efficacy = "".join(f"<tr><td>{e(r['emotion'])}</td><td>{e(r['rate'])}</td><td>{r['mean_gain']:+.2f}</td></tr>" for r in report["steering_efficacy"])
-        parts.append("<h2>Steering efficacy</h2><p>Replies steered toward each emotion, re-read afresh as plain text: on how many "
-                     "prompts the emotion's reading rose, and by how much on average.</p>"
-                     f"<table><tr><th>emotion</th><th>prompts where it rose</th><th>mean gain</th></tr>{efficacy}</table>")
-    if "lessons" in report:
-        parts.append("<h2>Lessons</h2><ul>" + "".join(f"<li><b>{e(v['verdict'])}</b>: {e(v['summary'])}</li>" for v in report["lessons"]) + "</ul>")
-    return "\n".join(parts)
-
+    """A self-contained HTML page (templates/validation_report.html.j2, autoescaped: every text is escaped)."""
+    return render(__file__, "validation_report.html.j2", report=report, precision=precision_text(report["precision"]))

@@ -1,5 +1,5 @@
 """Sweep and run results as files and figures: CSV (one row per series x strength), a dose-response
-PNG, a self-contained HTML page, and the per-turn view of runs (readings where each reply
+PNG, a self-contained HTML page (from a template), and the per-turn view of runs (readings where each reply
 begins). Figures are drawn on matplotlib's Agg canvas without pyplot, so a Qt process can call this."""
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import base64
 import csv
 import io
 import math
-from html import escape
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -15,6 +14,7 @@ from matplotlib.figure import Figure
 
 from lab.common.atomic import write_bytes, write_text
 from lab.common.errors import LabError
+from lab.common.html_template import render
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
 from lab.common.stats import TOO_FEW_RUNS, mean_text, rate_interval, rate_text
@@ -140,36 +140,20 @@ def png_bytes(figure: Figure) -> bytes:
 
 
 def to_html(result: SweepResult) -> str:
-    """A self-contained page: settings, the dose-response plot, the table of points and every run."""
+    """A self-contained page (templates/sweep_report.html.j2): settings, the dose-response plot, the table of
+    points and every run."""
     image = base64.b64encode(png_bytes(dose_response_figure(result))).decode("ascii")
     checks = result.check_names()
     head = ["series", "strength", "runs", *[f"{c}: fired in" for c in checks],
             *[f"{e} reading" for e in result.plan.emotions], "repetition", "distinct-2", "perplexity"]
-    rows = [[p.series, strength_text(p.strength), str(p.runs), *[f"{rate_text(p.rates[c])}; {rate_interval(p.rates[c])}" for c in checks],
-             *[mean_text(p.readings[e], ".3g") for e in result.plan.emotions],
-             *[mean_text(value, ".3g") for value in (p.repetition, p.distinct2, p.perplexity)]]
-            for p in result.points()]
+    points = [[p.series, strength_text(p.strength), str(p.runs), *[f"{rate_text(p.rates[c])}; {rate_interval(p.rates[c])}" for c in checks],
+               *[mean_text(p.readings[e], ".3g") for e in result.plan.emotions],
+               *[mean_text(value, ".3g") for value in (p.repetition, p.distinct2, p.perplexity)]]
+              for p in result.points()]
     runs = [[r.series, strength_text(r.strength), str(r.seed), str(r.run.session_id or ""), fired_text(sorted(r.run.fired())),
              " | ".join(t.text.strip()[:200] for t in r.run.replies())] for r in result.runs]
-    settings = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in result.settings.items())
-    status = " (stopped early: partial results)" if result.cancelled else ""
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{escape(result.title)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;color:#222}"
-        "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;"
-        "vertical-align:top}img{max-width:100%}</style></head><body>",
-        f"<h1>{escape(result.title)}{status}</h1>", f"<table>{settings}</table>",
-        f'<img alt="dose-response plot" src="data:image/png;base64,{image}">',
-        "<h2>Per strength (95% intervals)</h2>", f"<p>{escape(RATE_NOTE)}</p>", _table(head, rows),
-        "<h2>Runs</h2>", _table(["series", "strength", "seed", "session", "checks fired", "replies"], runs),
-        "</body></html>",
-    ])
-
-
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    cells = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{cells}</tr>{body}</table>"
+    return render(__file__, "sweep_report.html.j2", title=result.title, cancelled=result.cancelled,
+                  settings=list(result.settings.items()), image=image, rate_note=RATE_NOTE, head=head, points=points, runs=runs)
 
 
 def _cell(value: float) -> str:

@@ -1,29 +1,47 @@
 """A self-contained HTML report of a session: the transcript tinted by one emotion and plots of the
-readings over tokens, embedded as base64 PNG. Every piece of recorded text is HTML-escaped; the
-plots are drawn on matplotlib's Agg canvas without pyplot, so a Qt process can call this safely."""
+readings over tokens, embedded as base64 PNG. The page is templates/session_report.html.j2, autoescaped:
+every piece of recorded text is HTML-escaped. The plots are drawn on matplotlib's Agg canvas without
+pyplot, so a Qt process can call this safely."""
 from __future__ import annotations
 
 import base64
 import io
 import math
-from html import escape
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lab.common.errors import LabError
+from lab.common.html_template import render
 from lab.common.steering_text import steering_text
 from lab.store.records import SessionRecord, TokenRecord
 
 Z_LIMIT = 3.0  # readings at or beyond +-3 get the strongest tint
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
-.turn { margin: 1rem 0; } .role { font-weight: bold; text-transform: capitalize; }
-.tokens { white-space: pre-wrap; line-height: 1.7; font-family: ui-monospace, monospace; }
-.prompt { color: #666; } img { max-width: 100%; }
-"""
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    """One token of the transcript; background and title only where it has a reading to tint by."""
+    text: str
+    background: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """One batch row of a turn: its prompt tokens (folded away in the page) and its answer."""
+    label: str | None
+    prompt: list[TokenSpan]
+    answer: list[TokenSpan]
+
+
+@dataclass(frozen=True)
+class TurnView:
+    role: str
+    text: str  # shown when the turn has no recorded tokens
+    rows: list[TokenRow]
 
 
 def to_html(record: SessionRecord, emotion: str | None = None) -> str:
@@ -33,28 +51,15 @@ def to_html(record: SessionRecord, emotion: str | None = None) -> str:
         emotion = emotions[0]
     if emotion is not None and emotion not in emotions:
         raise LabError(f"This session has no readings for {emotion!r}; choose one of: {', '.join(emotions)}.")
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(record.title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{escape(record.title)}</h1>", _settings_table(record),
-    ]
-    if record.notes:
-        parts.append(f"<p>{escape(record.notes)}</p>")
-    if emotion is not None:
-        parts.append(f"<h2>Transcript tinted by {escape(emotion)}</h2><p>Red: above neutral, blue: below; "
-                     f"full colour at &plusmn;{Z_LIMIT:g} (calibrated z-score). Hover a token for its value.</p>")
-    else:
-        parts.append("<h2>Transcript</h2>")
-    parts += [_turn_html(record, turn.index, turn.label(), emotion) for turn in record.turns]
-    if record.tokens and emotions:
-        parts += ["<h2>Readings over tokens</h2>", _png(_line_plot(record, emotion)), _png(_heatmap(record))]
-    if record.steering:
-        parts.append(_steering_table(record))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    plots = [_png(_line_plot(record, emotion)), _png(_heatmap(record))] if record.tokens and emotions else []
+    steering = [{"turn": s.turn, "row": s.row, "position": s.change.position, "strengths": steering_text(s.change.strengths, "none"),
+                 "layers": str(list(s.change.layers))} for s in record.steering]
+    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}",
+                  settings=_settings(record), turns=[_turn(record, turn.index, turn.label(), emotion) for turn in record.turns],
+                  plots=plots, steering=steering)
 
 
-def _settings_table(record: SessionRecord) -> str:
+def _settings(record: SessionRecord) -> list[tuple[str, str]]:
     m, s = record.model, record.sampling
     rows = [
         ("Created", record.created), ("Status", record.status), ("App version", record.app_version),
@@ -64,50 +69,30 @@ def _settings_table(record: SessionRecord) -> str:
     if record.directions is not None:
         d = record.directions
         rows.append(("Directions", f"{d.method}, reading layer {d.reading_layer}, steering layers {list(d.layers)}"))
-    cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{cells}</table>"
+    return rows
 
 
-def _turn_html(record: SessionRecord, index: int, role: str, emotion: str | None) -> str:
+def _turn(record: SessionRecord, index: int, role: str, emotion: str | None) -> TurnView:
     tokens = [t for t in record.tokens if t.turn == index]
-    head = f'<div class="turn"><div class="role">{escape(role)}</div>'
     if not tokens:
         turn = next(t for t in record.turns if t.index == index)
-        return f'{head}<div class="tokens">{escape(record.turn_text(turn))}</div></div>'
-    body = []
+        return TurnView(role, record.turn_text(turn), [])
+    rows = []
     for row in sorted({t.event.row for t in tokens}):
         in_row = [t for t in tokens if t.event.row == row]
-        prompt = "".join(_token_span(t, emotion) for t in in_row if t.event.is_prompt)
-        answer = "".join(_token_span(t, emotion) for t in in_row if not t.event.is_prompt)
-        label = f"<div>Batch row {row}</div>" if len(in_row) != len(tokens) else ""
-        if prompt:
-            count = sum(t.event.is_prompt for t in in_row)
-            body.append(f'{label}<details><summary>Prompt tokens ({count})</summary>'
-                        f'<div class="tokens prompt">{prompt}</div></details>')
-            label = ""
-        body.append(f'{label}<div class="tokens">{answer}</div>')
-    return head + "".join(body) + "</div>"
+        rows.append(TokenRow(f"Batch row {row}" if len(in_row) != len(tokens) else None,
+                             [_span(t, emotion) for t in in_row if t.event.is_prompt],
+                             [_span(t, emotion) for t in in_row if not t.event.is_prompt]))
+    return TurnView(role, "", rows)
 
 
-def _token_span(token: TokenRecord, emotion: str | None) -> str:
+def _span(token: TokenRecord, emotion: str | None) -> TokenSpan:
     value = token.event.readings.get(emotion, math.nan) if emotion is not None else math.nan
     if math.isnan(value):
-        return f"<span>{escape(token.event.text)}</span>"
+        return TokenSpan(token.event.text)
     alpha = 0.75 * min(abs(value), Z_LIMIT) / Z_LIMIT
     rgb = "214,39,40" if value > 0 else "31,119,180"
-    return (f'<span style="background:rgba({rgb},{alpha:.2f})" title="{escape(emotion)} {value:+.2f}">'
-            f"{escape(token.event.text)}</span>")
-
-
-def _steering_table(record: SessionRecord) -> str:
-    rows = "".join(
-        f"<tr><td>{s.turn}</td><td>{s.row}</td><td>{s.change.position}</td><td>"
-        f"{escape(steering_text(s.change.strengths, 'none'))}</td>"
-        f"<td>{escape(str(list(s.change.layers)))}</td></tr>"
-        for s in record.steering
-    )
-    return ("<h2>Steering</h2><table><tr><th>Turn</th><th>Batch row</th><th>From position</th>"
-            f"<th>Strengths</th><th>Layers</th></tr>{rows}</table>")
+    return TokenSpan(token.event.text, f"rgba({rgb},{alpha:.2f})", f"{emotion} {value:+.2f}")
 
 
 def _readings_matrix(record: SessionRecord, emotions: list[str]) -> np.ndarray:
@@ -155,7 +140,7 @@ def _heatmap(record: SessionRecord) -> Figure:
 
 
 def _png(fig: Figure) -> str:
+    """The figure as base64 PNG (for a data: URL)."""
     buffer = io.BytesIO()
     FigureCanvasAgg(fig).print_png(buffer)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<p><img alt="plot" src="data:image/png;base64,{data}"></p>'
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
