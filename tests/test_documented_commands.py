@@ -55,6 +55,14 @@ RUNS: dict[str, list[str]] = {
     'generate "How was your day?" --engine nnsight --steer calm=0.03 --json': [
         f'generate "How was your day?" --engine nnsight --steer calm=0.03 --json {FEW}',
     ],
+    "suppress --emotion desperate [--steps 24] [--seed 0] [--max-tokens 40] [--json]": [
+        "suppress --emotion desperate --steps 1 --seed 0 --max-tokens 2",
+        "suppress --emotion desperate --steps 1 --max-tokens 2 --json",
+    ],
+    'generate "The deadline is in an hour and nothing works." --adapter suppress-desperate': [
+        "suppress --emotion desperate --steps 1 --max-tokens 2",
+        f'generate "The deadline is in an hour and nothing works." --adapter suppress-desperate {FEW}',
+    ],
 }
 WITHOUT_COMMON_OPTIONS = {"scenarios"}  # subcommands that take no --model or --db
 

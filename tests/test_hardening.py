@@ -160,12 +160,13 @@ def test_unbounded_files_are_refused_with_the_limit(tmp_path):
         read_text(big, TEXT_FILE_BYTES, "text file")
 
 
-def test_an_oversized_emotion_file_is_refused_with_the_limit(lab_home):
+def test_an_oversized_emotion_file_is_set_aside_with_the_limit_named(lab_home, caplog):
     from lab.emotions.definitions import load_emotions, user_dir
 
     (user_dir() / "huge.yaml").write_text("name: huge\nexamples:\n" + "- a text\n" * (EMOTION_FILE_BYTES // 9 + 1), encoding="utf-8")
-    with pytest.raises(LabError, match="huge.yaml is larger than the 5 MB limit for a file in the emotions folder"):
-        load_emotions()
+    assert "huge" not in [e.name for e in load_emotions()]  # one stored file never stops the lab
+    assert "huge.yaml is larger than the 5 MB limit for a file in the emotions folder" in caplog.text
+    assert (user_dir() / "quarantine" / "huge.yaml").is_file() and not (user_dir() / "huge.yaml").exists()
 
 
 # --- the error funnel ----------------------------------------------------------------------------
