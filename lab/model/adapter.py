@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
+from lab.common.atomic import write_bytes
 from lab.common.errors import LabError
 from lab.common.names import check_name, inside
 from lab.common.paths import user_data_dir
@@ -111,19 +111,15 @@ def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def save_adapter(lm: LoadedModel, info: AdapterInfo, path: Path | None = None) -> AdapterInfo:
-    """Write the injected adapter (temporary file, fsync, rename) and return its info with the hash."""
+    """Write the injected adapter atomically (lab.common.atomic) and return its info with the hash."""
     tensors = lora_state(lm)
     if not tensors:
         raise LabError("There is no adapter on the model to save. Train one first.")
     info = AdapterInfo(**{**asdict(info), "sha256": tensors_sha256(tensors)})
     path = path or adapter_path(info.model_identity, info.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
     meta = {"format": FORMAT, "version": FORMAT_VERSION, **asdict(info)}
-    save_file(tensors, str(partial), metadata={"emotion_lab": json.dumps(meta)})
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    write_bytes(path, save(tensors, metadata={"emotion_lab": json.dumps(meta)}))
     return info
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.names import check_name, inside
 from lab.common.progress import Progress, SilentProgress, check_cancelled
@@ -117,13 +117,7 @@ def save_result(lm: LoadedModel, result: SuppressionResult) -> None:
     """Keep the result (with date and precision) beside the adapters, for pages that show it without a rerun."""
     path = result_path(lm.identity, result.verdict.emotion)
     data = {**result.to_json(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "runtime": lm.runtime}
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise LabError(f"Cannot keep the suppression result in {path.parent} ({error.strerror}).") from error
+    write_text(path, json.dumps(data))
 
 
 def cached_result(model_identity: str, emotion: str) -> dict | None:
