@@ -17,4 +17,4 @@ else
     "$PY" -m pip install --quiet --disable-pip-version-check "torch==$VERSION" --index-url "$CPU_INDEX" \
         --extra-index-url https://pypi.org/simple
 fi
-"$PY" -c "import torch; print('torch:', torch.__version__, '(CUDA', torch.version.cuda, ')' if torch.version.cuda else '(CPU build)')"
+"$PY" -W ignore -c "import torch; print('torch', torch.__version__, f'(CUDA {torch.version.cuda})' if torch.version.cuda else '(CPU build)')"
