@@ -102,6 +102,10 @@ class MainWindow(QMainWindow):
         from ui.scenario_tabs import add_scenario_tabs  # the Scenarios and Experiments tabs
 
         add_scenario_tabs(self)
+        from ui.lessons_page import LessonsPage  # every lesson and the loaded model's verdicts
+
+        self.lessons_page = LessonsPage(self.state, self.runner, self.errors)
+        self.tabs.addTab(self.lessons_page, "Lessons")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.help = HelpPanel()

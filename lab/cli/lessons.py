@@ -18,6 +18,8 @@ def add_lessons_command(sub: argparse._SubParsersAction, common: argparse.Argume
     p.add_argument("--json", action="store_true", help="one JSON object per lesson")
     p.add_argument("--stats", action="store_true", help="the statistics behind each verdict, not only the plain sentence")
     p.add_argument("--replies", metavar="FILE", default=None, help="also write every causal row's replies as JSON lines (for labelling checks)")
+    p.add_argument("--rejudge", metavar="FILE", default=None,
+                   help="judge the causal rows recorded in FILE (by --replies) again with today's labelled replies, without generating")
     p.add_argument("--ship", action="store_true", help="maintainers: also save the results in assets/ (shipped with the app) and append them to the register")
     p.add_argument("--register", action="store_true", help="list every claim ever measured on the embedded model, with its verdict, and exit")
     p.set_defaults(handler=cmd_lessons)
@@ -34,10 +36,18 @@ def cmd_lessons(args: argparse.Namespace) -> int:
     from lab.cli.models import engine_options, open_cli_engine
     from lab.common.progress import TerminalProgress
     from lab.scenarios.lesson_words import numbers, plain
+    from lab.scenarios.causal import rejudge
     from lab.scenarios.lessons import lesson_verdicts
 
-    engine = open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
-    verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress())
+    if args.rejudge:
+        from lab.model.loader import load_model
+
+        verdicts = rejudge(_records(args.rejudge))
+        identity = load_model(args.model, TerminalProgress(), args.dtype).identity
+    else:
+        engine = open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
+        verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress())
+        identity = engine.lm.identity
     results = [v.to_json() for v in verdicts]
     for verdict, result in zip(verdicts, results):
         if args.json:
@@ -47,7 +57,6 @@ def cmd_lessons(args: argparse.Namespace) -> int:
             print("  " + (numbers(result).replace("\n", "\n  ") if args.stats else verdict.summary()), flush=True)
     if args.replies:
         _write_replies(args.replies, verdicts)
-    identity = engine.lm.identity
     lesson_store.save_results(identity, results)
     if args.ship:
         lesson_store.save_results(identity, results, lesson_store.shipped_path(identity))
@@ -65,3 +74,11 @@ def _write_replies(path: str, verdicts: list) -> None:
                                              "model": verdict.model, "dtype": verdict.dtype, "seeds": len(verdict.seeds)}) + "\n")
     except OSError as error:
         raise LabError(f"Cannot write the replies to {path} ({error.strerror}).") from error
+
+
+def _records(path: str) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError) as error:
+        raise LabError(f"Cannot read the recorded replies in {path} ({error}).") from error

@@ -228,3 +228,33 @@ def _rate(e: Estimate) -> str:
 
 def _fraction(v: float) -> str:
     return f"{v:.2f}" if math.isfinite(v) else "n/a"
+
+
+def rejudge(records: list[dict[str, Any]]) -> list[CausalVerdict]:
+    """Verdicts again from recorded rows (`lab lessons --replies` lines) with today's labelled replies:
+    the rows (fired, coherent) stay as measured; only the check's precision and recall are scored anew."""
+    from lab.scenarios.lesson_store import all_lessons
+    from lab.scenarios.files import builtin_scenarios, load_scenario
+
+    lessons = {lesson.id: lesson for lesson in all_lessons()}
+    paths = {b.name: b.path for b in builtin_scenarios()}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault(str(record.get("lesson")), []).append(record)
+    verdicts = []
+    for lesson_id, items in grouped.items():
+        lesson = lessons.get(lesson_id)
+        if lesson is None or not lesson.claim.causal:
+            raise LabError(f"The recorded replies name '{lesson_id}', which is not a causal lesson.")
+        try:
+            rows = tuple(Row(str(r["condition"]), int(r["seed"]), bool(r["fired"]), bool(r["coherent"]), tuple(r["texts"]))
+                         for r in items)
+        except (KeyError, TypeError, ValueError) as error:
+            raise LabError(f"The recorded replies of '{lesson_id}' are incomplete ({error!r}).") from error
+        scenario = load_scenario(paths[lesson.scenario])
+        check = next(c for c in scenario.checks if c.name == lesson.claim.check)
+        seeds = tuple(sorted({r.seed for r in rows}))
+        verdicts.append(verdict_from_rows(lesson.scenario, lesson.title, lesson.claim, lesson.claim.variant or "", seeds, rows,
+                                          check_quality(lesson.scenario, check), str(items[0].get("model", "")),
+                                          str(items[0].get("dtype", ""))))
+    return verdicts
