@@ -87,6 +87,15 @@ def test_invalid_causal_claims_name_the_line(change, line, message):
     assert any(message in str(p) and p.line == line for p in problems), [str(p) for p in problems]
 
 
+def test_published_schema_knows_the_claim_fields():
+    from lab.scenarios.files import scenarios_dir
+    from lab.scenarios.validation import CLAIM_FIELDS
+
+    schema = json.loads((scenarios_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
+    assert set(schema["$defs"]["claim"]["properties"]) == set(CLAIM_FIELDS)
+    assert schema["$defs"]["claim"]["properties"]["statistic"]["enum"][-1] == "steered_rate"
+
+
 def test_two_claims_without_names_are_refused():
     text = CAUSAL.replace("  - name: joy-up\n    text:", "  - text:")
     text = text.replace("claim:\n", "claim:\n  - text: Joy rises.\n    emotion: joy\n    statistic: rise\n    variant: pressure\n    control: calm\n")

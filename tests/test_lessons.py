@@ -111,7 +111,7 @@ def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys
     monkeypatch.setattr(lessons, "lesson_verdicts", lambda *args: calls.append(args) or [
         lesson_verdict(tiny_engine, parse_scenario(TINY), "tiny", seeds=2)])
     assert main(["lessons", "--json", "--seeds", "2", "--scenario", "tiny"]) == 0
-    assert calls[0][1:3] == (2, ["tiny"])
+    assert calls[0][1:3] == (2, ["tiny"]) and calls[0][5] == "all"
     assert json.loads(capsys.readouterr().out.strip())["scenario"] == "tiny"
     from lab.scenarios.lesson_store import load_results
 

@@ -14,6 +14,8 @@ def add_lessons_command(sub: argparse._SubParsersAction, common: argparse.Argume
     p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 per variant or condition (default: each claim's declared count)")
     p.add_argument("--scenario", action="append", default=[], metavar="NAME",
                    help="only this built-in scenario's lessons, or one lesson as SCENARIO/CLAIM (repeatable)")
+    p.add_argument("--kind", choices=["all", "reading", "causal"], default="all",
+                   help="only the reading lessons (a reading over seeds) or the causal ones (steering changes a behaviour's rate)")
     p.add_argument("--max-tokens", type=int, default=None, help="cap every model turn at this many tokens")
     p.add_argument("--json", action="store_true", help="one JSON object per lesson")
     p.add_argument("--stats", action="store_true", help="the statistics behind each verdict, not only the plain sentence")
@@ -46,7 +48,7 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         identity = load_model(args.model, TerminalProgress(), args.dtype).identity
     else:
         engine = open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
-        verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress())
+        verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress(), args.kind)
         identity = engine.lm.identity
     results = [v.to_json() for v in verdicts]
     for verdict, result in zip(verdicts, results):

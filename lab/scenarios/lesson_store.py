@@ -127,6 +127,8 @@ def register_table(entries: list[dict[str, Any]]) -> str:
         effect = "–" if e.get("effect") is None else f"{e['effect']:+.2f}"
         if e.get("low") is not None and e.get("high") is not None:
             effect += f" [{e['low']:+.2f}, {e['high']:+.2f}]"
+        if e.get("note"):
+            effect += f" ({e['note']})"
         places = f", {e['places']} places" if (e.get("places") or 1) > 1 else ""
         lines.append(f"| {e.get('lesson')} | {e.get('date')} | {e.get('seeds')}{places} | {e.get('verdict')} | {effect} |")
     return "\n".join(lines)

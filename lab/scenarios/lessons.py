@@ -88,9 +88,10 @@ class LessonVerdict:
 
 
 def lesson_verdicts(engine: Engine, seeds: int | None = None, names: list[str] | None = None,
-                    max_tokens: int | None = None, progress: Progress | None = None) -> list[LessonVerdict | CausalVerdict]:
+                    max_tokens: int | None = None, progress: Progress | None = None,
+                    kind: str = "all") -> list[LessonVerdict | CausalVerdict]:
     """Test every claim of every built-in scenario (or of those named, or the lessons named
-    'scenario/claim'); seeds None: each claim's own count."""
+    'scenario/claim'); kind 'reading' or 'causal' keeps only those claims; seeds None: each claim's own count."""
     builtins = {b.name: b for b in builtin_scenarios()}
     unknown = [n for n in names or [] if n.split("/")[0] not in builtins]
     if unknown:
@@ -100,6 +101,8 @@ def lesson_verdicts(engine: Engine, seeds: int | None = None, names: list[str] |
     for item in builtins.values():
         scenario = load_scenario(item.path)
         for claim in scenario.claims:
+            if kind != "all" and claim.causal != (kind == "causal"):
+                continue
             if item.name in wanted or claim.lesson_id(item.name) in wanted:
                 verdicts.append(claim_verdict(engine, scenario, item.name, claim, seeds, max_tokens, progress))
     missing = [n for n in wanted if "/" in n and n not in {v.lesson for v in verdicts}]

@@ -14,6 +14,8 @@ from lab.scenarios.scenario import (
 MAX_DEPTH = 8  # repeat blocks inside repeat blocks
 TOP_FIELDS = ("title", "description", "lesson", "models", "system", "variables", "variants", "checks",
               "steps", "temperature", "top_p", "reread", "claim")
+CLAIM_FIELDS = ("name", "text", "says", "emotion", "statistic", "measure", "variant", "control", "seeds",
+                "strength", "check", "direction", "places", "max_tokens")
 STEP_KINDS = ("user", "assistant", "model", "reset", "repeat")
 Path_ = tuple[str | int, ...]
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -286,9 +288,7 @@ class Reader:
         return tuple(out)
 
     def claim(self, value: Any, path: Path_, variants: dict[str, Variant], checks: tuple[Check, ...]) -> Claim | None:
-        fields = ("name", "text", "says", "emotion", "statistic", "measure", "variant", "control", "seeds",
-                  "strength", "check", "direction", "places", "max_tokens")
-        spec = self.mapping(value, path, fields)
+        spec = self.mapping(value, path, CLAIM_FIELDS)
         if spec is None:
             return None
         statistic = self.choice(spec.get("statistic"), path + ("statistic",), CLAIM_STATISTICS)
