@@ -294,4 +294,5 @@ def test_the_lessons_tab_lists_every_lesson_with_the_shipped_verdicts(tiny_windo
     assert not page.numbers.isVisibleTo(page)
     page.numbers_button.click()
     assert page.numbers.isVisibleTo(page) and "+s minus unsteered" in page.numbers.toPlainText()
+    assert page.chart.isVisibleTo(page) and len(page.chart.ax.patches) >= 3  # the rates as bars
     assert page.controls.run_button.isEnabled() and page.more_button.isEnabled()

@@ -3,7 +3,8 @@
 The verdicts come from lab.scenarios.lesson_store: shipped with the app for the embedded model,
 and cached per model after any run here or with `python -m lab lessons`, so they are there after a
 restart. "Run this lesson" measures it on the loaded model in the model thread (progress bar,
-Cancel); "Run with more seeds" doubles the seeds; "Show the numbers" opens the statistics.
+Cancel); "Run with more seeds" doubles the seeds; "Show the numbers" opens the statistics and the
+plot behind the verdict.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lab.scenarios.lesson_store import Lesson, all_lessons, load_results, save_r
 from lab.scenarios.lesson_words import numbers, plain, stamp
 from lab.scenarios.lessons import claim_verdict
 from ui.errors import ErrorFunnel
+from ui.lesson_chart import LessonChart
 from ui.run_controls import RunControls
 from ui.state import LabState
 from ui.workers import Job, JobContext, ModelRunner
@@ -49,6 +51,8 @@ class LessonsPage(QWidget):
         self.numbers_button.toggled.connect(self._toggle_numbers)
         self.numbers = QPlainTextEdit(readOnly=True)
         self.numbers.setVisible(False)
+        self.chart = LessonChart()
+        self.chart.setVisible(False)
         self.controls = RunControls(runner, "Run this lesson", "Measure this lesson on the loaded model with its declared seeds")
         self.controls.run_button.clicked.connect(lambda: self.run(more_seeds=False))
         self.more_button = QPushButton("Run with more seeds", toolTip="Measure again with twice as many seeds (takes twice as long)")
@@ -63,6 +67,7 @@ class LessonsPage(QWidget):
         buttons.addWidget(self.numbers_button)
         buttons.addStretch(1)
         column.addLayout(buttons)
+        column.addWidget(self.chart, 1)
         column.addWidget(self.numbers, 1)
         column.addLayout(self.controls.layout)
         column.addWidget(self.note)
@@ -71,6 +76,7 @@ class LessonsPage(QWidget):
         splitter.addWidget(self.list)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 2)
+        self.list.setMinimumWidth(self.list.fontMetrics().horizontalAdvance("Shutdown with leverage (desperate-leverage)") + 40)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
@@ -112,10 +118,12 @@ class LessonsPage(QWidget):
         self.stamp.setText(stamp(result).capitalize() + "." if result else
                            "No measurement for the loaded model yet." if self.identity else "Load a model to see its verdicts.")
         self.numbers.setPlainText(numbers(result) if result else "")
+        self.chart.show_result(result)
         self.numbers_button.setEnabled(result is not None)
 
     def _toggle_numbers(self, on: bool) -> None:
         self.numbers.setVisible(on)
+        self.chart.setVisible(on)
         self.numbers_button.setText("Hide the numbers" if on else "Show the numbers")
 
     def _engine_changed(self) -> None:
