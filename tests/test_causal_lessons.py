@@ -278,9 +278,10 @@ def test_causal_verdict_on_a_tiny_model(tiny_engine, torch_one_thread, lab_home)
         causal_verdict(tiny_engine, too_strong, "tiny", too_strong.claim, seeds=2)
 
 
-def test_the_lessons_tab_lists_every_lesson_with_the_shipped_verdicts(tiny_window, qapp):
+def test_the_lessons_page_lists_every_lesson_with_the_shipped_verdicts(tiny_window, qapp):
     page = tiny_window.lessons_page
-    assert tiny_window.tabs.indexOf(page) >= 0
+    tiny_window.lessons_dialog.show_page()
+    assert tiny_window.lessons_dialog.isVisible()
     lessons = lesson_store.all_lessons()
     assert page.list.count() == len(lessons) and all("not measured" in page.list.item(i).text() for i in range(page.list.count()))
     shipped = next(lesson_store.shipped_path("x").parent.glob("*-v1.json"))

@@ -45,7 +45,7 @@ emotion words.
 <b>Sessions</b>: every conversation is kept with its readings and steering; search, reopen, compare, export.
 <b>Scenarios</b>: run a prepared lesson (several steps, with checks of what the model says).
 <b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.
-<b>Lessons</b>: every lesson's claim and what the lab measured on the loaded model, in one sentence
+<i>Help → Lessons</i>: every lesson's claim and what the lab measured on the loaded model, in one sentence
 first ("Show the numbers" for the statistics). A causal lesson steers an emotion and counts a
 behaviour in four runs per seed (unsteered, pushed up, pushed down, a random push); a broken reply
 never counts, and the check that counts the behaviour was itself tested on replies a person labelled.</p>

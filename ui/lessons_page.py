@@ -1,4 +1,4 @@
-"""The Lessons tab: every lesson with its claim and the loaded model's verdict, in plain words first.
+"""Help → Lessons: every lesson with its claim and the loaded model's verdict, in plain words first.
 
 The verdicts come from lab.scenarios.lesson_store: shipped with the app for the embedded model,
 and cached per model after any run here or with `python -m lab lessons`, so they are there after a
@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
 from lab.common.errors import LabError
@@ -163,3 +163,21 @@ class LessonsPage(QWidget):
             self.more_button.setEnabled(False)
             self.note.setText(f"Running '{lesson.id}' with {seeds} seeds… (Cancel stops it)")
         return started
+
+
+class LessonsDialog(QDialog):
+    """The lessons page in its own window (Help → Lessons), kept while the app runs so a run goes on when it is closed."""
+
+    def __init__(self, state: LabState, runner: ModelRunner, errors: ErrorFunnel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Lessons: what shows on this model?")
+        self.resize(1000, 700)
+        self.page = LessonsPage(state, runner, errors)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.page)
+
+    def show_page(self) -> None:
+        self.show()
+        self.raise_()
+        self.activateWindow()

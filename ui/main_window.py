@@ -102,10 +102,10 @@ class MainWindow(QMainWindow):
         from ui.scenario_tabs import add_scenario_tabs  # the Scenarios and Experiments tabs
 
         add_scenario_tabs(self)
-        from ui.lessons_page import LessonsPage  # every lesson and the loaded model's verdicts
+        from ui.lessons_page import LessonsDialog  # Help → Lessons: every lesson and the loaded model's verdicts
 
-        self.lessons_page = LessonsPage(self.state, self.runner, self.errors)
-        self.tabs.addTab(self.lessons_page, "Lessons")
+        self.lessons_dialog = LessonsDialog(self.state, self.runner, self.errors, self)
+        self.lessons_page = self.lessons_dialog.page
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.help = HelpPanel()
@@ -217,6 +217,8 @@ class MainWindow(QMainWindow):
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(help_action)
         help_menu.addAction(self.validation_action)
+        help_menu.addAction(self._action("&Lessons: what shows on this model?", self.lessons_dialog.show_page, None,
+                                         "Every lesson's claim and its verdict on the loaded model, in plain words"))
         help_menu.addAction(about_action)
 
         toolbar = QToolBar("Main")
