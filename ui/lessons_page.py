@@ -114,6 +114,8 @@ class LessonsPage(QWidget):
         result = self.results.get(lesson.id)
         self.title.setText(lesson.title + (f" — {lesson.claim.name}" if lesson.claim.name else ""))
         self.claim.setText(f"Claim, fixed before any run: {lesson.claim.text}")
+        if result is not None and not result.get("says"):
+            result = {**result, "says": lesson.claim.plain_claim()}
         self.verdict.setText(plain(result, lesson.claim.plain_claim()))
         self.stamp.setText(stamp(result).capitalize() + "." if result else
                            "No measurement for the loaded model yet." if self.identity else "Load a model to see its verdicts.")

@@ -63,10 +63,26 @@ def cache_path(model_identity: str) -> Path:
 
 
 def load_results(model_identity: str) -> dict[str, dict[str, Any]]:
-    """lesson id -> its latest result on this model: the shipped ones, replaced by any cached."""
+    """lesson id -> its latest result on this model: the shipped ones, replaced by any cached. On the
+    embedded model (the one with shipped results), a lesson measured only before results were kept
+    as files falls back to its latest register entry."""
     results = _read(shipped_path(model_identity), set_aside=False)
+    if results:
+        for entry in register_entries():
+            if entry.get("lesson") not in results:
+                results[entry["lesson"]] = _from_register(entry)  # later entries replace earlier ones
+            elif results[entry["lesson"]].get("from_register"):
+                results[entry["lesson"]] = _from_register(entry)
     results.update(_read(cache_path(model_identity), set_aside=True))
     return results
+
+
+def _from_register(entry: dict[str, Any]) -> dict[str, Any]:
+    """A register entry in the form of a result (verdict, date, seeds, model; the effect if kept)."""
+    effect = {"value": entry.get("effect"), "low": entry.get("low"), "high": entry.get("high"), "n": entry.get("seeds")}
+    return {"lesson": entry["lesson"], "verdict": entry.get("verdict"), "date": entry.get("date"), "from_register": True,
+            "model": entry.get("model"), "seeds": list(range(int(entry.get("seeds") or 0))), "claim": entry.get("claim"),
+            "contrast": effect, "note": entry.get("note", "")}
 
 
 def save_results(model_identity: str, results: list[dict[str, Any]], path: Path | None = None) -> Path:
