@@ -11,11 +11,32 @@ import pytest
 from lab.common.stats import T95, mean_interval_at, t_quantile
 from lab.scenarios import lesson_store
 from lab.scenarios.causal import (
-    CONDITIONS, INCONCLUSIVE, NOT_SHOWN, SHOWS, UNRELIABLE, Row, causal_verdict, coherent, judge, verdict_from_rows,
+    CONDITIONS,
+    INCONCLUSIVE,
+    NOT_SHOWN,
+    SHOWS,
+    UNRELIABLE,
+    Row,
+    causal_verdict,
+    coherent,
+    judge,
+    verdict_from_rows,
 )
-from lab.scenarios.check_quality import CheckQuality, Labelled, check_quality, load_labels, score
+from lab.scenarios.check_quality import (
+    CheckQuality,
+    Labelled,
+    check_quality,
+    load_labels,
+    score,
+)
 from lab.scenarios.checks import Check, Pattern
-from lab.scenarios.files import builtin_scenarios, load_scenario, parse_scenario, scenario_problems, scenario_to_yaml
+from lab.scenarios.files import (
+    builtin_scenarios,
+    load_scenario,
+    parse_scenario,
+    scenario_problems,
+    scenario_to_yaml,
+)
 from lab.scenarios.lesson_words import numbers, plain
 from lab.scenarios.scenario import Claim
 
@@ -299,3 +320,24 @@ def test_the_lessons_page_lists_every_lesson_with_the_shipped_verdicts(tiny_wind
     assert page.numbers.isVisibleTo(page) and "+s minus unsteered" in page.numbers.toPlainText()
     assert page.chart.isVisibleTo(page) and len(page.chart.ax.patches) >= 3  # the rates as bars
     assert page.controls.run_button.isEnabled() and page.more_button.isEnabled()
+
+
+def test_rejudge_recorded_rows_with_the_shipped_labels():
+    from lab.scenarios.causal import rejudge
+
+    records = [{"lesson": "shortcut-choice/desperate-complies", "condition": c, "seed": s, "fired": c == "+s" and s < 12,
+                "coherent": True, "texts": ["Yes."], "model": "embedded", "dtype": "float32"}
+               for s in range(16) for c in CONDITIONS]
+    [v] = rejudge(records)
+    assert v.lesson == "shortcut-choice/desperate-complies" and v.quality.reliable and v.confidence == pytest.approx(0.975)
+    assert v.verdict == SHOWS and v.effect.value == pytest.approx(0.75)
+    with pytest.raises(Exception, match="not a causal lesson"):
+        rejudge([{**records[0], "lesson": "good-bad-news"}])
+
+
+def test_lessons_register_command(capsys):
+    from lab.cli.main import main
+
+    assert main(["lessons", "--register"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| lesson | measured |") and "shortcut-choice/desperate-complies" in out and "good-bad-news" in out

@@ -37,8 +37,8 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         raise LabError("--seeds must be at least 2: a verdict needs an interval over seeds.")
     from lab.cli.models import engine_options, open_cli_engine
     from lab.common.progress import TerminalProgress
-    from lab.scenarios.lesson_words import numbers, plain
     from lab.scenarios.causal import rejudge
+    from lab.scenarios.lesson_words import numbers, plain
     from lab.scenarios.lessons import lesson_verdicts
 
     if args.rejudge:
@@ -67,13 +67,13 @@ def cmd_lessons(args: argparse.Namespace) -> int:
 
 
 def _write_replies(path: str, verdicts: list) -> None:
+    lines = [json.dumps({"lesson": v.lesson, "check": v.claim.check, "condition": row.condition, "seed": row.seed,
+                         "fired": row.fired, "coherent": row.coherent, "texts": list(row.texts), "model": v.model,
+                         "dtype": v.dtype, "seeds": len(v.seeds)}) + "\n"
+             for v in verdicts for row in getattr(v, "rows", ())]
     try:
         with open(path, "a", encoding="utf-8") as handle:
-            for verdict in verdicts:
-                for row in getattr(verdict, "rows", ()):
-                    handle.write(json.dumps({"lesson": verdict.lesson, "check": verdict.claim.check, "condition": row.condition,
-                                             "seed": row.seed, "fired": row.fired, "coherent": row.coherent, "texts": list(row.texts),
-                                             "model": verdict.model, "dtype": verdict.dtype, "seeds": len(verdict.seeds)}) + "\n")
+            handle.writelines(lines)
     except OSError as error:
         raise LabError(f"Cannot write the replies to {path} ({error.strerror}).") from error
 

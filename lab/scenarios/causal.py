@@ -28,9 +28,21 @@ from lab.common.stats import Estimate, mean_interval_at, wilson
 from lab.runtime.engine import Engine
 from lab.scenarios.check_quality import CheckQuality, check_quality
 from lab.scenarios.coherence import distinct_2, repetition_rate
-from lab.scenarios.runner import CONTROL, RowSpec, RunResult, cap_tokens, run_rows, with_control
+from lab.scenarios.runner import (
+    CONTROL,
+    RowSpec,
+    RunResult,
+    cap_tokens,
+    run_rows,
+    with_control,
+)
 from lab.scenarios.scenario import Claim, Scenario, expand
-from lab.scenarios.strength_range import DISTINCT_DROP, FALLBACK_CLIFF, REPEAT_LIMIT, cached_range
+from lab.scenarios.strength_range import (
+    DISTINCT_DROP,
+    FALLBACK_CLIFF,
+    REPEAT_LIMIT,
+    cached_range,
+)
 
 SHOWS = "shows"
 NOT_SHOWN = "does not show on this model"
@@ -233,8 +245,8 @@ def _fraction(v: float) -> str:
 def rejudge(records: list[dict[str, Any]]) -> list[CausalVerdict]:
     """Verdicts again from recorded rows (`lab lessons --replies` lines) with today's labelled replies:
     the rows (fired, coherent) stay as measured; only the check's precision and recall are scored anew."""
-    from lab.scenarios.lesson_store import all_lessons
     from lab.scenarios.files import builtin_scenarios, load_scenario
+    from lab.scenarios.lesson_store import all_lessons
 
     lessons = {lesson.id: lesson for lesson in all_lessons()}
     paths = {b.name: b.path for b in builtin_scenarios()}

@@ -46,10 +46,11 @@ def numbers(result: dict[str, Any]) -> str:
     if "rates" in result:
         return _causal_numbers(result)
     if result.get("from_register"):
-        return "\n".join([f"Verdict: {result.get('verdict')} (from the register of measured claims; the full numbers "
-                          "were not kept as a file then).", f"Claim: {result.get('claim')}",
-                          f"Difference from the control: {_estimate(result.get('contrast'))}",
-                          *( [f"Note: {result['note']}"] if result.get("note") else []), stamp(result) + "."])
+        verdict = (f"Verdict: {result.get('verdict')} (from the register of measured claims; the full numbers "
+                   "were not kept as a file then).")
+        note = [f"Note: {result['note']}"] if result.get("note") else []
+        return "\n".join([verdict, f"Claim: {result.get('claim')}",
+                          f"Difference from the control: {_estimate(result.get('contrast'))}", *note, stamp(result) + "."])
     what = {"rise": "Spearman rise over turns", "difference": "mean reading", "reread_gap": "writing minus re-read"}.get(
         result.get("statistic"), result.get("statistic"))
     return "\n".join([
