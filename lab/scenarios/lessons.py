@@ -126,6 +126,8 @@ def lesson_verdict(engine: Engine, scenario: Scenario, name: str, seeds: int | N
     claim = claim or scenario.claim
     if claim is None:
         raise LabError(f"'{scenario.title}' declares no claim to test.")
+    if claim.causal:
+        raise LabError(f"'{claim.lesson_id(name)}' is a causal claim: measure it with claim_verdict.")
     count = claim.seeds if seeds is None else seeds
     if count < 2:
         raise LabError("Testing a lesson needs at least 2 seeds.")
