@@ -341,3 +341,20 @@ def test_lessons_register_command(capsys):
     assert main(["lessons", "--register"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| lesson | measured |") and "shortcut-choice/desperate-complies" in out and "good-bad-news" in out
+
+
+def test_run_this_lesson_measures_it_in_the_model_thread_and_keeps_it(tiny_window, qtbot, tmp_path, torch_one_thread):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(CAUSAL.replace("seeds: 16", "seeds: 2"), encoding="utf-8")
+    scenario = load_scenario(path)
+    page = tiny_window.lessons_page
+    page.lessons = [lesson_store.Lesson("tiny/joy-up", "tiny", scenario.title, scenario.claim, path)]
+    page.show_results_for(tiny_window.state.engine.lm.identity)
+    assert "not measured" in page.list.item(0).text() and page.verdict.text().startswith("Not measured on this model yet")
+    assert page.run()
+    assert not page.more_button.isEnabled() and page.controls.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not tiny_window.runner.busy, timeout=120_000)
+    result = lesson_store.load_results(tiny_window.state.engine.lm.identity)["tiny/joy-up"]  # kept in the cache
+    assert result["seeds"] == [0, 1] and result["verdict"] == UNRELIABLE  # no labelled replies for this check
+    assert "check unreliable" in page.list.item(0).text() and "2 seeds" in page.note.text()
+    assert page.more_button.isEnabled()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.common.errors import LabError
-from lab.scenarios.files import builtin_scenarios, load_scenario
+from lab.scenarios.files import load_scenario
 from lab.scenarios.lesson_store import Lesson, all_lessons, load_results, save_results
 from lab.scenarios.lesson_words import numbers, plain, stamp
 from lab.scenarios.lessons import claim_verdict
@@ -150,9 +150,8 @@ class LessonsPage(QWidget):
             self.errors.report("Load a model and choose a lesson first.")
             return False
         try:
-            path = next(b.path for b in builtin_scenarios() if b.name == lesson.scenario)
-            scenario = load_scenario(path)
-        except (StopIteration, LabError) as error:
+            scenario = load_scenario(lesson.path)
+        except LabError as error:
             self.errors.report(f"The lesson's scenario cannot be read: {error}")
             return False
         previous = len((self.results.get(lesson.id) or {}).get("seeds") or []) or lesson.claim.seeds

@@ -36,6 +36,7 @@ class Lesson:
     scenario: str
     title: str
     claim: Claim
+    path: Path  # the scenario file
 
 
 def all_lessons() -> list[Lesson]:
@@ -46,7 +47,7 @@ def all_lessons() -> list[Lesson]:
             scenario = load_scenario(item.path)
         except LabError:
             continue
-        out += [Lesson(c.lesson_id(item.name), item.name, scenario.title, c) for c in scenario.claims]
+        out += [Lesson(c.lesson_id(item.name), item.name, scenario.title, c, item.path) for c in scenario.claims]
     return out
 
 
