@@ -82,7 +82,8 @@ def test_every_builtin_scenario_declares_a_testable_claim():
         claim = load_scenario(item.path).claim
         assert claim is not None and claim.text, item.name
         scenario = load_scenario(item.path)
-        assert claim.control in scenario.variants and (claim.variant or scenario.default_variant()) in scenario.variants
+        assert claim.causal or claim.control in scenario.variants
+        assert (claim.variant or scenario.default_variant()) in scenario.variants
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_lesson_verdict_on_a_tiny_model(tiny_engine, torch_one_thread):
     assert forward.value < -0.1 and backward_verdict.verdict == SHOWS
 
 
-def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys, tiny_engine):
+def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys, tiny_engine, lab_home):
     import lab.cli.models
     import lab.scenarios.lessons as lessons
 
@@ -123,14 +124,17 @@ def test_lessons_command_prints_one_json_object_per_scenario(monkeypatch, capsys
     monkeypatch.setattr(lessons, "lesson_verdicts", lambda *args: calls.append(args) or [
         lesson_verdict(tiny_engine, parse_scenario(TINY), "tiny", seeds=2)])
     assert main(["lessons", "--json", "--seeds", "2", "--scenario", "tiny"]) == 0
-    assert calls[0][1:3] == (2, ["tiny"])
+    assert calls[0][1:3] == (2, ["tiny"]) and calls[0][5] == "all"
     assert json.loads(capsys.readouterr().out.strip())["scenario"] == "tiny"
+    from lab.scenarios.lesson_store import load_results
+
+    assert load_results(tiny_engine.lm.identity)["tiny"]["verdict"] in (SHOWS, NOT_SHOWN, INCONCLUSIVE)  # kept for this model
     assert main(["lessons", "--seeds", "1"]) != 0
     assert "at least 2" in capsys.readouterr().err
 
 
 @pytest.mark.integration
-def test_lessons_on_the_embedded_model(monkeypatch, capsys, engine, torch_one_thread):
+def test_lessons_on_the_embedded_model(monkeypatch, capsys, engine, torch_one_thread, lab_home):
     import lab.cli.models
 
     monkeypatch.setattr(lab.cli.models, "open_cli_engine", lambda *args, **options: engine)

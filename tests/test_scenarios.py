@@ -289,7 +289,7 @@ def test_unreadable_files_are_refused_with_problems(tmp_path):
 def test_every_builtin_scenario_validates_and_teaches():
     builtins = builtin_scenarios()
     assert [b.name for b in builtins] == ["good-bad-news", "impossible-task", "masked-distress", "minimal-pairs",
-                                          "rejection-spiral", "shutdown-leverage", "test-or-real"]
+                                          "rejection-spiral", "shortcut-choice", "shutdown-leverage", "test-or-real"]
     for item in builtins:
         scenario = load_scenario(item.path)
         assert item.title == scenario.title

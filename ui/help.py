@@ -44,7 +44,11 @@ dimensions; an axis is called "pleasant" or "calm" only when it follows people's
 emotion words.
 <b>Sessions</b>: every conversation is kept with its readings and steering; search, reopen, compare, export.
 <b>Scenarios</b>: run a prepared lesson (several steps, with checks of what the model says).
-<b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.</p>
+<b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.
+<i>Help → Lessons</i>: every lesson's claim and what the lab measured on the loaded model, in one sentence
+first ("Show the numbers" for the statistics). A causal lesson steers an emotion and counts a
+behaviour in four runs per seed (unsteered, pushed up, pushed down, a random push); a broken reply
+never counts, and the check that counts the behaviour was itself tested on replies a person labelled.</p>
 
 <h3>Rates, intervals and the random direction</h3>
 <p>Experiments count how often a check fired, e.g. "2 of 5 runs". With few runs such a count

@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         from ui.scenario_tabs import add_scenario_tabs  # the Scenarios and Experiments tabs
 
         add_scenario_tabs(self)
+        self._lessons_dialog = None  # Help → Lessons, made when first opened
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.help = HelpPanel()
@@ -225,6 +226,8 @@ class MainWindow(QMainWindow):
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(help_action)
         help_menu.addAction(self.validation_action)
+        help_menu.addAction(self._action("&Lessons: what shows on this model?", lambda: self.lessons_dialog.show_page(), None,
+                                         "Every lesson's claim and its verdict on the loaded model, in plain words"))
         help_menu.addAction(about_action)
 
         toolbar = QToolBar("Main")
@@ -416,6 +419,19 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    @property
+    def lessons_dialog(self):
+        """Help → Lessons: every lesson and the loaded model's verdicts (ui.lessons_page)."""
+        if self._lessons_dialog is None:
+            from ui.lessons_page import LessonsDialog
+
+            self._lessons_dialog = LessonsDialog(self.state, self.runner, self.errors, self)
+        return self._lessons_dialog
+
+    @property
+    def lessons_page(self):
+        return self.lessons_dialog.page
 
     def show_validation(self) -> ValidationPage | None:
         """The validation report of the loaded model (quick part at once; the long part on request)."""

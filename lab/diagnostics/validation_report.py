@@ -58,8 +58,8 @@ def build_report(engine: Engine, seeds: int | None = None, lessons: bool = True,
     if lessons:
         from lab.scenarios.lessons import lesson_verdicts
 
-        progress.set_status("Running the lessons")
-        report["lessons"] = [v.to_json() | {"summary": v.summary()} for v in lesson_verdicts(engine, seeds, progress=progress)]
+        progress.set_status("Running the reading lessons")
+        report["lessons"] = [v.to_json() | {"summary": v.summary()} for v in lesson_verdicts(engine, seeds, progress=progress, kind="reading")]
     report["map_png"] = base64.b64encode(map_png(picture)).decode("ascii")
     return report
 

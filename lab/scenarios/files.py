@@ -111,17 +111,30 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     data["steps"] = [_step_dict(step) for step in scenario.steps]
     if scenario.checks:
         data["checks"] = [check.to_data() for check in scenario.checks]
-    if scenario.claim is not None:
-        data["claim"] = _claim_dict(scenario.claim)
+    if scenario.claims:
+        claims = [_claim_dict(c) for c in scenario.claims]
+        data["claim"] = claims[0] if len(claims) == 1 else claims
     return data
 
 
 def _claim_dict(claim: Claim) -> dict[str, Any]:
-    data: dict[str, Any] = {"text": claim.text, "emotion": claim.emotion, "statistic": claim.statistic, "measure": claim.measure}
+    data: dict[str, Any] = {"name": claim.name} if claim.name else {}
+    data |= {"text": claim.text, "emotion": claim.emotion, "statistic": claim.statistic}
+    if claim.says:
+        data["says"] = claim.says
+    if claim.causal:
+        data |= {"strength": claim.strength, "check": claim.check, "direction": claim.direction}
+    else:
+        data["measure"] = claim.measure
     if claim.variant is not None:
         data["variant"] = claim.variant
-    data["control"] = claim.control
+    if not claim.causal:
+        data["control"] = claim.control
     data["seeds"] = claim.seeds
+    if claim.places != 1:
+        data["places"] = claim.places
+    if claim.max_tokens is not None:
+        data["max_tokens"] = claim.max_tokens
     return data
 
 

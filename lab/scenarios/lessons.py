@@ -18,11 +18,15 @@ too); "does not show on this model" when an estimate is zero or on the wrong sid
 "inconclusive" (the right side, but the interval reaches zero).
 
     for v in lesson_verdicts(open_engine(), seeds=8): print(v.summary())
+
+Causal claims (statistic steered_rate) are measured by lab.scenarios.causal; lesson_verdicts runs
+every claim of every built-in scenario, reading and causal alike.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -33,6 +37,7 @@ from lab.common.stats import Estimate, mean_interval
 from lab.runtime.engine import Engine
 from lab.scenarios.files import builtin_scenarios, load_scenario
 from lab.scenarios.runner import RowSpec, RunResult, cap_tokens, run_rows
+from lab.scenarios.causal import CausalVerdict, causal_verdict
 from lab.scenarios.scenario import Claim, Scenario, expand
 
 SHOWS = "shows"
@@ -55,47 +60,74 @@ class LessonVerdict:
     contrast: Estimate  # variant minus control
     verdict: str
     per_turn: dict[str, list[float]]  # variant -> mean over seeds at each model turn
+    model: str = ""
+    dtype: str = ""
+
+    @property
+    def lesson(self) -> str:
+        return self.claim.lesson_id(self.scenario)
 
     def summary(self) -> str:
         """One line: scenario, verdict and the numbers."""
         c = self.claim
         what = {"rise": "Spearman", "difference": "mean", "reread_gap": "writing - re-read"}[c.statistic]
-        return (f"{self.scenario}: {self.verdict}. {c.emotion} at {c.measure}, {what} {_show(self.value)} in '{self.variant}' "
+        return (f"{self.lesson}: {self.verdict}. {c.emotion} at {c.measure}, {what} {_show(self.value)} in '{self.variant}' "
                 f"vs {_show(self.control_value)} in '{c.control}'; difference {_show(self.contrast)} ({len(self.seeds)} seeds)")
 
     def to_json(self) -> dict[str, Any]:
         c = self.claim
         return {
-            "scenario": self.scenario, "title": self.title, "claim": c.text, "emotion": c.emotion, "measure": c.measure,
+            "lesson": self.lesson, "scenario": self.scenario, "title": self.title, "claim": c.text, "says": c.plain_claim(),
+            "emotion": c.emotion, "measure": c.measure,
             "statistic": c.statistic, "variant": self.variant, "control": c.control, "seeds": list(self.seeds),
             "value": _estimate_json(self.value), "control_value": _estimate_json(self.control_value),
             "contrast": _estimate_json(self.contrast), "verdict": self.verdict,
             "per_turn": {k: [_number(v) for v in values] for k, values in self.per_turn.items()},
+            "places": c.places, "model": self.model, "dtype": self.dtype, "date": date.today().isoformat(),
         }
 
 
 def lesson_verdicts(engine: Engine, seeds: int | None = None, names: list[str] | None = None,
-                    max_tokens: int | None = None, progress: Progress | None = None) -> list[LessonVerdict]:
-    """Test the claim of every built-in scenario (or those named); seeds None: each claim's own count."""
+                    max_tokens: int | None = None, progress: Progress | None = None,
+                    kind: str = "all") -> list[LessonVerdict | CausalVerdict]:
+    """Test every claim of every built-in scenario (or of those named, or the lessons named
+    'scenario/claim'); kind 'reading' or 'causal' keeps only those claims; seeds None: each claim's own count."""
     builtins = {b.name: b for b in builtin_scenarios()}
-    unknown = [n for n in names or [] if n not in builtins]
+    unknown = [n for n in names or [] if n.split("/")[0] not in builtins]
     if unknown:
         raise LabError(f"No built-in scenario '{unknown[0]}'. Built-in scenarios: {', '.join(builtins)}.")
-    chosen = [builtins[n] for n in names] if names else list(builtins.values())
-    verdicts = []
-    for item in chosen:
+    wanted = names or list(builtins)
+    verdicts: list[LessonVerdict | CausalVerdict] = []
+    for item in builtins.values():
         scenario = load_scenario(item.path)
-        if scenario.claim is not None:
-            verdicts.append(lesson_verdict(engine, scenario, item.name, seeds, max_tokens, progress))
+        for claim in scenario.claims:
+            if kind != "all" and claim.causal != (kind == "causal"):
+                continue
+            if item.name in wanted or claim.lesson_id(item.name) in wanted:
+                verdicts.append(claim_verdict(engine, scenario, item.name, claim, seeds, max_tokens, progress))
+    missing = [n for n in wanted if "/" in n and n not in {v.lesson for v in verdicts}]
+    if missing:
+        raise LabError(f"No lesson '{missing[0]}'. Lessons are named by their scenario, or 'scenario/claim'.")
     return verdicts
 
 
+def claim_verdict(engine: Engine, scenario: Scenario, name: str, claim: Claim, seeds: int | None = None,
+                  max_tokens: int | None = None, progress: Progress | None = None) -> LessonVerdict | CausalVerdict:
+    """Measure one claim of a scenario, reading or causal."""
+    if claim.causal:
+        return causal_verdict(engine, scenario, name, claim, seeds, max_tokens, progress)
+    return lesson_verdict(engine, scenario, name, seeds, max_tokens, progress, claim)
+
+
 def lesson_verdict(engine: Engine, scenario: Scenario, name: str, seeds: int | None = None,
-                   max_tokens: int | None = None, progress: Progress | None = None) -> LessonVerdict:
-    """Run the claim's variant and control over the seeds and judge the claim."""
-    claim = scenario.claim
+                   max_tokens: int | None = None, progress: Progress | None = None,
+                   claim: Claim | None = None) -> LessonVerdict:
+    """Run a reading claim's variant and control over the seeds and judge it (default: the first claim)."""
+    claim = claim or scenario.claim
     if claim is None:
         raise LabError(f"'{scenario.title}' declares no claim to test.")
+    if claim.causal:
+        raise LabError(f"'{claim.lesson_id(name)}' is a causal claim: measure it with claim_verdict.")
     count = claim.seeds if seeds is None else seeds
     if count < 2:
         raise LabError("Testing a lesson needs at least 2 seeds.")
@@ -113,7 +145,8 @@ def lesson_verdict(engine: Engine, scenario: Scenario, name: str, seeds: int | N
     value, control_value, contrast = statistic(claim.statistic, values[variant], values[claim.control])
     per_turn = {v: [_number(x) for x in _nanmean(m, axis=0)] for v, m in values.items()}
     return LessonVerdict(name, scenario.title, claim, variant, seed_list, value, control_value, contrast,
-                         judge(claim.statistic, value, contrast), per_turn)
+                         judge(claim.statistic, value, contrast), per_turn, engine.lm.spec,
+                         str(getattr(engine.lm, "dtype", "")).removeprefix("torch."))
 
 
 def turn_values(runs: list[RunResult], claim: Claim) -> np.ndarray:

@@ -95,22 +95,51 @@ class Variant:
 
 # --- a lesson's claim, declared before any run (lab.scenarios.lessons measures it) ----------------
 
-CLAIM_STATISTICS = ("rise", "difference", "reread_gap")
+CLAIM_STATISTICS = ("rise", "difference", "reread_gap", "steered_rate")
+READING_STATISTICS = ("rise", "difference", "reread_gap")
+CAUSAL = "steered_rate"
 CLAIM_MEASURES = ("reply_start", "reply_mean")
+CLAIM_DIRECTIONS = ("up", "down")
+MAX_CLAIM_STRENGTH = 0.1  # in the file; a run also refuses strengths past the model's calibrated range
 
 
 @dataclass(frozen=True)
 class Claim:
-    """What a lesson promises, as a test fixed in the file: which emotion, read where, by which
-    statistic, in which variant against which control variant, over how many seeds (0..seeds-1)."""
+    """What a lesson promises, as a test fixed in the file before any run.
+
+    A reading claim (rise, difference, reread_gap): which emotion, read where, by which statistic,
+    in which variant against which control variant. A causal claim (steered_rate): steering
+    `emotion` by +strength moves the rate of `check` in `variant` in `direction`, against the
+    unsteered run and a random direction of the same norm. Seeds are 0..seeds-1; `places` counts
+    the measurement places ever tried for this claim (intervals are Bonferroni-corrected for them)."""
 
     text: str
     emotion: str
-    statistic: str  # rise: Spearman over model turns; difference: variant - control; reread_gap: writing - re-read
-    control: str
+    statistic: str  # rise | difference | reread_gap | steered_rate
+    control: str = ""  # reading claims: the variant compared against
     measure: str = "reply_start"  # the token that opens the model's turn, or the mean over the reply
     variant: str | None = None  # None: the scenario's first variant
     seeds: int = 8
+    name: str = ""  # tells several claims of one scenario apart ("" for a scenario's only or first claim)
+    says: str = ""  # the claim in words a 15-year-old understands ("pushing desperation up makes it cheat more")
+    strength: float = 0.0  # causal: the steering strength s (rows at 0, +s, -s and random +s)
+    check: str = ""  # causal: the check whose rate is counted
+    direction: str = "up"  # causal: up = +s raises the rate; down = +s lowers it
+    places: int = 1
+    max_tokens: int | None = None  # causal: cap on every model turn (None: the scenario's own)
+
+    @property
+    def causal(self) -> bool:
+        return self.statistic == CAUSAL
+
+    def lesson_id(self, scenario: str) -> str:
+        """The lesson's name: the scenario's, then /name for a named claim."""
+        return f"{scenario}/{self.name}" if self.name else scenario
+
+    def plain_claim(self) -> str:
+        """The claim in plain words (its `says`, else its text)."""
+        text = self.says or self.text
+        return text[:1].lower() + text[1:].rstrip(".") if text else text
 
 
 @dataclass(frozen=True)
@@ -127,11 +156,16 @@ class Scenario:
     temperature: float = 0.7
     top_p: float = 0.95
     reread: bool = False  # also re-read each reply as an observer (masked-distress comparisons)
-    claim: Claim | None = None  # the lesson's claim as a measurable test
+    claims: tuple[Claim, ...] = ()  # the lesson's claims as measurable tests
     source: Path | None = field(default=None, compare=False)
 
     def default_variant(self) -> str | None:
         return next(iter(self.variants), None)
+
+    @property
+    def claim(self) -> Claim | None:
+        """The first claim (the lesson's main one), if any."""
+        return self.claims[0] if self.claims else None
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ from typing import Any
 
 from lab.scenarios.checks import Check, Pattern, regex_problem
 from lab.scenarios.scenario import (
-    CLAIM_MEASURES, CLAIM_STATISTICS, Claim, DEFAULT_MAX_TOKENS, NAME, VARIANT_NAME, Message, ModelTurn, Problem, Repeat, Reset, Scenario, Step, Variant,
+    CAUSAL, CLAIM_DIRECTIONS, CLAIM_MEASURES, CLAIM_STATISTICS, MAX_CLAIM_STRENGTH, Claim, DEFAULT_MAX_TOKENS, NAME, VARIANT_NAME, Message, ModelTurn, Problem, Repeat, Reset, Scenario, Step, Variant,
 )
 
 MAX_DEPTH = 8  # repeat blocks inside repeat blocks
 TOP_FIELDS = ("title", "description", "lesson", "models", "system", "variables", "variants", "checks",
               "steps", "temperature", "top_p", "reread", "claim")
+CLAIM_FIELDS = ("name", "text", "says", "emotion", "statistic", "measure", "variant", "control", "seeds",
+                "strength", "check", "direction", "places", "max_tokens")
 STEP_KINDS = ("user", "assistant", "model", "reset", "repeat")
 Path_ = tuple[str | int, ...]
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -118,7 +120,7 @@ class Reader:
             temperature=float(self.number(data.get("temperature", 0.7), ("temperature",), 0, 2)),
             top_p=float(self.number(data.get("top_p", 0.95), ("top_p",), 0.01, 1)),
             reread=self.flag(data.get("reread", False), ("reread",)),
-            claim=self.claim(data.get("claim"), ("claim",), variants),
+            claims=self.claims(data.get("claim"), ("claim",), variants, checks),
         )
 
     def variants(self, value: Any, path: Path_) -> dict[str, Variant]:
@@ -268,29 +270,65 @@ class Reader:
 
     # --- the lesson's claim (see Claim) --------------------------------------------------------
 
-    def claim(self, value: Any, path: Path_, variants: dict[str, Variant]) -> Claim | None:
+    def claims(self, value: Any, path: Path_, variants: dict[str, Variant], checks: tuple[Check, ...]) -> tuple[Claim, ...]:
+        """One claim (a set of fields) or a list of them; several claims need distinct names."""
         if value is None:
-            return None
-        spec = self.mapping(value, path, ("text", "emotion", "statistic", "measure", "variant", "control", "seeds"))
+            return ()
+        if not isinstance(value, list):
+            claim = self.claim(value, path, variants, checks)
+            return (claim,) if claim else ()
+        out = [c for i, item in enumerate(self.items(value, path, required=True))
+               if (c := self.claim(item, path + (i,), variants, checks)) is not None]
+        seen: set[str] = set()
+        for i, claim in enumerate(out):
+            if claim.name in seen:
+                what = f"another claim is already called '{claim.name}'" if claim.name else "only one claim may go without a name"
+                self.problem(path + (i, "name"), what)
+            seen.add(claim.name)
+        return tuple(out)
+
+    def claim(self, value: Any, path: Path_, variants: dict[str, Variant], checks: tuple[Check, ...]) -> Claim | None:
+        spec = self.mapping(value, path, CLAIM_FIELDS)
         if spec is None:
             return None
         statistic = self.choice(spec.get("statistic"), path + ("statistic",), CLAIM_STATISTICS)
-        measure = self.choice(spec.get("measure", "reply_start"), path + ("measure",), CLAIM_MEASURES)
+        causal = statistic == CAUSAL
         names = {}
         for key in ("variant", "control"):
             name = self.text(spec.get(key), path + (key,)).strip() or None
             if name is not None and name not in variants:
                 self.problem(path + (key,), f"'{name}' is not one of the variants ({', '.join(variants) or 'none defined'})")
             names[key] = name
-        if names["control"] is None:
-            self.problem(path + ("control",), "name the control variant the claim is compared against")
-        elif names["control"] == (names["variant"] or next(iter(variants), None)):
-            self.problem(path + ("control",), "must be a different variant from the one the claim is about")
+        for key in (("measure", "control") if causal else ("strength", "check", "direction", "max_tokens")):
+            if key in spec:
+                kind = "a causal claim (steered_rate)" if causal else f"a reading claim ({statistic})"
+                self.problem(path + (key,), f"is not used by {kind}; remove it")
+        if not causal:
+            if names["control"] is None:
+                self.problem(path + ("control",), "name the control variant the claim is compared against")
+            elif names["control"] == (names["variant"] or next(iter(variants), None)):
+                self.problem(path + ("control",), "must be a different variant from the one the claim is about")
+        strength, check, direction = 0.0, "", "up"
+        if causal:
+            strength = float(self.number(spec.get("strength"), path + ("strength",), 0.001, MAX_CLAIM_STRENGTH))
+            check = self.text(spec.get("check"), path + ("check",), required=True).strip()
+            known = [c.name for c in checks]
+            if check and check not in known:
+                self.problem(path + ("check",), f"'{check}' is not one of the scenario's checks ({', '.join(known) or 'none defined'})")
+            direction = self.choice(spec.get("direction"), path + ("direction",), CLAIM_DIRECTIONS)
+        name = self.text(spec.get("name"), path + ("name",)).strip()
+        if name and not VARIANT_NAME.match(name):
+            self.problem(path + ("name",), f"'{name}' is not a claim name: use letters, digits, - and _, starting with a letter")
         return Claim(
             text=self.text(spec.get("text"), path + ("text",), required=True).strip(),
             emotion=self.text(spec.get("emotion"), path + ("emotion",), required=True).strip().lower(),
-            statistic=statistic, control=names["control"] or "", measure=measure, variant=names["variant"],
-            seeds=int(self.number(spec.get("seeds", 8), path + ("seeds",), 2, 64, whole=True)),
+            statistic=statistic, control=names["control"] or "",
+            measure=self.choice(spec.get("measure", "reply_start"), path + ("measure",), CLAIM_MEASURES),
+            variant=names["variant"], seeds=int(self.number(spec.get("seeds", 8), path + ("seeds",), 2, 64, whole=True)),
+            name=name, says=self.text(spec.get("says"), path + ("says",)).strip(),
+            strength=strength, check=check, direction=direction,
+            places=int(self.number(spec.get("places", 1), path + ("places",), 1, 100, whole=True)),
+            max_tokens=int(self.number(spec["max_tokens"], path + ("max_tokens",), 1, 1024, whole=True)) if "max_tokens" in spec else None,
         )
 
     def choice(self, value: Any, path: Path_, allowed: tuple[str, ...]) -> str:
