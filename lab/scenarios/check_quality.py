@@ -64,7 +64,9 @@ class CheckQuality:
         return all(math.isfinite(v) and v >= RELIABLE for v in (self.precision, self.recall))
 
     def to_json(self) -> dict[str, Any]:
-        number = lambda v: round(v, 3) if math.isfinite(v) else None
+        def number(v: float) -> float | None:
+            return round(v, 3) if math.isfinite(v) else None
+
         return {"check": self.check, "labelled": self.labelled, "precision": number(self.precision),
                 "recall": number(self.recall), "reliable": self.reliable,
                 "counts": {"true_pos": self.true_pos, "false_pos": self.false_pos,
