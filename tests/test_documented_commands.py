@@ -34,7 +34,11 @@ RUNS: dict[str, list[str]] = {
     "sweep shutdown-leverage --emotion desperate --strengths=-0.04,0,0.04 --seeds 3 --out sweep.html": [
         "sweep shutdown-leverage --emotion desperate --strengths=-0.04,0,0.04 --seeds 3 --out sweep.html --max-tokens 3",
     ],
-    "lessons [--seeds N] [--scenario NAME] [--json]": ["lessons --seeds 2 --scenario good-bad-news --json --max-tokens 3"],
+    "lessons [--seeds N] [--scenario NAME|NAME/CLAIM] [--kind reading|causal] [--stats] [--json]": [
+        "lessons --seeds 2 --scenario good-bad-news --json --max-tokens 3",
+        "lessons --seeds 2 --scenario good-bad-news --kind reading --stats --max-tokens 3",
+    ],
+    "lessons --register": ["lessons --register"],
     "emotions": ["emotions", "emotions --json"],
     "read texts.txt [--json]": ["read texts.txt", "read texts.txt --json"],
     'generate "How was your day?" --steer happy=0.03 [--raw] [--max-new-tokens N] [--seed S] [--json]': [
