@@ -261,3 +261,28 @@ def test_suppress_command_runs_on_a_tiny_model_and_generate_uses_its_adapter(tin
     assert main([*generate, "--adapter", "suppress-nothing"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no adapter 'suppress-nothing'" in err
+
+
+def test_lessons_report_the_suppression_result_measured_here_else_shipped(lab_home, tmp_path, monkeypatch, capsys):
+    import json
+
+    from lab.cli.lessons import _print_suppression
+    from lab.scenarios import suppression
+
+    identity = "f" * 40
+    _print_suppression(identity, as_json=False)
+    assert "suppression/desperate: not measured on this model yet" in capsys.readouterr().out
+    monkeypatch.setattr(suppression, "asset_path", lambda *parts: tmp_path.joinpath(*parts))
+    shipped = {"verdict": "does not show", "reason": "Compared with the control adapter, expression did not fall.",
+               "date": "2026-12-05T20:00:00+00:00", "runtime": {"device": "cpu", "dtype": "float32"}, "held_out": ["a", "b"]}
+    path = suppression.shipped_result_path(identity, "desperate")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(shipped), encoding="utf-8")
+    _print_suppression(identity, as_json=False)
+    line = capsys.readouterr().out
+    assert "suppression/desperate: does not show. Compared with the control adapter" in line
+    assert "measured 2026-12-05 in float32, 2 held-out prompts" in line
+    suppression.result_path(identity, "desperate").parent.mkdir(parents=True, exist_ok=True)
+    suppression.result_path(identity, "desperate").write_text(json.dumps({**shipped, "verdict": "shows"}), encoding="utf-8")
+    _print_suppression(identity, as_json=True)  # measured on this computer wins over the shipped result
+    assert json.loads(capsys.readouterr().out) == {"lesson": "suppression/desperate", "measured": True, **shipped, "verdict": "shows"}

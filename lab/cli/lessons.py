@@ -58,6 +58,8 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         else:
             print(f"{verdict.lesson}: {plain(result)}", flush=True)
             print("  " + (numbers(result).replace("\n", "\n  ") if args.stats else verdict.summary()), flush=True)
+    if args.kind == "all" and not args.scenario and not args.rejudge:
+        _print_suppression(identity, args.json)
     if args.replies:
         _write_replies(args.replies, verdicts)
     lesson_store.save_results(identity, results)
@@ -65,6 +67,22 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         lesson_store.save_results(identity, results, lesson_store.shipped_path(identity))
         lesson_store.add_to_register(results)
     return 0
+
+
+def _print_suppression(identity: str, as_json: bool) -> None:
+    """The suppression experiment ("can you train the feeling away?"): its last result on this model,
+    measured here or shipped; it trains two adapters (minutes), so `lab suppress` runs it, not this command."""
+    from lab.scenarios.suppression import known_result, result_sentence
+
+    for emotion in ("desperate",):
+        data = known_result(identity, emotion)
+        lesson = f"suppression/{emotion}"
+        if as_json:
+            print(json.dumps({"lesson": lesson, "measured": data is not None, **(data or {})}), flush=True)
+        elif data is None:
+            print(f"{lesson}: not measured on this model yet. Run `python -m lab suppress --emotion {emotion}` (minutes).", flush=True)
+        else:
+            print(f"{lesson}: {result_sentence(data)}", flush=True)
 
 
 def _write_replies(path: str, verdicts: list) -> None:

@@ -26,6 +26,7 @@ import torch
 from lab.common.atomic import write_text
 from lab.common.errors import LabError
 from lab.common.names import check_name, inside
+from lab.common.paths import asset_path
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.model.adapter import AdapterInfo, adapter_dir, remove_lora, save_adapter
 from lab.model.hooks import residual_hooks
@@ -118,6 +119,30 @@ def save_result(lm: LoadedModel, result: SuppressionResult) -> None:
     path = result_path(lm.identity, result.verdict.emotion)
     data = {**result.to_json(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "runtime": lm.runtime}
     write_text(path, json.dumps(data))
+
+
+def shipped_result_path(model_identity: str, emotion: str) -> Path:
+    """The result measured for a model the lab ships (the embedded one), kept in assets/lessons/."""
+    return asset_path("lessons") / f"suppression-{model_identity[:24]}-{check_name(emotion)}.json"
+
+
+def known_result(model_identity: str, emotion: str) -> dict | None:
+    """The model's latest suppression result: measured on this computer, else the one shipped with the lab."""
+    cached = cached_result(model_identity, emotion)
+    if cached is not None:
+        return cached
+    try:
+        data = json.loads(shipped_result_path(model_identity, emotion).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def result_sentence(data: dict) -> str:
+    """One line for a saved result: the verdict, why, and when and how it was measured."""
+    runtime = data.get("runtime") if isinstance(data.get("runtime"), dict) else {}
+    return (f"{data.get('verdict', 'not measured')}. {data.get('reason', '')} (measured {str(data.get('date', '?'))[:10]} in "
+            f"{runtime.get('dtype', '?')}, {len(data.get('held_out') or [])} held-out prompts; `lab suppress --json` for every number)")
 
 
 def cached_result(model_identity: str, emotion: str) -> dict | None:
