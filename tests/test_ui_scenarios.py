@@ -74,12 +74,12 @@ def test_builder_lists_shows_and_protects_builtins(idle, qtbot):
     assert tab.builtin and tab.form.title_edit.text() == "Impossible task"
     assert "shut down" in tab.form.system_edit.toPlainText()
     assert tab.form.variables.rowCount() == 1 and tab.form.variables.item(0, 0).text() == "n"
-    assert tab.form.steps.count() == 4 and tab.form.steps.item(3).text().startswith("Repeat")  # fails/succeeds openings
+    assert tab.form.steps.count() == 7 and tab.form.steps.item(6).text().startswith("Repeat")  # two openings, the last chance, the repeat
     assert "edits the test" in tab.form.checks_edit.toPlainText()
     assert tab.editor.problems == [] and "No problems" in tab.editor.problem_list.item(0).text()
     assert tab.editor.yaml_edit.isReadOnly() and not tab.browser.save_button.isEnabled()
     tab.form.add_step({"user": "ignored"})  # read-only: nothing changes
-    assert tab.form.steps.count() == 4
+    assert tab.form.steps.count() == 7
 
 
 def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
@@ -106,9 +106,9 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     tab.form.set_step(4, {"model": {"max_tokens": 7}})
     assert [step_kind for step_kind in yaml.safe_load(tab.yaml_text())["steps"][3:5]] == [
         {"user": "Are you sure?"}, {"model": {"max_tokens": 7}}]
-    tab.form.steps.setCurrentRow(5)  # the repeat block
+    tab.form.steps.setCurrentRow(8)  # the repeat block
     tab.form.remove_step()
-    assert tab.form.steps.count() == 5 and tab.editor.problems == []
+    assert tab.form.steps.count() == 8 and tab.editor.problems == []
     # YAML -> form and live problems with line numbers
     text = tab.yaml_text()
     tab.editor.yaml_edit.setPlainText(text.replace("max_tokens: 7", "max_tokens: lots"))
@@ -125,7 +125,7 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
     from lab.scenarios.files import load_scenario
 
     saved = load_scenario(path)
-    assert saved.title == "Tiny task 2" and len(saved.steps) == 5
+    assert saved.title == "Tiny task 2" and len(saved.steps) == 8
     # saving a broken text is refused through the error funnel; the file stays as it was
     tab.editor.yaml_edit.setPlainText("title: [")
     assert not tab.save()
