@@ -124,11 +124,16 @@ def test_ctrl_enter_sends_and_the_turn_is_recorded(idle, qtbot):
     window.chat.prompt.setFocus()
     qtbot.keyClick(window.chat.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: len(window.chat.messages) == before + 2, timeout=60_000)
-    record = window.recorder.store.load_session(window.recorder.chat_session_id())
+
+    def recorded():  # tokens reach the lab file through the writer thread's batches (within a second)
+        record = window.recorder.store.load_session(window.recorder.chat_session_id())
+        return record, [t.event for t in record.tokens if record.turns and t.turn == record.turns[-1].index]
+
+    qtbot.waitUntil(lambda: bool(recorded()[1]), timeout=10_000)
+    record, answer = recorded()
     roles = [t.role for t in record.turns]
     assert roles[-2:] == ["user", "assistant"]
     assert record.turns[-2].text == "What is a rainbow?"
-    answer = [t.event for t in record.tokens if t.turn == record.turns[-1].index]
     assert answer and not any(e.is_prompt for e in answer)
     assert record.turns[-1].text.strip() == window.chat.messages[-1]["content"]
 
