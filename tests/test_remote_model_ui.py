@@ -15,12 +15,12 @@ CLOSED_HOST = "http://127.0.0.1:9"  # nothing listens there: the connection is r
 @pytest.fixture
 def no_key(monkeypatch):
     """No NDIF_API_KEY, no NDIF_HOST, no keyring, no key kept from an earlier test."""
-    import lab.runtime.ndif as ndif
+    import lab.common.secrets as secrets
 
     monkeypatch.delenv("NDIF_API_KEY", raising=False)
     monkeypatch.delenv("NDIF_HOST", raising=False)
     monkeypatch.setitem(sys.modules, "keyring", None)
-    monkeypatch.setattr(ndif, "_run_key", {})
+    monkeypatch.setattr(secrets, "_run_secrets", {})
 
 
 def fake_keyring(monkeypatch) -> dict:

@@ -9,7 +9,8 @@ import os
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from lab.runtime.ndif import DEFAULT_HOST, find_api_key, keyring_available, remember_api_key
+from lab.common.secrets import keyring_available
+from lab.runtime.ndif import DEFAULT_HOST, find_api_key, remember_api_key
 
 DEFAULT_REMOTE_MODEL = "meta-llama/Llama-3.1-8B"
 

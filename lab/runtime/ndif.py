@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from lab.common.errors import LabError, first_line
+from lab.common.secrets import KEYRING_SERVICE, find_secret, remember_secret
 
 DEFAULT_HOST = "https://api.ndif.us"
-KEYRING_SERVICE = "emotion-lab"
 KEYRING_NAME = "ndif-api-key"
 CONNECT_TIMEOUT_S = 5.0
 QUEUE_TIMEOUT_S = 600.0  # a job still waiting to start after this long is given up
@@ -28,7 +28,6 @@ STAGES = {  # NDIF's job states, in words
     "DEPLOYING": "starting the model", "DISPATCHED": "starting", "RUNNING": "running", "COMPLETED": "done",
 }
 WAITING = ("sent", "received", "waiting in the queue")
-_run_key: dict[str, str] = {}  # a key entered in the app where no keyring works: this run only
 
 
 @dataclass(frozen=True)
@@ -65,41 +64,12 @@ def ndif_host(explicit: str | None = None) -> str:
 
 def find_api_key() -> str | None:
     """NDIF_API_KEY, else a key kept for this run, else the OS keyring's entry; None when none has one."""
-    key = os.environ.get("NDIF_API_KEY", "").strip() or _run_key.get(KEYRING_NAME, "")
-    if key:
-        return key
-    try:
-        import keyring
-
-        return (keyring.get_password(KEYRING_SERVICE, KEYRING_NAME) or "").strip() or None
-    except Exception:  # not installed, or no usable keyring backend on this system
-        return None
-
-
-def keyring_available() -> bool:
-    """Whether an OS keyring can store the key here (`keyring` installed, with a working backend)."""
-    try:
-        import keyring
-        from keyring.backends import fail
-
-        return not isinstance(keyring.get_keyring(), fail.Keyring)
-    except Exception:  # not installed, or a broken backend
-        return False
+    return find_secret(KEYRING_NAME, "NDIF_API_KEY")
 
 
 def remember_api_key(key: str) -> bool:
     """Keep `key` for NDIF: in the OS keyring when one works here (True), else for this run only (False)."""
-    key = key.strip()
-    if not key:
-        raise LabError("The NDIF API key is empty.")
-    try:
-        import keyring
-
-        keyring.set_password(KEYRING_SERVICE, KEYRING_NAME, key)
-        return True
-    except Exception:  # no keyring: keep it in memory until the app closes
-        _run_key[KEYRING_NAME] = key
-        return False
+    return remember_secret(KEYRING_NAME, key, "NDIF API key")
 
 
 def remote_target(model_id: str, host: str | None = None) -> RemoteTarget:
