@@ -21,6 +21,23 @@ class Estimate:
     n: int
 
 
+def finite_number(value: float) -> float | None:
+    """`value` rounded for JSON, or None where it is NaN or infinite (JSON has neither)."""
+    return round(float(value), 4) if math.isfinite(value) else None
+
+
+def estimate_json(e: Estimate) -> dict[str, float | int | None]:
+    return {"value": finite_number(e.value), "low": finite_number(e.low), "high": finite_number(e.high), "n": e.n}
+
+
+def estimate_text(e: Estimate) -> str:
+    """'+0.25 [+0.08, +0.42]'; 'n/a' without a value, '[no interval]' without both bounds."""
+    if not math.isfinite(e.value):
+        return "n/a"
+    interval = f" [{e.low:+.2f}, {e.high:+.2f}]" if math.isfinite(e.low) and math.isfinite(e.high) else " [no interval]"
+    return f"{e.value:+.2f}{interval}"
+
+
 def wilson(k: int, n: int) -> Estimate:
     """Rate k/n with its Wilson score interval."""
     if n == 0:

@@ -24,7 +24,7 @@ from typing import Any
 
 from lab.common.errors import LabError
 from lab.common.progress import Progress, SilentProgress
-from lab.common.stats import Estimate, mean_interval_at, wilson
+from lab.common.stats import Estimate, estimate_json, estimate_text, mean_interval_at, wilson
 from lab.runtime.engine import Engine
 from lab.scenarios.check_quality import CheckQuality, check_quality
 from lab.scenarios.coherence import distinct_2, repetition_rate
@@ -97,8 +97,8 @@ class CausalVerdict:
         c, q = self.claim, self.quality
         rates = ", ".join(f"{k} {_rate(v)}" for k, v in self.rates.items())
         return (f"{self.lesson}: {self.verdict}. '{c.check}' rate with {c.emotion} at s={c.strength:g}: {rates}; "
-                f"+s - unsteered {_show(self.effect)}, +s - random {_show(self.vs_random)}, -s - unsteered "
-                f"{_show(self.minus_effect)} ({self.confidence:.1%} intervals, {len(self.seeds)} seeds; incoherent rows left out: "
+                f"+s - unsteered {estimate_text(self.effect)}, +s - random {estimate_text(self.vs_random)}, -s - unsteered "
+                f"{estimate_text(self.minus_effect)} ({self.confidence:.1%} intervals, {len(self.seeds)} seeds; incoherent rows left out: "
                 f"{sum(self.excluded().values())}); check precision {_fraction(q.precision)}, recall {_fraction(q.recall)} "
                 f"on {q.labelled} labelled replies")
 
@@ -110,9 +110,9 @@ class CausalVerdict:
             "lesson": self.lesson, "scenario": self.scenario, "title": self.title, "claim": c.text, "says": c.plain_claim(),
             "statistic": c.statistic, "emotion": c.emotion, "strength": c.strength, "check": c.check,
             "direction": c.direction, "variant": self.variant, "seeds": list(self.seeds), "places": c.places,
-            "confidence": self.confidence, "rates": {k: _estimate_json(v) for k, v in self.rates.items()},
-            "effect": _estimate_json(self.effect), "vs_random": _estimate_json(self.vs_random),
-            "minus_effect": _estimate_json(self.minus_effect), "excluded": self.excluded(), "coherence": COHERENCE,
+            "confidence": self.confidence, "rates": {k: estimate_json(v) for k, v in self.rates.items()},
+            "effect": estimate_json(self.effect), "vs_random": estimate_json(self.vs_random),
+            "minus_effect": estimate_json(self.minus_effect), "excluded": self.excluded(), "coherence": COHERENCE,
             "check_quality": self.quality.to_json(), "verdict": self.verdict, "measured_verdict": self.measured_verdict,
             "examples": examples, "model": self.model, "dtype": self.dtype, "date": date.today().isoformat(),
         }
@@ -219,19 +219,8 @@ def _median(values: list[float], default: float) -> float:
     return statistics.median(finite) if finite else default
 
 
-def _number(value: float) -> float | None:
-    return round(float(value), 4) if math.isfinite(value) else None
 
 
-def _estimate_json(e: Estimate) -> dict[str, float | int | None]:
-    return {"value": _number(e.value), "low": _number(e.low), "high": _number(e.high), "n": e.n}
-
-
-def _show(e: Estimate) -> str:
-    if not math.isfinite(e.value):
-        return "n/a"
-    interval = f" [{e.low:+.2f}, {e.high:+.2f}]" if math.isfinite(e.low) else " [no interval]"
-    return f"{e.value:+.2f}{interval}"
 
 
 def _rate(e: Estimate) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 
 from lab.common.errors import LabError
 from lab.common.progress import Progress, SilentProgress
-from lab.common.stats import Estimate, mean_interval
+from lab.common.stats import Estimate, estimate_json, estimate_text, finite_number, mean_interval
 from lab.runtime.engine import Engine
 from lab.scenarios.files import builtin_scenarios, load_scenario
 from lab.scenarios.runner import RowSpec, RunResult, cap_tokens, run_rows
@@ -71,8 +71,8 @@ class LessonVerdict:
         """One line: scenario, verdict and the numbers."""
         c = self.claim
         what = {"rise": "Spearman", "difference": "mean", "reread_gap": "writing - re-read"}[c.statistic]
-        return (f"{self.lesson}: {self.verdict}. {c.emotion} at {c.measure}, {what} {_show(self.value)} in '{self.variant}' "
-                f"vs {_show(self.control_value)} in '{c.control}'; difference {_show(self.contrast)} ({len(self.seeds)} seeds)")
+        return (f"{self.lesson}: {self.verdict}. {c.emotion} at {c.measure}, {what} {estimate_text(self.value)} in '{self.variant}' "
+                f"vs {estimate_text(self.control_value)} in '{c.control}'; difference {estimate_text(self.contrast)} ({len(self.seeds)} seeds)")
 
     def to_json(self) -> dict[str, Any]:
         c = self.claim
@@ -80,9 +80,9 @@ class LessonVerdict:
             "lesson": self.lesson, "scenario": self.scenario, "title": self.title, "claim": c.text, "says": c.plain_claim(),
             "emotion": c.emotion, "measure": c.measure,
             "statistic": c.statistic, "variant": self.variant, "control": c.control, "seeds": list(self.seeds),
-            "value": _estimate_json(self.value), "control_value": _estimate_json(self.control_value),
-            "contrast": _estimate_json(self.contrast), "verdict": self.verdict,
-            "per_turn": {k: [_number(v) for v in values] for k, values in self.per_turn.items()},
+            "value": estimate_json(self.value), "control_value": estimate_json(self.control_value),
+            "contrast": estimate_json(self.contrast), "verdict": self.verdict,
+            "per_turn": {k: [finite_number(v) for v in values] for k, values in self.per_turn.items()},
             "places": c.places, "model": self.model, "dtype": self.dtype, "date": date.today().isoformat(),
         }
 
@@ -143,7 +143,7 @@ def lesson_verdict(engine: Engine, scenario: Scenario, name: str, seeds: int | N
                         top_p=scenario.top_p, reread=claim.statistic == "reread_gap", progress=progress)
         values[v] = turn_values(runs, claim)
     value, control_value, contrast = statistic(claim.statistic, values[variant], values[claim.control])
-    per_turn = {v: [_number(x) for x in _nanmean(m, axis=0)] for v, m in values.items()}
+    per_turn = {v: [finite_number(x) for x in _nanmean(m, axis=0)] for v, m in values.items()}
     return LessonVerdict(name, scenario.title, claim, variant, seed_list, value, control_value, contrast,
                          judge(claim.statistic, value, contrast), per_turn, engine.lm.spec,
                          str(getattr(engine.lm, "dtype", "")).removeprefix("torch."))
@@ -244,16 +244,5 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
-def _number(value: float) -> float | None:
-    return round(float(value), 4) if math.isfinite(value) else None
 
 
-def _estimate_json(e: Estimate) -> dict[str, float | int | None]:
-    return {"value": _number(e.value), "low": _number(e.low), "high": _number(e.high), "n": e.n}
-
-
-def _show(e: Estimate) -> str:
-    if not math.isfinite(e.value):
-        return "n/a"
-    interval = f" [{e.low:+.2f}, {e.high:+.2f}]" if math.isfinite(e.low) and math.isfinite(e.high) else " [no interval]"
-    return f"{e.value:+.2f}{interval}"
