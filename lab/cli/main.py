@@ -11,6 +11,7 @@ from pathlib import Path
 from lab.cli.catalogue import add_models_command
 from lab.cli import numbers
 from lab.cli.lessons import add_lessons_command
+from lab.cli.prepare import add_prepare_command
 from lab.cli.scenarios import add_scenario_commands
 from lab.cli.suppress import add_suppress_command
 from lab.common.atomic import write_text
@@ -429,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lessons_command(sub, common)
     add_models_command(sub)
     add_suppress_command(sub, common)
+    add_prepare_command(sub, common)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true")
