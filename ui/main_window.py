@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from lab import __version__
 from lab.common.errors import LabError
 from lab.runtime.engine import Engine, open_engine
-from lab.scenarios.strength_range import StrengthRange, cached_range, calibrate
+from lab.scenarios.strength_range import StrengthRange, cached_range
 from ui.chat import ChatTab
 from ui.compare import CompareTab
 from ui.editor import EditorTab
@@ -42,11 +42,12 @@ from ui.presets import load_preset, save_preset
 from ui.recorder import Recorder
 from ui.sampling import SamplingPanel
 from ui.sessions import SessionsTab
+from ui.preparing import loading_job
 from ui.startup import TimeLeft
 from ui.state import LabState
 from ui.theme import Theme, presentation_pixels
 from ui.validation_page import ValidationPage
-from ui.workers import Job, JobContext, ModelRunner
+from ui.workers import Job, ModelRunner
 
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
 DEFAULT_TINT = "happy"
@@ -267,35 +268,11 @@ class MainWindow(QMainWindow):
     # --- model -------------------------------------------------------------------------------
 
     def start_loading(self) -> None:
-        """Load the model and its directions in the worker thread."""
-        spec, dtype = self.spec, self.model_picker.dtype
+        """Load the model and prepare it (directions, slider range: ui.preparing) in the worker thread."""
         self.status_label.setText("Loading the model…")
         gc.freeze()  # objects so far live as long as the app: keep garbage collections during loading short
-
-        def work(ctx: JobContext) -> Engine:
-            return open_engine(spec, progress=ctx, dtype=dtype)
-
         self._start_estimate()
-        self.runner.start(Job("loading the model", work, on_done=self._loaded, cancellable=False))
-
-    def _loaded(self, engine: Engine) -> None:
-        self.use_engine(engine)
-        if self.calibrate_range and cached_range(engine.lm.identity) is None:
-            self.measure_strength_range()
-
-    def measure_strength_range(self) -> None:
-        """Measure the loaded model's coherence cliff in the background (Stop keeps the typical range)."""
-        engine = self.state.engine
-        if engine is None:
-            return
-
-        def done(measured: StrengthRange) -> None:
-            self.set_strength_range(measured)
-            self.status_label.setText(f"Ready. Steering stays coherent up to ±{measured.cliff:.3f} on this model.")
-
-        self._start_estimate()
-        self.runner.start(Job("measuring where steering breaks the text (once per model; Stop to skip)",
-                              lambda ctx: calibrate(engine, ctx), on_done=done))
+        self.runner.start(loading_job(self.spec, self.model_picker.dtype, self.use_engine, self.calibrate_range, cancellable=False))
 
     def _start_estimate(self) -> None:
         self.estimate = TimeLeft()
@@ -318,20 +295,19 @@ class MainWindow(QMainWindow):
 
         With `remote_host` (an NDIF server), `spec` is a hub id run there through the nnsight engine."""
         self.status_label.setText(f"Loading {spec}…" if remote_host is None else f"Connecting to NDIF ({remote_host}) for {spec}…")
-        dtype = self.model_picker.dtype
-
-        def work(ctx: JobContext) -> Engine:
-            if remote_host is not None:
-                return open_engine(spec, progress=ctx, engine="nnsight", remote=True, ndif_host=remote_host)
-            return open_engine(spec, progress=ctx, dtype=dtype)
-
         def done(engine: Engine) -> None:
             self.spec = spec
             self.chat.new_conversation()  # the conversation belonged to the previous model
             self.recorder.new_chat()
             self.use_engine(engine)
 
-        self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
+        self._start_estimate()
+        if remote_host is None:  # a model without directions is prepared in the same job (Stop cancels it)
+            self.runner.start(loading_job(spec, self.model_picker.dtype, done, self.calibrate_range, cancellable=True))
+            return
+        self.runner.start(Job(f"loading the model {spec}",
+                              lambda ctx: open_engine(spec, progress=ctx, engine="nnsight", remote=True, ndif_host=remote_host),
+                              on_done=done, cancellable=False))
 
     def set_strength_range(self, strength_range: StrengthRange) -> None:
         """The loaded model's coherence cliff: the sliders end there, sweeps are warned beyond it."""

@@ -82,12 +82,12 @@ def full_work(lm: LoadedModel) -> dict[str, float]:
             RANGE: GENERATED_TOKEN * rows * strength_range.TOKENS * len(strength_range.PROMPTS)}
 
 
-def plan(lm: LoadedModel, method: str = "mean_diff") -> dict[str, float]:
-    """The work each stage still has to do on `lm`, in read tokens (0 for what is cached)."""
+def plan(lm: LoadedModel, method: str = "mean_diff", slider_range: bool = True) -> dict[str, float]:
+    """The work each stage still has to do on `lm`, in read tokens (0 for what is cached or skipped)."""
     work = full_work(lm)
     if stored_directions(lm, method) is not None:
         work.update({READING: 0.0, NEUTRAL: 0.0, FITTING: 0.0})
-    if cached_range(lm.identity) is not None:
+    if not slider_range or cached_range(lm.identity) is not None:
         work[RANGE] = 0.0
     return work
 
@@ -156,16 +156,17 @@ def forward_to(progress: Progress) -> Report:
 
 
 def prepare(lm: LoadedModel, report: Report | None = None, cancelled: Callable[[], bool] | None = None,
-            method: str = "mean_diff", reader: ActivationReader | None = None) -> Preparation:
+            method: str = "mean_diff", reader: ActivationReader | None = None, slider_range: bool = True) -> Preparation:
     """Directions and slider range for `lm`, made now unless cached; `report` is told every Step,
-    `cancelled` is asked between batches (Cancelled is raised, nothing half-done is written)."""
+    `cancelled` is asked between batches (Cancelled is raised, nothing half-done is written).
+    slider_range=False leaves an unmeasured range at the typical one (StrengthRange.fallback)."""
     start = time.monotonic()
-    work = plan(lm, method)
+    work = plan(lm, method, slider_range)
     chain = ChainProgress(work, report or (lambda step: None), cancelled or SilentProgress().cancelled,
                           seconds_per_token(model_parameters(lm)))
     check_cancelled(chain)
     directions = load_or_extract(lm, method, chain, reader)
-    measured = cached_range(lm.identity) or calibrate(Engine(lm, directions), chain)
+    measured = cached_range(lm.identity) or (calibrate(Engine(lm, directions), chain) if slider_range else StrengthRange.fallback())
     chain.finish()
     return Preparation(directions, measured, time.monotonic() - start, was_cached=not any(work.values()))
 
@@ -180,14 +181,15 @@ class PrepareEstimate:
     parameters: int
     tokens: float  # read-token equivalents of the whole chain
     cores: int
+    cost: float = SECONDS_PER_TOKEN_PER_PARAMETER  # seconds per token per weight on REFERENCE_CORES cores
 
     @property
     def seconds(self) -> float:
-        return self.tokens * seconds_per_token(self.parameters) * REFERENCE_CORES / self.cores
+        return self.tokens * self.cost * self.parameters * REFERENCE_CORES / self.cores
 
     def arithmetic(self) -> str:
         """The estimate with its arithmetic shown."""
-        return (f"{self.tokens:,.0f} tokens x {SECONDS_PER_TOKEN_PER_PARAMETER * 1e9 * 1000:.3f} ms per token per billion weights "
+        return (f"{self.tokens:,.0f} tokens x {self.cost * 1e12:.3f} ms per token per billion weights "
                 f"x {self.parameters / 1e9:.2f} billion weights x {REFERENCE_CORES}/{self.cores} cores = {duration_text(self.seconds)}")
 
 
