@@ -26,9 +26,12 @@ from lab.runtime.engine import Engine
 from lab.scenarios import strength_range
 from lab.scenarios.strength_range import StrengthRange, cached_range, calibrate
 
-# Measured with `python -m lab bench` on the embedded model (README, Performance): float32 on 2 cores.
-SECONDS_PER_TOKEN_PER_PARAMETER = 1.9e-11
-GENERATED_TOKEN = 6.0  # one greedy token of the batched slider-range generation, in read tokens
+# The embedded model's first extraction in float32 on a 2-core CPU (README, Performance: `extract_s`
+# 287 s for 139,400 tokens, 2.06 ms per token, 134.5 million weights), before texts were batched by
+# token budget: an upper bound where the CPU is not shared. `python -m lab bench` measures it anew
+# (`ms_per_token_per_billion`).
+SECONDS_PER_TOKEN_PER_PARAMETER = 1.53e-11
+GENERATED_TOKEN = 3.0  # one greedy token of the batched slider-range generation, in read tokens (~25 s measured)
 FIT_TOKENS_PER_LAYER = 150  # choosing the layer and validating, per layer, in read tokens
 
 READING, NEUTRAL, FITTING, RANGE = "Reading example texts", "Reading neutral texts", "Choosing the reading layer", "Measuring where steering breaks"
