@@ -42,16 +42,16 @@ ALIASES = {"Validating": FITTING}
 
 @dataclass(frozen=True)
 class Step:
-    """What a preparation reports: the share done (0 to 1, never falling), the stage, and the
-    seconds left (None while nothing can be estimated)."""
+    """What a preparation reports: the share done (0 to 1, never falling), the stage, and the seconds left."""
 
     fraction: float
     stage: str
-    seconds_left: float | None
+    seconds_left: float
 
     def text(self) -> str:
-        left = f", about {duration_text(self.seconds_left)} left" if self.seconds_left is not None and self.fraction < 1 else ""
-        return f"Preparing this model: {self.fraction:.0%} ({self.stage}{left})"
+        """'Preparing this model: 40%, reading example texts, about 2 min left'."""
+        left = f", about {duration_text(self.seconds_left)} left" if self.fraction < 1 else ""
+        return f"Preparing this model: {self.fraction:.0%}, {self.stage}{left}"
 
 
 Report = Callable[[Step], None]
@@ -71,7 +71,7 @@ def model_parameters(lm: LoadedModel) -> int:
 
 
 def seconds_per_token(parameters: int) -> float:
-    """The typical cost of reading one token through a model of `parameters` (non-embedding) weights."""
+    """The typical cost of reading one token through a model of `parameters` weights, in seconds."""
     return SECONDS_PER_TOKEN_PER_PARAMETER * parameters
 
 
@@ -139,7 +139,7 @@ class ChainProgress:
         self._fraction = max(self._fraction, min((self._finished + current) / self.total, 0.999))
         self._report(Step(self._fraction, self._label, self.seconds_left()))
 
-    def seconds_left(self) -> float | None:
+    def seconds_left(self) -> float:
         """The work left at the measured pace (after 2 s and 2% of the work), else at the typical pace."""
         spent, done = self._clock() - self._started, self._fraction * self.total
         left = self.total - done
