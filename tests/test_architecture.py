@@ -48,7 +48,8 @@ def test_architecture_map_names_every_module():
 
 
 def test_every_path_the_documentation_names_exists():
-    """A file or folder of the repository named in README.md or docs/ exists (placeholders like NAME aside)."""
+    """A file or folder of the repository named in README.md or docs/ exists (placeholders like NAME aside),
+    and so does every file they link to."""
     named = {
         (doc.name, path)
         for doc in DOCS
@@ -57,6 +58,9 @@ def test_every_path_the_documentation_names_exists():
     }
     assert len(named) > 50
     missing = sorted(f"{doc}: {path}" for doc, path in named if not (ROOT / path).exists())
+    links = {(doc, link.split("#", 1)[0]) for doc in DOCS
+             for link in re.findall(r"\]\(([^)#][^)]*)\)", doc.read_text(encoding="utf-8")) if "://" not in link}
+    missing += sorted(f"{doc.name}: link {link}" for doc, link in links if not (doc.parent / link).exists())
     assert missing == [], missing
 
 
