@@ -51,7 +51,7 @@ def _explain(error: ValidationError, data: Any, lines: dict[Path_, int]) -> list
     kind, schema, value = error.validator, error.schema, error.instance
     if "propertyNames" in error.absolute_schema_path:  # a key, checked as a value: the path is its mapping's
         return [located(lines, path + (str(value),), f"{_show(value)} cannot be a name here: use {expected(schema)}")]
-    if kind in ("oneOf", "anyOf"):
+    if kind == "oneOf":
         return _alternatives(error, data, lines, path)
     if kind == "additionalProperties":
         known = ", ".join(schema.get("properties", {}))
@@ -65,7 +65,7 @@ def _explain(error: ValidationError, data: Any, lines: dict[Path_, int]) -> list
             return [located(lines, path, f"must be {expected(schema)}; it is empty")]
         hint = " (put it in quotes)" if "string" in _types(schema) and isinstance(value, (int, float)) else ""
         return [located(lines, path, f"must be {expected(schema)}, not {_kind(value)}{hint}")]
-    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern", "enum", "const"):
+    if kind in ("minimum", "maximum", "pattern", "enum"):
         return [located(lines, path, f"must be {expected(schema)}, not {_show(value)}")]
     if kind == "minItems":
         return [located(lines, path, f"must be a list with at least {_count(error.validator_value, 'item', 'items')}")]
