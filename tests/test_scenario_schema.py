@@ -71,7 +71,7 @@ BROKEN = [
     (("  - model: 4", "  - only: [a]"), "steps > item 2", 5, "a step needs exactly one of"),
     (("    any: [hello]", "    any: []"), "checks > item 1 > any", 8, "must be a list with at least one item"),
     (("title: Base", "title: Base\ntemperature: 3"), "temperature", 2, "must be a number from 0 to 2, not 3"),
-    (("title: Base", "title: Base\nreread: maybe"), "reread", 2, "must be true or false, not text"),
+    (("title: Base", "title: Base\nreread: maybe"), "reread", 2, "must be true or false, not 'maybe'"),
     (("title: Base", "title: Base\nclaim: {text: t, emotion: e, statistic: best, control: b}"), "claim > statistic", 2,
      "must be one of rise, difference, reread_gap, steered_rate, not 'best'"),
     (("title: Base", "title: Base\nclaim: {text: t, emotion: e, statistic: rise, control: b, strength: 0.01}"), "claim > strength", 2,

@@ -159,7 +159,7 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a set of fields", list: "a list", str: "text", bool: "true/false"}.get(type(value), _show(value))
+    return {dict: "a set of fields", list: "a list", bool: "true/false"}.get(type(value), _show(value))
 
 
 def _show(value: Any) -> str:
