@@ -109,12 +109,15 @@ def test_invalid_causal_claims_name_the_line(change, line, message):
 
 
 def test_published_schema_knows_the_claim_fields():
-    from lab.scenarios.files import scenarios_dir
-    from lab.scenarios.validation import CLAIM_FIELDS
+    from dataclasses import fields
 
-    schema = json.loads((scenarios_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
-    assert set(schema["$defs"]["claim"]["properties"]) == set(CLAIM_FIELDS)
-    assert schema["$defs"]["claim"]["properties"]["statistic"]["enum"][-1] == "steered_rate"
+    from lab.scenarios.scenario import CLAIM_DIRECTIONS, CLAIM_MEASURES, CLAIM_STATISTICS, MAX_CLAIM_STRENGTH
+    from lab.scenarios.schema import published_schema
+
+    claim = published_schema()["$defs"]["claim"]["properties"]
+    assert set(claim) == {f.name for f in fields(Claim)}
+    assert (tuple(claim["statistic"]["enum"]), tuple(claim["measure"]["enum"]), tuple(claim["direction"]["enum"])) == (CLAIM_STATISTICS, CLAIM_MEASURES, CLAIM_DIRECTIONS)
+    assert claim["strength"]["maximum"] == MAX_CLAIM_STRENGTH
 
 
 def test_two_claims_without_names_are_refused():

@@ -38,7 +38,7 @@ def test_the_environment_sets_what_auto_means_and_never_overrides_an_explicit_ch
 
 
 def test_the_cli_offers_exactly_the_precisions_the_loader_knows():
-    from lab.cli.main import DTYPE_CHOICES as CLI_CHOICES
+    from lab.cli.options import DTYPE_CHOICES as CLI_CHOICES
 
     assert CLI_CHOICES == DTYPE_CHOICES
 
