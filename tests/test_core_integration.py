@@ -13,7 +13,7 @@ import torch
 from lab.emotions.extraction import split_holdout
 from lab.emotions.definitions import load_emotions
 from lab.emotions.direction_set import NEUTRAL_LABEL
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.runtime.reading import read_text
 from lab.runtime.steering import SteeringState

@@ -31,7 +31,7 @@ from lab.emotions.definitions import (
     save_user_emotion,
 )
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import Decoder, generate
 from lab.model.hooks import residual_hooks
 from lab.model.loader import SUPPORTED_FAMILIES, load_model

@@ -17,7 +17,7 @@ from lab.cli.main import main
 from lab.scenarios.coherence import distinct_2, repetition_rate, reply_perplexities
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.scenarios.runner import CONTROL, RowSpec, run_from_session, run_rows, run_scenario, with_control
 from lab.runtime.generator import generate
 from lab.runtime.generator import generate_rows
@@ -361,7 +361,7 @@ def test_cli_run_json_on_a_builtin_scenario(real_cache, monkeypatch, tmp_path, c
 
 
 def test_one_steering_change_tracker_reports_each_change_once_per_row():
-    from lab.runtime.events import SteeringChange, TokenEvent
+    from lab.common.events import SteeringChange, TokenEvent
     from lab.runtime.steering_changes import SteeringChanges
 
     def event(row: int, position: int, strengths: dict[str, float]) -> TokenEvent:

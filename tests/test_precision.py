@@ -64,7 +64,7 @@ def test_a_model_that_does_not_fit_is_refused_before_loading_with_the_sizes(tiny
 
 def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_dir, tiny_lm_float32, tiny_directions, tmp_path):
     from lab.model.loader import load_model
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.generator import generate
     from lab.runtime.steering import SteeringState
 
@@ -88,10 +88,10 @@ def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_d
 
 def test_every_session_records_where_and_how_the_model_ran(tmp_path, tiny_lm, tiny_directions):
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.store.export import from_json, to_json, to_markdown
     from lab.store.lab_file import open_store
-    from lab.store.recording import start_recording
+    from lab.sessions.recording import start_recording
 
     with open_store(tmp_path / "lab.db") as store:
         with start_recording(store, Engine(tiny_lm, tiny_directions), "runtime", SamplingSettings()) as recorder:

@@ -145,7 +145,7 @@ def test_layout_holds_at_projector_sizes(qapp, window, mode):
     tab names, no cut text; screenshots of every tab in screenshots-ui/ for a person to look at."""
     from PySide6.QtGui import QFontInfo
 
-    from lab.runtime.events import TokenEvent
+    from lab.common.events import TokenEvent
     from ui.theme import presentation_pixels
 
     SHOTS.mkdir(exist_ok=True)
@@ -223,7 +223,7 @@ def test_stored_bad_sampling_values_are_ignored(qapp, tmp_path):
 
 
 def test_plot_scale_ignores_one_outlier_and_raw_toggle(qapp, window):
-    from lab.runtime.events import TokenEvent
+    from lab.common.events import TokenEvent
 
     plot = window.chat.plot
     plot.clear()

@@ -14,7 +14,7 @@ from matplotlib.text import Text
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from lab.runtime.events import TokenEvent
+from lab.common.events import TokenEvent
 from ui.charts import Chart
 from ui.palette import emotion_color, emotion_dash
 

@@ -19,7 +19,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
-from lab.runtime.events import TokenEvent
+from lab.common.events import TokenEvent
 from ui.palette import Z_LIMIT, text_on_dark_tint, tint
 
 

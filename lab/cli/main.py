@@ -76,7 +76,7 @@ def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
     if args.no_record:
         yield None
         return
-    from lab.store.recording import start_recording
+    from lab.sessions.recording import start_recording
 
     with _open_store(args) as store, start_recording(store, engine, title, sampling) as recorder:
         yield recorder
@@ -85,7 +85,7 @@ def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from lab.runtime.events import SamplingSettings, TokenEvent
+    from lab.common.events import SamplingSettings, TokenEvent
     from lab.runtime.reading import read_text, readings_dict
 
     texts = _read_lines(args.file)
@@ -125,8 +125,8 @@ def _switch_adapter_on(engine, name: str) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from lab.runtime.events import SamplingSettings
-    from lab.store.recording import recorded
+    from lab.common.events import SamplingSettings
+    from lab.sessions.recording import recorded
     from lab.runtime.steering import SteeringState, parse_steer
 
     engine = _engine(args)
@@ -317,8 +317,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def _rerun(args: argparse.Namespace, store, session_id: int) -> None:
     """Generate a recorded session's first reply again (same seed; recorded or --steer steering)."""
-    from lab.store.recording import recorded, start_recording
-    from lab.store.replay import replay_plan, rerun
+    from lab.sessions.recording import recorded, start_recording
+    from lab.sessions.replay import replay_plan, rerun
     from lab.runtime.steering import parse_steer
 
     plan = replay_plan(store.load_session(session_id))

@@ -79,9 +79,9 @@ def _check(condition: bool, message: str) -> None:
 def run_selftest(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -> SelfTestReport:
     """Run every core check; returns the summary (and the loaded engine) or raises SelfTestError."""
     from lab.runtime.engine import open_engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.generator import generate
-    from lab.store.recording import recorded, start_recording
+    from lab.sessions.recording import recorded, start_recording
     from lab.runtime.steering import SteeringState
     from lab.store.lab_file import open_store
     from lab.store.report import to_html

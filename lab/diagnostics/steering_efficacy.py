@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.common.stats import Estimate, wilson
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.reading import read_text
 from lab.runtime.steering import SteeringState
 

@@ -25,11 +25,11 @@ from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.common.steering_text import steering_text
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
 from lab.common.progress import Cancelled, Progress, SilentProgress
 from lab.runtime.reading import read_text
-from lab.store.recording import start_recording
+from lab.sessions.recording import start_recording
 from lab.scenarios.scenario import Scenario, Script, ScriptStep, expand
 from lab.scenarios.files import scenario_to_dict
 from lab.runtime.steering import SteeringState

@@ -19,7 +19,7 @@ from lab.common.limits import read_text
 from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate_rows
 from lab.runtime.steering import SteeringState
 from lab.scenarios.coherence import distinct_2, repetition_rate

@@ -33,7 +33,7 @@ from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 from lab.model.lora_training import train_lora
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate_rows
 from lab.runtime.reading import read_text
 from lab.runtime.steering import SteeringState
