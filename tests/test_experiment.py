@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from lab.cli.main import main
-from lab.scenarios.coherence import distinct_2, repetition_rate, reply_perplexities
+from lab.common.text_coherence import distinct_2, repetition_rate
+from lab.scenarios.perplexity import reply_perplexities
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.common.events import SamplingSettings

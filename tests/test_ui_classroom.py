@@ -33,7 +33,7 @@ def test_every_emotion_colour_meets_wcag_aa_on_both_themes():
 
 
 def test_strength_range_cliff_and_cache(lab_home):
-    from lab.scenarios.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
+    from lab.runtime.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
 
     assert cliff_from({0.02: 0.0, 0.03: 0.0, 0.04: 0.25, 0.05: 0.5, 0.06: 1.0}) == 0.04
     assert cliff_from({}) == 0.2  # never broke: the whole measured range
@@ -299,7 +299,7 @@ def test_token_numbers_match_the_plot(qapp, window):
 def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from lab.scenarios.strength_range import StrengthRange
+    from lab.runtime.strength_range import StrengthRange
     from ui.sweep_chart import dodged
     from ui.sweep_setup import parse_strengths
 

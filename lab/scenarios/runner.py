@@ -20,7 +20,7 @@ import torch
 
 from lab import __version__
 from lab.scenarios.checks import fired
-from lab.scenarios.coherence import reply_perplexities
+from lab.scenarios.perplexity import reply_perplexities
 from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
