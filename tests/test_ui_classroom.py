@@ -363,7 +363,8 @@ def test_a_session_that_began_unsteered_says_so_in_its_title(qapp, window):
 def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
     from PySide6.QtGui import QTextCursor
 
-    from ui.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+    from lab.common.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+    from ui.palette import qcolor
 
     for reading in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0):
         light = tint(reading)
@@ -385,13 +386,13 @@ def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
         cursor.setPosition(span.start + 1)
         shown = cursor.charFormat()
         colour = tint(span.event.shown_readings(False)[emotion], dark=True)
-        assert shown.background().color().rgba() == colour.rgba()
+        assert shown.background().color().rgba() == qcolor(colour).rgba()
         assert shown.foreground().color().name() == text_on_dark_tint(colour)
     window.set_presentation(False)
     span = view.spans[-1]
     cursor = QTextCursor(view.document())
     cursor.setPosition(span.start + 1)
-    assert cursor.charFormat().background().color().rgba() == tint(span.event.shown_readings(False)[emotion]).rgba()
+    assert cursor.charFormat().background().color().rgba() == qcolor(tint(span.event.shown_readings(False)[emotion])).rgba()
 
 
 def test_presentation_mode_is_remembered_without_its_full_screen_geometry(qapp, tmp_path, lab_home, tiny_lm,

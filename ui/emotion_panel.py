@@ -24,7 +24,7 @@ from lab.emotions.direction_set import DirectionSet
 from lab.emotions.evaluation import accuracy_summary
 from lab.runtime.strength_range import StrengthRange
 from ui.fields import CheckedDoubleSpinBox
-from ui.palette import emotion_color
+from lab.common.palette import emotion_color
 from ui.steering_model import SteeringModel
 from ui.strength_slider import STEP, StrengthSlider
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 
 from lab.common.events import TokenEvent
 from ui.charts import Chart
-from ui.palette import emotion_color, emotion_dash
+from lab.common.palette import emotion_color, emotion_dash
 
 REDRAW_MS = 100
 PUSH_FREE_LABEL = "reading (0 = neutral, push removed)"
