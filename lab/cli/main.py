@@ -19,6 +19,7 @@ from lab.common.errors import LabError, write_line
 from lab.common.paths import user_data_dir
 from lab.common.progress import TerminalProgress
 from lab.common.safe_text import for_terminal, one_line
+from lab.model.precisions import DTYPE_CHOICES
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -60,7 +61,6 @@ def _read_lines(path: str) -> list[str]:
     return lines
 
 
-DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")
 READ_ACTIONS = ("list", "show", "export", "report", "compare")  # sessions actions that never write
 
 
@@ -354,8 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = numbers.OneLineParser(prog="python -m lab", description="Emotion Lab: read and steer emotions in a local language model.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
-    common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,  # lab.model.precision's, without importing torch
-                        help="model precision: auto (float32 on CPUs, bfloat16 on GPUs; EMOTION_LAB_DTYPE changes it), float32, bfloat16, float16")
+    common.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,
+                        help=f"model precision: auto (float32 on CPUs, bfloat16 on GPUs; EMOTION_LAB_DTYPE changes it), {', '.join(DTYPE_CHOICES[1:])}")
     common.add_argument("--engine", default="local", choices=["local", "nnsight"],
                         help="local (default: streamed, live steering) or nnsight (one nnsight trace per reply, same results)")
     common.add_argument("--remote", action="store_true", help="run the model (a hub id) on NDIF through nnsight; needs NDIF_API_KEY")
