@@ -86,13 +86,13 @@ def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
 
 def cmd_read(args: argparse.Namespace) -> int:
     from lab.common.events import SamplingSettings, TokenEvent
-    from lab.runtime.reading import read_text, readings_dict
+    from lab.runtime.reading import text_reading, readings_dict
 
     texts = _read_lines(args.file)
     engine = _engine(args)
     with _maybe_recording(args, engine, f"read {Path(args.file).name}", SamplingSettings(max_new_tokens=0)) as recorder:
         for text in texts:
-            result = read_text(engine.lm, engine.directions, text)
+            result = text_reading(engine.lm, engine.directions, text)
             if recorder is not None:
                 recorder.begin_turn("text", text)
                 for position, (token_id, values) in enumerate(zip(result.token_ids, result.per_token), start=1):

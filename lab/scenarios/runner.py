@@ -28,7 +28,7 @@ from lab.common.steering_text import steering_text
 from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
 from lab.common.progress import Cancelled, Progress, SilentProgress
-from lab.runtime.reading import read_text
+from lab.runtime.reading import text_reading
 from lab.sessions.recording import start_recording
 from lab.scenarios.scenario import Scenario, Script, ScriptStep, expand
 from lab.scenarios.files import scenario_to_dict
@@ -262,7 +262,7 @@ class _Batch:
         for r in range(n):
             reply = "".join(pieces[r])
             checks = fired(self.script.checks, reply)
-            reread = read_text(lm, directions, reply).readings if self.reread and reply.strip() else {}
+            reread = text_reading(lm, directions, reply).readings if self.reread and reply.strip() else {}
             if self.recorders is not None:
                 self.recorders[r].add_checks(checks)
                 self.recorders[r].end_turn(reply)
