@@ -304,15 +304,15 @@ def test_get_again_fetches_only_the_files_that_changed_on_the_hub(hub, tiny_mode
     assert (folder / "config.json").read_bytes() == changed
 
 
-def test_the_readme_catalogue_table_matches_the_catalogue():
+def test_the_documented_catalogue_table_matches_the_catalogue():
     from pathlib import Path
 
     from lab.common.progress import size_text
     from lab.model.catalogue import load_catalogue
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "remote.md").read_text(encoding="utf-8")
     for model in load_catalogue():
-        row = next(line for line in readme.splitlines() if line.startswith(f"| {model.name} | `{model.hub_id}` |"))
+        row = next(line for line in doc.splitlines() if line.startswith(f"| {model.name} | `{model.hub_id}` |"))
         memory = model.memory()
         assert f"| {size_text(memory['float32'])} / {size_text(memory['bfloat16'])} |" in row
         assert f"| {'yes' if model.gated else 'no'} |" in row and f"| {model.parameters / 1e9:.2f} B |" in row

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 SHOW_AFTER_S = 2.0
-TYPICAL_S = {  # status text (prefix) -> seconds on the 2-core reference machine (README)
+TYPICAL_S = {  # status text (prefix) -> seconds on 2 CPU cores (docs/performance.md)
     "Converting model": 40.0,
     "Loading model": 3.0,
     "Checking model file": 1.0,

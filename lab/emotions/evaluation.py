@@ -7,7 +7,7 @@ Made once at extraction and kept in the direction file (`extras["evaluation"]`):
   neutral       neutral texts read as "no clear emotion", emotional texts keeping an emotion
   user-made     cross-validated (5 folds) over their own examples; under 20 examples the lab says
                 "too few examples to judge" instead of a rate
-  estimators    the comparison behind the choice of reading estimator (README)
+  estimators    the comparison behind the choice of reading estimator (docs/instrument.md)
 """
 from __future__ import annotations
 

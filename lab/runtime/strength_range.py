@@ -24,7 +24,7 @@ from lab.runtime.engine import Engine
 from lab.runtime.generator import generate_rows
 from lab.runtime.steering import SteeringState
 
-FALLBACK_CLIFF = 0.06  # measured on the embedded model (README); used until a model is calibrated
+FALLBACK_CLIFF = 0.06  # measured on the embedded model (docs/instrument.md); used until a model is calibrated
 EXPERT_FACTOR = 2.5  # the expert range reaches this many times the cliff
 STRENGTHS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2)
 PROMPTS = ("How was your day?", "Tell me about your favourite place.")

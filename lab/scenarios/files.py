@@ -1,6 +1,6 @@
 """Scenario files (YAML): read with yaml.safe_load, validated field by field with line numbers,
 written back tidily. A broken file gives a ScenarioError listing every problem; nothing here
-crashes on it or writes over it. The format is described in assets/scenarios/README.md and
+crashes on it or writes over it. The format is described in docs/scenarios.md and
 assets/scenarios/scenario.schema.json; built-in scenarios live in assets/scenarios/*.yaml.
 """
 from __future__ import annotations
