@@ -99,7 +99,7 @@ class StopAfter:
 
 def test_a_stopped_steered_chat_answer_is_marked_and_titled(tmp_path, lab_home, tiny_lm, tiny_directions):
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.steering import SteeringState
     from ui.generation import generation_job
     from ui.recorder import Recorder

@@ -66,7 +66,7 @@ class Boundary:
 
 def test_remote_generation_sends_host_model_and_key_and_reports_a_refusal_in_one_line(fresh_lm, tiny_directions, monkeypatch, no_ndif_env):
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.ndif import RemoteTarget
     from lab.runtime.steering import SteeringState
 

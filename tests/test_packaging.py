@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -39,6 +40,17 @@ def test_every_report_template_is_installed_and_bundled():
         relative = path.relative_to(path.parent.parent).as_posix()
         assert any(fnmatch.fnmatch(relative, pattern) for pattern in package_data.get(package, [])), relative
     assert 'ROOT.glob("lab/*/templates")' in (ROOT / "build.spec").read_text(encoding="utf-8")  # the bundle's datas
+
+
+def test_the_bundle_takes_the_model_families_from_the_one_table():
+    """build.spec collects the transformers packages of lab.model.families, and each of them exists."""
+    from lab.model.families import TRANSFORMERS_PACKAGES
+
+    spec = (ROOT / "build.spec").read_text(encoding="utf-8")
+    assert "from lab.model.families import TRANSFORMERS_PACKAGES" in spec
+    assert 'for package in TRANSFORMERS_PACKAGES for name in collect_submodules(f"transformers.models.{package}")' in spec
+    missing = [p for p in TRANSFORMERS_PACKAGES if importlib.util.find_spec(f"transformers.models.{p}") is None]
+    assert missing == []
 
 
 def test_dependencies_are_pinned_as_requirements_txt_pins_them():

@@ -44,7 +44,7 @@ def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extrac
 
 def test_shipped_slider_range_equals_a_fresh_calibration(engine_float32, tmp_path, monkeypatch):
     """The embedded model's coherence cliff ships too, so the first start does not spend ~25 s measuring it."""
-    from lab.scenarios import strength_range
+    from lab.runtime import strength_range
 
     shipped = strength_range.cached_range(engine_float32.lm.identity)
     assert shipped is not None and shipped.measured

@@ -19,7 +19,7 @@ import lab.store.connection
 import lab.store.lab_file
 from lab.diagnostics.bench_store import bytes_per_token
 from lab.common.errors import LabError
-from lab.runtime.events import SteeringChange
+from lab.common.events import SteeringChange
 from lab.store.records import compare_sessions
 from lab.store.lab_file import open_store
 from lab.store.files import network_filesystem

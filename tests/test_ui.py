@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
 from ui_support import LOAD_TIMEOUT_MS, isolated_home, loaded_window  # noqa: E402
-from lab.runtime.events import TokenEvent  # noqa: E402
+from lab.common.events import TokenEvent  # noqa: E402
 from ui.strength_slider import STEP  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

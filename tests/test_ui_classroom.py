@@ -33,7 +33,7 @@ def test_every_emotion_colour_meets_wcag_aa_on_both_themes():
 
 
 def test_strength_range_cliff_and_cache(lab_home):
-    from lab.scenarios.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
+    from lab.runtime.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
 
     assert cliff_from({0.02: 0.0, 0.03: 0.0, 0.04: 0.25, 0.05: 0.5, 0.06: 1.0}) == 0.04
     assert cliff_from({}) == 0.2  # never broke: the whole measured range
@@ -145,7 +145,7 @@ def test_layout_holds_at_projector_sizes(qapp, window, mode):
     tab names, no cut text; screenshots of every tab in screenshots-ui/ for a person to look at."""
     from PySide6.QtGui import QFontInfo
 
-    from lab.runtime.events import TokenEvent
+    from lab.common.events import TokenEvent
     from ui.theme import presentation_pixels
 
     SHOTS.mkdir(exist_ok=True)
@@ -223,7 +223,7 @@ def test_stored_bad_sampling_values_are_ignored(qapp, tmp_path):
 
 
 def test_plot_scale_ignores_one_outlier_and_raw_toggle(qapp, window):
-    from lab.runtime.events import TokenEvent
+    from lab.common.events import TokenEvent
 
     plot = window.chat.plot
     plot.clear()
@@ -299,7 +299,7 @@ def test_token_numbers_match_the_plot(qapp, window):
 def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from lab.scenarios.strength_range import StrengthRange
+    from lab.runtime.strength_range import StrengthRange
     from ui.sweep_chart import dodged
     from ui.sweep_setup import parse_strengths
 
@@ -363,7 +363,8 @@ def test_a_session_that_began_unsteered_says_so_in_its_title(qapp, window):
 def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
     from PySide6.QtGui import QTextCursor
 
-    from ui.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+    from lab.common.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+    from ui.palette import qcolor
 
     for reading in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0):
         light = tint(reading)
@@ -385,13 +386,13 @@ def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
         cursor.setPosition(span.start + 1)
         shown = cursor.charFormat()
         colour = tint(span.event.shown_readings(False)[emotion], dark=True)
-        assert shown.background().color().rgba() == colour.rgba()
+        assert shown.background().color().rgba() == qcolor(colour).rgba()
         assert shown.foreground().color().name() == text_on_dark_tint(colour)
     window.set_presentation(False)
     span = view.spans[-1]
     cursor = QTextCursor(view.document())
     cursor.setPosition(span.start + 1)
-    assert cursor.charFormat().background().color().rgba() == tint(span.event.shown_readings(False)[emotion]).rgba()
+    assert cursor.charFormat().background().color().rgba() == qcolor(tint(span.event.shown_readings(False)[emotion])).rgba()
 
 
 def test_presentation_mode_is_remembered_without_its_full_screen_geometry(qapp, tmp_path, lab_home, tiny_lm,

@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from lab.model.precision import DTYPE_CHOICES  # noqa: E402
+from lab.model.precisions import DTYPE_CHOICES  # noqa: E402
 
 
 def test_precision_menu_remembers_the_choice_and_reloads_in_it(tiny_window, tiny_lm, monkeypatch):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.store.lab_file import SessionRecorder
 from ui.errors import ErrorFunnel
 from ui.generation import generation_job

@@ -26,7 +26,7 @@ from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from ui.charts import Chart
 from ui.errors import ErrorFunnel
-from ui.palette import emotion_color
+from lab.common.palette import emotion_color
 from ui.state import LabState
 from ui.workers import Job, JobContext, ModelRunner
 

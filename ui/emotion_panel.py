@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.evaluation import accuracy_summary
-from lab.scenarios.strength_range import StrengthRange
+from lab.runtime.strength_range import StrengthRange
 from ui.fields import CheckedDoubleSpinBox
-from ui.palette import emotion_color
+from lab.common.palette import emotion_color
 from ui.steering_model import SteeringModel
 from ui.strength_slider import STEP, StrengthSlider
 
@@ -181,7 +181,7 @@ class EmotionPanel(QWidget):
         self._fit_rows()
 
     def set_strength_range(self, strength_range: StrengthRange) -> None:
-        """The model's calibrated range (lab.scenarios.strength_range)."""
+        """The model's calibrated range (lab.runtime.strength_range)."""
         self.strength_range = strength_range
         self._range_known = True
         self._apply_range()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.generator import generate
 from lab.runtime.steering import SteeringState
 from ui.recorder import TurnLog

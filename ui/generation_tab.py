@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from lab.runtime.events import TokenEvent
+from lab.common.events import TokenEvent
 from lab.runtime.steering import SteeringState
 from ui.errors import ErrorFunnel
 from ui.plot import ReadingsPlot

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from lab import __version__
 from lab.common.errors import LabError
 from lab.runtime.engine import Engine, open_engine
-from lab.scenarios.strength_range import StrengthRange, cached_range, calibrate
+from lab.runtime.strength_range import StrengthRange, cached_range, calibrate
 from ui.chat import ChatTab
 from ui.compare import CompareTab
 from ui.editor import EditorTab

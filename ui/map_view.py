@@ -9,7 +9,7 @@ from lab.emotions.definitions import load_norms
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.emotion_map import emotion_map
 from ui.charts import Chart
-from ui.palette import emotion_color
+from lab.common.palette import emotion_color
 
 
 class MapChart(Chart):

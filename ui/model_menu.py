@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QToolButton
 
+from lab.model.precisions import PRECISIONS
 from ui.model_download import GetModelDialog
 from ui.remote_dialog import RemoteModelDialog
 
@@ -24,12 +25,6 @@ if TYPE_CHECKING:
 RECENT_KEY = "models/recent"
 DTYPE_KEY = "models/dtype"
 MAX_RECENT = 5
-PRECISIONS = {  # lab.model.precision.DTYPE_CHOICES, explained
-    "auto": "Automatic (float32 on this computer's CPU, bfloat16 on GPUs)",
-    "float32": "float32 (exact, same results on every computer, most memory)",
-    "bfloat16": "bfloat16 (half the memory; speed on a CPU varies, see Help)",
-    "float16": "float16 (GPU only)",
-}
 
 
 def recent_models(settings: QSettings) -> list[str]:

@@ -14,9 +14,9 @@ from matplotlib.text import Text
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from lab.runtime.events import TokenEvent
+from lab.common.events import TokenEvent
 from ui.charts import Chart
-from ui.palette import emotion_color, emotion_dash
+from lab.common.palette import emotion_color, emotion_dash
 
 REDRAW_MS = 100
 PUSH_FREE_LABEL = "reading (0 = neutral, push removed)"

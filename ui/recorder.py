@@ -14,12 +14,12 @@ from typing import Any
 from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
 from lab.scenarios.runner import RunResult, run_scenario
 from lab.scenarios.scenario import Scenario
 from lab.scenarios.sweep import SweepPlan, SweepResult, sweep
-from lab.store.recording import start_recording
+from lab.sessions.recording import start_recording
 from lab.store.lab_file import SessionRecorder, SessionStore, open_store
 from lab.store.titles import SteeredTitle
 

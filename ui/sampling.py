@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QGroupBox, QWidget
 
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from ui.fields import CheckedDoubleSpinBox, CheckedSpinBox
 
 

@@ -13,7 +13,7 @@ from lab.scenarios.runner import TurnResult
 from lab.common.paths import user_data_dir
 from lab.scenarios.files import builtin_scenarios, load_scenario
 from ui.charts import Chart
-from ui.palette import emotion_color, emotion_dash
+from lab.common.palette import emotion_color, emotion_dash
 
 
 def user_scenarios_dir() -> Path:

@@ -19,8 +19,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
-from lab.runtime.events import TokenEvent
-from ui.palette import Z_LIMIT, text_on_dark_tint, tint
+from lab.common.events import TokenEvent
+from lab.common.palette import Z_LIMIT, text_on_dark_tint, tint
+from ui.palette import qcolor
 
 
 @dataclass
@@ -197,10 +198,10 @@ class TranscriptView(QTextBrowser):
     def _format(self, event: TokenEvent) -> QTextCharFormat:
         fmt = QTextCharFormat()
         value = event.shown_readings(self.raw).get(self.tint_emotion) if self.tint_emotion else None
-        background = tint(value, dark=self.dark) if value is not None else QColor(0, 0, 0, 0)
-        fmt.setBackground(background)
-        if self.dark and value is not None:
-            fmt.setForeground(QColor(text_on_dark_tint(background)))  # white on a bright tint would be hard to read
+        shade = tint(value, dark=self.dark) if value is not None else None
+        fmt.setBackground(qcolor(shade) if shade is not None else QColor(0, 0, 0, 0))
+        if self.dark and shade is not None:
+            fmt.setForeground(QColor(text_on_dark_tint(shade)))  # white on a bright tint would be hard to read
         return fmt
 
     def _block(self, label: str) -> QTextCursor:

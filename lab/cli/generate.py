@@ -42,7 +42,7 @@ def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
     if args.no_record:
         yield None
         return
-    from lab.store.recording import start_recording
+    from lab.sessions.recording import start_recording
 
     with open_lab_file(args) as store, start_recording(store, engine, title, sampling) as recorder:
         yield recorder
@@ -51,14 +51,14 @@ def _maybe_recording(args: argparse.Namespace, engine, title: str, sampling):
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    from lab.runtime.events import SamplingSettings, TokenEvent
-    from lab.runtime.reading import read_text, readings_dict
+    from lab.common.events import SamplingSettings, TokenEvent
+    from lab.runtime.reading import readings_dict, text_reading
 
     texts = read_lines(args.file)
     engine = open_engine(args)
     with _maybe_recording(args, engine, f"read {Path(args.file).name}", SamplingSettings(max_new_tokens=0)) as recorder:
         for text in texts:
-            result = read_text(engine.lm, engine.directions, text)
+            result = text_reading(engine.lm, engine.directions, text)
             if recorder is not None:
                 recorder.begin_turn("text", text)
                 for position, (token_id, values) in enumerate(zip(result.token_ids, result.per_token), start=1):
@@ -91,9 +91,9 @@ def _switch_adapter_on(engine, name: str) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.steering import SteeringState, parse_steer
-    from lab.store.recording import recorded
+    from lab.sessions.recording import recorded
 
     engine = open_engine(args)
     if args.adapter:

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from lab.common.errors import LabError
-
-DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")  # lab.model.precision's, without importing torch
+from lab.model.precisions import DTYPE_CHOICES
 
 
 def lab_file_options() -> argparse.ArgumentParser:
@@ -25,7 +24,7 @@ def common_options() -> argparse.ArgumentParser:
     group = common.add_argument_group("model")
     group.add_argument("--model", default="embedded", help="'embedded' (default), a model folder, a .gguf file or a hub id")
     group.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES,
-                       help="model precision: auto (float32 on CPUs, bfloat16 on GPUs; EMOTION_LAB_DTYPE changes it), float32, bfloat16, float16")
+                       help=f"model precision: auto (float32 on CPUs, bfloat16 on GPUs; EMOTION_LAB_DTYPE changes it), {', '.join(DTYPE_CHOICES[1:])}")
     group.add_argument("--engine", default="local", choices=["local", "nnsight"],
                        help="local (default: streamed, live steering) or nnsight (one nnsight trace per reply, same results)")
     group.add_argument("--remote", action="store_true", help="run the model (a hub id) on NDIF through nnsight; needs NDIF_API_KEY")

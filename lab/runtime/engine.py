@@ -15,7 +15,7 @@ from lab.common.progress import Progress, SilentProgress
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.library import load_or_extract
 from lab.model.loader import LoadedModel, load_model
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.generator import generate_rows, shared_prompt
 from lab.runtime.ndif import RemoteTarget, check_reachable, remote_target
 from lab.runtime.nnsight_engine import NnsightRunner

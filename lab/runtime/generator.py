@@ -20,7 +20,7 @@ from transformers import DynamicCache
 
 from lab.emotions.direction_set import DirectionSet
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 from lab.runtime.reading import ReadingTap, readings_dict

@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from lab.common.errors import LabError
 from lab.common.html_template import render
+from lab.common.palette import ABOVE, BELOW, WHITE, Z_LIMIT, emotion_color, emotion_dash, tint
 from lab.common.steering_text import steering_text
 from lab.store.records import SessionRecord, TokenRecord
 
-Z_LIMIT = 3.0  # readings at or beyond +-3 get the strongest tint
+TINT_MAP = LinearSegmentedColormap.from_list("tint", [BELOW, WHITE, ABOVE])  # the token tint's blue and orange
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,7 @@ def _span(token: TokenRecord, emotion: str | None) -> TokenSpan:
     value = token.event.readings.get(emotion, math.nan) if emotion is not None else math.nan
     if math.isnan(value):
         return TokenSpan(token.event.text)
-    alpha = 0.75 * min(abs(value), Z_LIMIT) / Z_LIMIT
-    rgb = "214,39,40" if value > 0 else "31,119,180"
-    return TokenSpan(token.event.text, f"rgba({rgb},{alpha:.2f})", f"{emotion} {value:+.2f}")
+    return TokenSpan(token.event.text, tint(value), f"{emotion} {value:+.2f}")
 
 
 def _readings_matrix(record: SessionRecord, emotions: list[str]) -> np.ndarray:
@@ -111,8 +111,8 @@ def _line_plot(record: SessionRecord, emotion: str | None) -> Figure:
         x = np.array([i for i, t in enumerate(record.tokens) if t.event.row == row])
         for j, name in enumerate(emotions):
             chosen = name == emotion
-            ax.plot(x, values[x, j], lw=2.2 if chosen else 0.8, alpha=1 if chosen else 0.45,
-                    label=name, zorder=3 if chosen else 2)
+            ax.plot(x, values[x, j], lw=2.2 if chosen else 0.8, alpha=1 if chosen else 0.45, label=name,
+                    color=emotion_color(name, emotions), ls=emotion_dash(name, emotions), zorder=3 if chosen else 2)
         for i, t in enumerate(record.tokens):
             if t.event.row == row and (i == 0 or record.tokens[i - 1].turn != t.turn):
                 ax.axvline(i, color="grey", ls="--", lw=0.8)
@@ -132,7 +132,7 @@ def _heatmap(record: SessionRecord) -> Figure:
     values = _readings_matrix(record, emotions)
     fig = Figure(figsize=(10, 0.3 * len(emotions) + 1.5), layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(values.T, aspect="auto", cmap="coolwarm", vmin=-Z_LIMIT, vmax=Z_LIMIT, interpolation="nearest")
+    image = ax.imshow(values.T, aspect="auto", cmap=TINT_MAP, vmin=-Z_LIMIT, vmax=Z_LIMIT, interpolation="nearest")
     ax.set_yticks(range(len(emotions)), emotions)
     ax.set_xlabel("token")
     fig.colorbar(image, ax=ax, label="calibrated z-score")

@@ -1,38 +1,12 @@
-"""How coherent a reply is, to show where steering breaks the text: word repetition, distinct-2,
-and the perplexity the unsteered model assigns to the steered reply."""
+"""How coherent a steered reply is to the unsteered model: its perplexity (the word measures,
+repetition and distinct-2, are in lab.common.text_coherence)."""
 from __future__ import annotations
 
 import math
-import re
 
 import torch
 
 from lab.model.loader import LoadedModel
-
-WORD = re.compile(r"\w+|[^\w\s]")
-
-
-def words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
-
-
-def distinct_2(text: str) -> float:
-    """Distinct word pairs / all word pairs (1 = no pair repeats); NaN under two words."""
-    pairs = list(zip(*(words(text)[i:] for i in range(2))))
-    return len(set(pairs)) / len(pairs) if pairs else math.nan
-
-
-def repetition_rate(text: str) -> float:
-    """Share of word triples that already occurred earlier in the text; NaN under three words."""
-    triples = list(zip(*(words(text)[i:] for i in range(3))))
-    if not triples:
-        return math.nan
-    seen: set[tuple[str, ...]] = set()
-    repeats = 0
-    for triple in triples:
-        repeats += triple in seen
-        seen.add(triple)
-    return repeats / len(triples)
 
 
 def reply_perplexities(lm: LoadedModel, prompts: list[list[int]], replies: list[list[int]]) -> list[float]:

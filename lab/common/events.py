@@ -1,4 +1,5 @@
-"""Plain data passed from the generator to its consumers (views, the session store)."""
+"""Plain data passed from the generator to its consumers (views, the session store). It lives in
+lab.common so that the store and the runtime share it without depending on each other."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lab.runtime.engine import Engine
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, TokenEvent
-from lab.store.records import SessionRecord
+from lab.common.events import SamplingSettings, TokenEvent
+from lab.runtime.engine import Engine
 from lab.runtime.steering import SteeringState
+from lab.store.records import SessionRecord
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from lab import __version__
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
 from lab.store.lab_file import SessionRecorder, SessionStore
 

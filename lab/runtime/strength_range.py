@@ -15,14 +15,14 @@ from pathlib import Path
 
 from lab.common.atomic import write_text
 from lab.common.errors import LabError
+from lab.common.events import SamplingSettings
 from lab.common.limits import read_text
 from lab.common.paths import asset_path, cache_dir
 from lab.common.progress import Progress, SilentProgress, check_cancelled
+from lab.common.text_coherence import distinct_2, repetition_rate
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import generate_rows
 from lab.runtime.steering import SteeringState
-from lab.scenarios.coherence import distinct_2, repetition_rate
 
 FALLBACK_CLIFF = 0.06  # measured on the embedded model (docs/instrument.md); used until a model is calibrated
 EXPERT_FACTOR = 2.5  # the expert range reaches this many times the cliff
