@@ -34,7 +34,8 @@ from lab.common.errors import LabError
 from lab.runtime.events import SamplingSettings
 from lab.runtime.generator import Decoder, generate
 from lab.model.hooks import residual_hooks
-from lab.model.loader import SUPPORTED_FAMILIES, load_model
+from lab.model.families import SUPPORTED_FAMILIES
+from lab.model.loader import load_model
 from lab.runtime.reading import read_ids, read_text
 from lab.runtime.steering import Steerer, SteeringState, parse_steer
 

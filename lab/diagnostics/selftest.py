@@ -150,12 +150,12 @@ def run_selftest(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -
 
 
 def check_model_families() -> list[str]:
-    """Import the model classes of every family lab.model.loader supports (and of their sub-models, e.g.
+    """Import the model classes of every family lab.model.families supports (and of their sub-models, e.g.
     Gemma 3's vision tower), so a bundle missing one fails here rather than on a user's model."""
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_MAPPING
 
-    from lab.model.loader import LAYER_PATHS
+    from lab.model.families import LAYER_PATHS
 
     names = []
     for family in LAYER_PATHS:

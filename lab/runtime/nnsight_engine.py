@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 import torch
 
 from lab.emotions.direction_set import DirectionSet
-from lab.model.loader import LAYER_PATHS, LoadedModel
+from lab.model.families import LAYER_PATHS
+from lab.model.loader import LoadedModel
 from lab.runtime.events import SamplingSettings, TokenEvent
 from lab.runtime.generator import Decoder, check_batch, left_padded, prompt_events, row_generators, sample_next, token_event
 from lab.runtime.ndif import RemoteTarget, remote_backend, remote_errors

@@ -14,7 +14,7 @@ import torch
 
 from lab.emotions import token_sums as sums_module
 from lab.emotions.token_sums import Batch, BatchSums, LayerSums, text_mean, token_sums
-from lab.model.loader import LAYER_PATHS
+from lab.model.families import LAYER_PATHS
 from lab.runtime.ndif import remote_backend, remote_errors
 from lab.runtime.nnsight_engine import NnsightRunner
 
