@@ -45,6 +45,11 @@ class LoadedModel:
         return {"device": self.device.type, "dtype": dtype_name(self.dtype), **self.adapter}
 
     @property
+    def input_device(self) -> torch.device:
+        """Where inputs are made: the model's device, or the CPU for a model built empty (they travel to NDIF)."""
+        return torch.device("cpu") if self.device == META else self.device
+
+    @property
     def depth(self) -> int:
         return len(self.layers)
 

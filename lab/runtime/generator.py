@@ -153,8 +153,8 @@ def left_padded(lm: LoadedModel, prompts: list[list[int]]) -> tuple[torch.Tensor
     """(ids, attention mask) [rows, longest prompt]: every prompt left-padded to the longest one."""
     width = max(len(p) for p in prompts)
     pad_id = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
-    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=lm.device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=lm.device)
+    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=lm.input_device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=lm.input_device)
     return ids, mask
 
 

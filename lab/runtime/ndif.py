@@ -28,6 +28,7 @@ STAGES = {  # NDIF's job states, in words
     "DEPLOYING": "starting the model", "DISPATCHED": "starting", "RUNNING": "running", "COMPLETED": "done",
 }
 WAITING = ("sent", "received", "waiting in the queue")
+TASK = "text-generation"  # the pipeline task in nnsight's model key
 
 
 @dataclass(frozen=True)
@@ -37,20 +38,24 @@ class RemoteTarget:
     model_id: str
     host: str
     api_key: str = field(repr=False)
-    revision: str | None = None
+    revision: str | None = None  # the revision NDIF is asked for (None: the one it serves)
+    commit: str | None = None  # the hub commit the lab read the model's config and tokenizer from
 
     @property
     def model_key(self) -> str:
-        """The key NDIF knows the model by: nnsight's model class and the hub id (and revision)."""
+        """The key NDIF knows the model by, as nnsight's TransformersModel(repo_id, task="text-generation")
+        mints it: the class, the hub id, the revision and the task."""
         from nnsight.modeling.transformers import TransformersModel
         from nnsight.util import to_import_path
 
-        return f"{to_import_path(TransformersModel)}:{json.dumps({'repo_id': self.model_id, 'revision': self.revision})}"
+        key = {"repo_id": self.model_id, "revision": self.revision, "task": TASK}
+        return f"{to_import_path(TransformersModel)}:{json.dumps(key)}"
 
     @property
     def runtime(self) -> dict[str, str]:
         """What a session records about where it ran (no key)."""
-        return {"remote": "true", "ndif_host": self.host, "model_id": self.model_id, "revision": self.revision or "main"}
+        return {"remote": "true", "ndif_host": self.host, "model_id": self.model_id, "revision": self.revision or "main",
+                **({"hub_commit": self.commit} if self.commit else {})}
 
 
 def ndif_host(explicit: str | None = None) -> str:
@@ -72,7 +77,7 @@ def remember_api_key(key: str) -> bool:
     return remember_secret(KEYRING_NAME, key, "NDIF API key")
 
 
-def remote_target(model_id: str, host: str | None = None) -> RemoteTarget:
+def remote_target(model_id: str, host: str | None = None, commit: str | None = None) -> RemoteTarget:
     """The target for `model_id`, refusing at once without an API key."""
     host = ndif_host(host)
     key = find_api_key()
@@ -81,7 +86,7 @@ def remote_target(model_id: str, host: str | None = None) -> RemoteTarget:
             f"No NDIF API key for {host}: set NDIF_API_KEY (or store it in the OS keyring under "
             f"'{KEYRING_SERVICE}' / '{KEYRING_NAME}'). Get a key at https://login.ndif.us."
         )
-    return RemoteTarget(model_id=model_id, host=host, api_key=key)
+    return RemoteTarget(model_id=model_id, host=host, api_key=key, commit=commit)
 
 
 def check_reachable(host: str) -> None:

@@ -41,11 +41,13 @@ class NnsightRunner:
 
     @property
     def wrapped(self):
-        """The nnsight TransformersModel around the loaded model (its own tokenizer copy: nnsight re-pads it)."""
+        """The nnsight TransformersModel around the loaded model (its own tokenizer copy: nnsight re-pads it);
+        a model built empty stays on the meta device, as nnsight's own `dispatch=False` build."""
         if self._wrapped is None:
             from nnsight.modeling.transformers import TransformersModel
 
-            self._wrapped = TransformersModel(self.lm.model, tokenizer=copy.deepcopy(self.lm.tokenizer))
+            empty = {"device": "meta"} if self.lm.device.type == "meta" else {}
+            self._wrapped = TransformersModel(self.lm.model, tokenizer=copy.deepcopy(self.lm.tokenizer), **empty)
         return self._wrapped
 
     def generate_rows(
@@ -94,7 +96,7 @@ class NnsightRunner:
         lm, model = self.lm, self.wrapped
         layers = functools.reduce(getattr, LAYER_PATHS[lm.family], model)
         head = _envoy(model, lm.model.get_output_embeddings())
-        adds = {layer: vector.to(lm.device, torch.float32)[:, None, :] for layer, vector in additions.items()}
+        adds = {layer: vector.to(lm.input_device, torch.float32)[:, None, :] for layer, vector in additions.items()}
         order = sorted(set(adds) | {reading_layer})  # an nnsight trace must visit layers in the order they run
         sampler = None if generators is None else functools.partial(sample_next, settings=settings, generators=generators)
         pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
@@ -111,7 +113,7 @@ class NnsightRunner:
                         output = layers[layer].output
                         hidden = output[0] if isinstance(output, tuple) else output
                         if layer in adds:
-                            hidden = hidden + adds[layer].to(hidden.dtype)
+                            hidden = hidden + adds[layer].to(hidden.device, hidden.dtype)
                             layers[layer].output = (hidden, *output[1:]) if isinstance(output, tuple) else hidden
                         if layer == reading_layer:
                             hiddens.append(hidden.detach().float().cpu())
