@@ -8,7 +8,6 @@ that copy: identical tokens, readings within READING_TOL (as in tests/test_nnsig
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from lab.runtime.events import SamplingSettings
@@ -20,9 +19,12 @@ DIRECTION_TOL = 1e-5
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
-def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(standin_ndif, standin_hub, tiny_model_dir, tmp_path):
+def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(standin_ndif, standin_hub, tiny_model_dir, tiny_emotions, tmp_path, monkeypatch):
     import torch
     from hub_standin import REPO
+
+    import lab.emotions.library as library
+    from lab.emotions.definitions import NeutralTexts
 
     from lab.emotions.library import load_or_extract
     from lab.model.loader import load_model
@@ -33,10 +35,11 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     from lab.store.lab_file import open_store
     from lab.store.recording import recorded, start_recording
 
+    emotions, neutral = tiny_emotions  # the built-in emotions take minutes: the same path with fewer texts
+    monkeypatch.setattr(library, "load_emotions", lambda include_user=True: emotions)
+    monkeypatch.setattr(library, "load_neutral", lambda: NeutralTexts(neutral))
     shown: list[str] = []
-    started = time.monotonic()
     engine = open_engine(REPO, engine="nnsight", remote=True)
-    print(f"remote open + extraction: {time.monotonic() - started:.1f} s")
     engine.status = shown.append
 
     lm, commit = engine.lm, standin_hub.repos[REPO].commit
@@ -49,10 +52,8 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     assert json.loads(jobs[0]["model_key"].split(":", 1)[1]) == {"repo_id": REPO, "revision": None, "task": "text-generation"}
     assert all(standin_ndif.statuses[entry["job"]] == ["QUEUED", "RUNNING", "COMPLETED"] for entry in jobs)
 
-    started = time.monotonic()
     reference_lm = load_model(str(tiny_model_dir), dtype="float32")
     local = Engine(reference_lm, load_or_extract(reference_lm, reader=NnsightReader(NnsightRunner(reference_lm))), backend="nnsight")
-    print(f"local nnsight extraction: {time.monotonic() - started:.1f} s")
     assert engine.directions.emotions == local.directions.emotions
     assert engine.directions.reading_layer == local.directions.reading_layer
     assert torch.allclose(engine.directions.vectors, local.directions.vectors, atol=DIRECTION_TOL)
@@ -83,3 +84,9 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     assert [t.event.token_id for t in record.tokens] == [e.token_id for e in events]
     assert record.runtime["remote"] == "true" and record.runtime["model_id"] == REPO and record.runtime["hub_commit"] == commit
     assert standin_ndif.key not in json.dumps(record.runtime)
+
+    sampled = SamplingSettings(max_new_tokens=5, temperature=0.9, top_p=0.9)  # the seeded sampler runs on the server
+    rows = [engine.chat_ids(PROMPT)] * 2
+    remote_rows = list(engine.generate_rows(rows, SteeringState(engine.directions, rows=2), sampled, seeds=[5, 6]))
+    local_rows = list(local.generate_rows(rows, SteeringState(local.directions, rows=2), sampled, seeds=[5, 6]))
+    assert [(e.row, e.token_id) for e in remote_rows] == [(e.row, e.token_id) for e in local_rows]

@@ -22,7 +22,8 @@ from lab.emotions.direction_set import DirectionSet
 from lab.model.families import LAYER_PATHS
 from lab.model.loader import LoadedModel
 from lab.runtime.events import SamplingSettings, TokenEvent
-from lab.runtime.generator import Decoder, check_batch, left_padded, prompt_events, row_generators, sample_next, token_event
+from lab.runtime import sampler as sampler_module
+from lab.runtime.generator import Decoder, check_batch, left_padded, prompt_events, row_generators, token_event
 from lab.runtime.ndif import RemoteTarget, remote_backend, remote_errors
 from lab.runtime.reading import ReadingTap
 from lab.runtime.steering import Steerer, SteeringState
@@ -98,12 +99,19 @@ class NnsightRunner:
         head = _envoy(model, lm.model.get_output_embeddings())
         adds = {layer: vector.to(lm.input_device, torch.float32)[:, None, :] for layer, vector in additions.items()}
         order = sorted(set(adds) | {reading_layer})  # an nnsight trace must visit layers in the order they run
-        sampler = None if generators is None else functools.partial(sample_next, settings=settings, generators=generators)
+        sampler = None
+        if generators is not None:
+            sampler = functools.partial(sampler_module.pick_tokens, temperature=settings.temperature, top_p=settings.top_p, generators=generators)
         pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
         config = GenerationConfig(  # max_new_tokens + 1: the last token is read by the pass that takes it in
             do_sample=False, max_new_tokens=settings.max_new_tokens + 1, eos_token_id=list(lm.stop_token_ids), pad_token_id=pad,
         )
-        backend = None if self.remote is None else remote_backend(self.remote, self.report)
+        backend = None
+        if self.remote is not None:
+            from nnsight.ndif import register
+
+            register(sampler_module)  # the sampler runs on the server: ship its code with the request
+            backend = remote_backend(self.remote, self.report)
         with remote_errors(self.remote), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=UNREACHED_STEP, category=UserWarning)
             with model.generate(ids, attention_mask=mask, generation_config=config, backend=backend) as tracer:
