@@ -90,3 +90,29 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     remote_rows = list(engine.generate_rows(rows, SteeringState(engine.directions, rows=2), sampled, seeds=[5, 6]))
     local_rows = list(local.generate_rows(rows, SteeringState(local.directions, rows=2), sampled, seeds=[5, 6]))
     assert [(e.row, e.token_id) for e in remote_rows] == [(e.row, e.token_id) for e in local_rows]
+
+
+def test_the_cli_generates_on_a_remote_model(standin_ndif, standin_hub, tiny_emotions, tmp_path, monkeypatch, capsys):
+    """`python -m lab generate --engine nnsight --remote --model ORG/NAME`, in process against the stand-ins."""
+    from hub_standin import REPO
+
+    import lab.emotions.library as library
+    from lab.cli.main import main
+    from lab.emotions.definitions import NeutralTexts
+    from lab.store.lab_file import open_store
+
+    emotions, neutral = tiny_emotions
+    monkeypatch.setattr(library, "load_emotions", lambda include_user=True: emotions)
+    monkeypatch.setattr(library, "load_neutral", lambda: NeutralTexts(neutral))
+    db = tmp_path / "lab.db"
+    code = main(["generate", "sun smile", "--engine", "nnsight", "--remote", "--model", REPO, "--json", "--max-new-tokens", "4",
+                 "--steer", f"{emotions[0].name}=1.0", "--db", str(db)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    rows = [json.loads(line) for line in out.out.splitlines()]
+    assert rows[-1]["steering"] == {emotions[0].name: 1.0} and all(set(row["readings"]) == {e.name for e in emotions} for row in rows[:-1])
+    with open_store(db) as store:
+        (session,) = store.list_sessions()
+        record = store.load_session(session.id)
+    assert record.runtime["remote"] == "true" and record.runtime["ndif_host"] == standin_ndif.url
+    assert record.model.spec == REPO and len(record.tokens) > 0
