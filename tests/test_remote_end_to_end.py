@@ -28,6 +28,7 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
 
     from lab.emotions.library import load_or_extract
     from lab.model.loader import load_model
+    from lab.model.sources import hub_identity
     from lab.runtime.engine import Engine, open_engine
     from lab.runtime.nnsight_engine import NnsightRunner
     from lab.runtime.nnsight_reader import NnsightReader
@@ -46,7 +47,7 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     assert {p.device.type for p in lm.model.parameters()} == {"meta"}  # built empty
     assert not standin_hub.downloads("model.safetensors") and standin_hub.downloads("config.json")
     assert engine.remote.commit == commit and engine.runtime["hub_commit"] == commit
-    assert lm.identity not in (load_model(str(tiny_model_dir)).identity,) and len(lm.identity) == 64
+    assert lm.identity == hub_identity(REPO, commit) and lm.runtime["device"] == "remote"
     jobs = [entry for entry in standin_ndif.log if entry["method"] == "POST"]
     assert jobs and all(entry["key"] == standin_ndif.key for entry in jobs)
     assert json.loads(jobs[0]["model_key"].split(":", 1)[1]) == {"repo_id": REPO, "revision": None, "task": "text-generation"}
@@ -62,6 +63,7 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     steering.set_all({engine.directions.emotions[0]: 1.5})
     sampling = SamplingSettings(max_new_tokens=6)
     before = len(jobs)
+    standin_ndif.hold_s = 1.2  # the reply's job waits in the queue first
     with open_store(tmp_path / "lab.db") as store:
         with start_recording(store, engine, "remote", sampling) as recorder:
             recorder.begin_turn("user", PROMPT[0]["content"])
@@ -72,7 +74,7 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
         record = store.load_session(recorder.session_id)
 
     assert len([e for e in standin_ndif.log if e["method"] == "POST"]) == before + 1  # one reply, one job
-    assert shown[0].startswith("NDIF: ") and any("running" in text for text in shown)
+    assert "NDIF: waiting in the queue (1 s)" in shown and any(text.startswith("NDIF: running") for text in shown)
     local_steering = SteeringState(local.directions, rows=1)
     local_steering.set_all({local.directions.emotions[0]: 1.5})
     expected = list(local.generate(local.chat_ids(PROMPT), local_steering, sampling))

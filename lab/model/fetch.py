@@ -5,9 +5,10 @@ loads (top-level safetensors, JSON, tokenizer and template files); a model run o
 shape, so `weights=False` fetches the same files but no weights, into `cache/hub-shapes/<org>--<name>`.
 Before the first byte the file list, sizes and hashes come from the hub's model info, and the free
 disk space is checked. Each file is written to `<name>.part` and renamed only after its hash matched
-the hub's (sha256 for LFS files, the git blob sha1 for the rest); a damaged file is removed with a one-line message. A `.part` left by
-a dropped connection, a cancel or a closed app is resumed with an HTTP Range request; a connection
-dropped mid-file is retried RETRIES times at once. The folder is complete when its marker is written.
+the hub's (sha256 for LFS files, the git blob sha1 for the rest); a damaged file is removed with a
+one-line message. A `.part` left by a dropped connection, a cancel or a closed app is resumed with an
+HTTP Range request; a connection dropped mid-file is retried RETRIES times at once. The folder is
+complete when its marker is written (with the commit its files came from).
 
 The hub is HF_ENDPOINT (a mirror) or https://huggingface.co; HF_HUB_OFFLINE refuses the network. Gated
 models (Llama, Gemma) need a hub token: HF_TOKEN, or one entered once (lab.common.secrets: the OS

@@ -41,8 +41,9 @@ class LoadedModel:
 
     @property
     def runtime(self) -> dict[str, str]:
-        """Where and how the model runs (recorded with every session): device, dtype and any adapter."""
-        return {"device": self.device.type, "dtype": dtype_name(self.dtype), **self.adapter}
+        """Where and how the model runs (recorded with every session): device ("remote" for a model built
+        empty), dtype and any adapter."""
+        return {"device": "remote" if self.device == META else self.device.type, "dtype": dtype_name(self.dtype), **self.adapter}
 
     @property
     def input_device(self) -> torch.device:

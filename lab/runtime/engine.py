@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lab.common.errors import LabError
 from lab.common.progress import Progress, SilentProgress
@@ -112,7 +112,7 @@ def _open_remote(model_id: str, method: str, progress: Progress, engine: str, ho
     target = remote_target(model_id, host)
     check_reachable(target.host)
     lm, commit = load_shape(model_id, progress)
-    target = remote_target(lm.spec, host, commit)
+    target = replace(target, model_id=lm.spec, commit=commit)
     runner = NnsightRunner(lm, target, progress.set_status)  # while extracting, the job's state shows as progress
     directions = load_or_extract(lm, method, progress, NnsightReader(runner))
     opened = Engine(lm=lm, directions=directions, backend=engine, remote=target)

@@ -77,7 +77,7 @@ def remember_api_key(key: str) -> bool:
     return remember_secret(KEYRING_NAME, key, "NDIF API key")
 
 
-def remote_target(model_id: str, host: str | None = None, commit: str | None = None) -> RemoteTarget:
+def remote_target(model_id: str, host: str | None = None) -> RemoteTarget:
     """The target for `model_id`, refusing at once without an API key."""
     host = ndif_host(host)
     key = find_api_key()
@@ -86,7 +86,7 @@ def remote_target(model_id: str, host: str | None = None, commit: str | None = N
             f"No NDIF API key for {host}: set NDIF_API_KEY (or store it in the OS keyring under "
             f"'{KEYRING_SERVICE}' / '{KEYRING_NAME}'). Get a key at https://login.ndif.us."
         )
-    return RemoteTarget(model_id=model_id, host=host, api_key=key, commit=commit)
+    return RemoteTarget(model_id=model_id, host=host, api_key=key)
 
 
 def check_reachable(host: str) -> None:
