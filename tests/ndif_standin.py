@@ -88,22 +88,20 @@ class StandInNdif:
         self._send(job, "COMPLETED", description="Your job has been completed.", data=f"{self.url}/results/{job.id}")
 
 
-class ServerUnpickler:
+def server_unpickler(file, persistent_objects):
     """nnsight's unpickler, refusing the modules a server without the lab does not have."""
+    from nnsight.intervention.serialization import CustomCloudUnpickler
 
-    def __new__(cls, file, persistent_objects):
-        from nnsight.intervention.serialization import CustomCloudUnpickler
+    class Refusing(CustomCloudUnpickler):
+        def find_class(self, module: str, name: str):
+            if module.split(".")[0] in SERVER_ABSENT:
+                raise ModuleNotFoundError(f"No module named '{module}' on the server")
+            found = super().find_class(module, name)
+            if module.startswith("cloudpickle") and name == "subimport":
+                return _refusing_subimport(found)
+            return found
 
-        class Refusing(CustomCloudUnpickler):
-            def find_class(self, module: str, name: str):
-                if module.split(".")[0] in SERVER_ABSENT:
-                    raise ModuleNotFoundError(f"No module named '{module}' on the server")
-                found = super().find_class(module, name)
-                if module.startswith("cloudpickle") and name == "subimport":
-                    return _refusing_subimport(found)
-                return found
-
-        return Refusing(file, persistent_objects)
+    return Refusing(file, persistent_objects)
 
 
 def _refusing_subimport(subimport):
@@ -123,7 +121,7 @@ def execute(model, blob: bytes, compress: bool) -> dict:
     persistent = model._remoteable_persistent_objects()
     snapshot = dict(linecache.cache)  # deserialize() registers the block's source under the client's file name
     try:
-        tracer = RequestModel.deserialize(blob, persistent, compress, unpickler=ServerUnpickler)
+        tracer = RequestModel.deserialize(blob, persistent, compress, unpickler=server_unpickler)
     finally:
         linecache.cache.clear()
         linecache.cache.update(snapshot)
