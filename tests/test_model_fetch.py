@@ -316,3 +316,14 @@ def test_the_documented_catalogue_table_matches_the_catalogue():
         memory = model.memory()
         assert f"| {size_text(memory['float32'])} / {size_text(memory['bfloat16'])} |" in row
         assert f"| {'yes' if model.gated else 'no'} |" in row and f"| {model.parameters / 1e9:.2f} B |" in row
+
+
+def test_a_shape_fetch_takes_config_and_tokenizer_only_and_never_passes_for_a_download(hub, tiny_model_dir):
+    """What a model run on NDIF needs (weights=False): its own folder, no weight file, the commit recorded."""
+    from lab.model.fetch import downloaded_commit, downloaded_folder, fetch_model
+
+    folder = fetch_model(REPO, weights=False)
+    names = {p.name for p in folder.iterdir() if not p.name.endswith(".marker")}
+    assert names == served_names(tiny_model_dir) - {WEIGHTS} and "config.json" in names
+    assert not hub.downloads(WEIGHTS) and downloaded_commit(folder) == hub.repos[REPO].commit
+    assert downloaded_folder(REPO, weights=False) == folder and downloaded_folder(REPO) is None

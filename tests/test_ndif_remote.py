@@ -88,7 +88,7 @@ def test_remote_generation_sends_host_model_and_key_and_reports_a_refusal_in_one
     envelope = json.loads(sent["data"]["data"])
     assert envelope["session_id"] == "test-session"
     model_class, model_key = envelope["model_key"].split(":", 1)
-    assert model_class.endswith("TransformersModel") and json.loads(model_key) == {"repo_id": MODEL, "revision": None}
+    assert model_class.endswith("TransformersModel") and json.loads(model_key) == {"repo_id": MODEL, "revision": None, "task": "text-generation"}
     blob = sent["files"]["blob"][1]
     assert isinstance(blob, bytes) and 0 < len(blob) < 5_000_000  # the trace and its tensors, never the model
 

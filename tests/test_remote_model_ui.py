@@ -104,3 +104,25 @@ def test_remote_model_offline_fails_in_one_line_and_keeps_the_current_model(tiny
     assert KEY not in saved and all(KEY not in str(tiny_window.settings.value(k)) for k in tiny_window.settings.allKeys())
     assert MODEL not in saved  # a remote model is not offered again as a local one
     assert all(KEY not in m for m in tiny_window.errors.messages)
+
+
+def test_a_remote_model_opens_in_the_window_and_its_job_state_shows_in_the_status_bar(tiny_window, qtbot, standin_ndif, standin_hub, tiny_emotions, monkeypatch):
+    """Through the stand-in hub and NDIF (tests/ndif_standin.py); the tiny emotions keep extraction short."""
+    import threading
+
+    from hub_standin import REPO
+
+    import lab.emotions.library as library
+    from lab.emotions.definitions import NeutralTexts
+
+    emotions, neutral = tiny_emotions
+    monkeypatch.setattr(library, "load_emotions", lambda include_user=True: emotions)
+    monkeypatch.setattr(library, "load_neutral", lambda: NeutralTexts(neutral))
+    tiny_window.open_model(REPO, remote_host=standin_ndif.url)
+    qtbot.waitUntil(lambda: tiny_window.state.engine.remote is not None, timeout=120_000)
+    engine = tiny_window.state.engine
+    assert engine.lm.spec == REPO and engine.directions.emotions == [e.name for e in emotions]
+    worker = threading.Thread(target=engine.report_status, args=("NDIF: running (3 s)",))  # as the reply's worker thread reports
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: tiny_window.status_label.text() == "NDIF: running (3 s)", timeout=5_000)

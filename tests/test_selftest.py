@@ -44,7 +44,7 @@ def test_self_test_fails_with_the_reason_and_a_nonzero_exit(lab_home):
 
 def test_frozen_paths_resolve_inside_the_bundle_and_user_data_outside(monkeypatch, tmp_path):
     from lab.common import paths
-    from lab.model import loader as model
+    from lab.model import sources as model
 
     bundle = tmp_path / "_internal"
     (bundle / "models").mkdir(parents=True)

@@ -345,6 +345,7 @@ class MainWindow(QMainWindow):
             self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
         else:
             self.model_picker.show_current(engine.lm.spec)
+            engine.status = self.runner.status.emit  # the remote job's state (queued, running, seconds) in the status bar
         gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
         runtime = engine.lm.runtime
         warning = engine.precision_warning()

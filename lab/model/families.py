@@ -4,6 +4,12 @@ self-test and the app bundle (build.spec, which imports this torch-free module) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lab.common.errors import LabError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 DECODER = ("model", "layers")
 
@@ -30,3 +36,19 @@ LAYER_PATHS = {model_type: family.layers for model_type, family in FAMILIES.item
 _NAMES = list(dict.fromkeys(family.name for family in FAMILIES.values()))
 SUPPORTED_FAMILIES = f"{', '.join(_NAMES[:-1])} and {_NAMES[-1]}"
 TRANSFORMERS_PACKAGES = tuple(dict.fromkeys(package for family in FAMILIES.values() for package in family.packages))
+
+
+def check_family(model_type: str) -> None:
+    """Refuse a model type the lab cannot find the decoder layers of, naming the ones it can."""
+    if model_type not in FAMILIES:
+        raise LabError(f"Model type '{model_type}' is not supported. Emotion Lab supports {SUPPORTED_FAMILIES} models.")
+
+
+def decoder_layers(model: nn.Module, model_type: str) -> nn.ModuleList:
+    """The model's list of decoder layers, found along its family's attribute path."""
+    node: object = model
+    for attribute in FAMILIES[model_type].layers:
+        node = getattr(node, attribute, None)
+        if node is None:
+            raise LabError(f"Could not find the decoder layers of this {model_type} model. {SUPPORTED_FAMILIES} models are supported.")
+    return node  # type: ignore[return-value]
