@@ -34,7 +34,7 @@ def test_a_remote_model_opens_prepares_generates_and_records_like_a_local_one(st
     from lab.runtime.nnsight_reader import NnsightReader
     from lab.runtime.steering import SteeringState
     from lab.store.lab_file import open_store
-    from lab.store.recording import recorded, start_recording
+    from lab.sessions.recording import recorded, start_recording
 
     emotions, neutral = tiny_emotions  # the built-in emotions take minutes: the same path with fewer texts
     monkeypatch.setattr(library, "load_emotions", lambda include_user=True: emotions)
