@@ -38,5 +38,5 @@ def test_readme_map_names_every_module():
     assert len(modules) > 80
     missing = sorted(str(p.relative_to(ROOT)) for p in modules if f"`{p.name}`" not in readme)
     assert missing == [], f"add these to the README's map of the code: {missing}"
-    for folder in sorted(p.relative_to(ROOT) for p in (ROOT / "lab").iterdir() if (p / "__init__.py").is_file()):
+    for folder in sorted(p.parent.relative_to(ROOT) for top in ("lab", "ui") for p in (ROOT / top).glob("*/**/__init__.py")):
         assert f"`{folder}/`" in readme, folder

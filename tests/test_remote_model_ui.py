@@ -43,7 +43,7 @@ def fake_keyring(monkeypatch) -> dict:
 def test_model_menu_offers_remote_ndif_and_opens_it_through_the_window(tiny_window, no_key, monkeypatch):
     from PySide6.QtWidgets import QDialog
 
-    from ui.remote_dialog import RemoteModelDialog
+    from ui.shell.remote_dialog import RemoteModelDialog
 
     picker = tiny_window.model_picker
     picker._rebuild()
@@ -59,7 +59,7 @@ def test_dialog_asks_for_model_host_and_key_and_keeps_the_key_for_this_run_witho
     from PySide6.QtWidgets import QLineEdit
 
     from lab.runtime.ndif import find_api_key
-    from ui.remote_dialog import DEFAULT_REMOTE_MODEL, RemoteModelDialog
+    from ui.shell.remote_dialog import DEFAULT_REMOTE_MODEL, RemoteModelDialog
 
     monkeypatch.setenv("NDIF_HOST", "https://ndif.university.edu")
     dialog = RemoteModelDialog()
@@ -79,7 +79,7 @@ def test_dialog_asks_for_model_host_and_key_and_keeps_the_key_for_this_run_witho
 
 def test_dialog_saves_the_key_in_the_os_keyring_when_there_is_one(qapp, no_key, monkeypatch):
     from lab.runtime.ndif import KEYRING_NAME, KEYRING_SERVICE, find_api_key
-    from ui.remote_dialog import RemoteModelDialog
+    from ui.shell.remote_dialog import RemoteModelDialog
 
     stored = fake_keyring(monkeypatch)
     dialog = RemoteModelDialog()

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
 from ui_support import LOAD_TIMEOUT_MS, isolated_home, loaded_window  # noqa: E402
 from lab.runtime.events import TokenEvent  # noqa: E402
-from ui.strength_slider import STEP  # noqa: E402
+from ui.widgets.strength_slider import STEP  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots-ui"
@@ -241,7 +241,7 @@ def test_errors_go_to_the_funnel_and_the_app_keeps_running(idle, qtbot):
 
 
 def test_a_model_that_cannot_load_is_explained(window, qtbot, tmp_path):
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     broken = MainWindow(str(tmp_path / "missing.gguf"), settings=settings, db_path=tmp_path / "lab.db")
@@ -255,7 +255,7 @@ def test_a_model_that_cannot_load_is_explained(window, qtbot, tmp_path):
 
 
 def test_unexpected_failures_show_details(idle, qtbot):
-    from ui.workers import Job
+    from ui.services.workers import Job
 
     def work(_ctx):
         raise ZeroDivisionError("boom")
@@ -364,7 +364,7 @@ def test_settings_are_remembered(idle):
     window.sampling.top_p.setValue(0.8)
     window.chat.system.setText("You are a kind teacher.")
     window.save_settings()
-    from ui.sampling import SamplingPanel
+    from ui.widgets.sampling import SamplingPanel
 
     restored = SamplingPanel()
     restored.restore(window.settings)
@@ -374,7 +374,7 @@ def test_settings_are_remembered(idle):
 
 
 def test_closing_mid_generation_stops_cleanly(window, qtbot, tmp_path):
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     second = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                         db_path=tmp_path / "lab.db")
@@ -402,7 +402,7 @@ def test_editor_adds_an_emotion_and_rebuilds_the_sliders(qapp, qtbot, tmp_path, 
 
     import lab.emotions.definitions
     from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "home"))  # the new emotion stays out of the other tests
     builtin = tmp_path / "emotions"  # the tiny emotion set stands in for the built-in one
@@ -454,7 +454,7 @@ def test_the_bench_heartbeat_measures_a_blocked_event_loop(qtbot):
 
     from PySide6.QtCore import QTimer
 
-    from ui.bench import Heartbeat
+    from ui.shell.bench import Heartbeat
 
     heartbeat = Heartbeat()
     qtbot.wait(30)
@@ -467,7 +467,7 @@ def test_the_bench_heartbeat_measures_a_blocked_event_loop(qtbot):
 def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    from ui.model_menu import MAX_RECENT, recent_models, remember_model
+    from ui.shell.model_menu import MAX_RECENT, recent_models, remember_model
 
     window = idle
     shown: list[str] = []

@@ -102,7 +102,7 @@ def test_any_hub_id_refused_for_lack_of_a_token_asks_for_it_then_downloads(dialo
 
 
 def test_the_status_bar_shows_a_downloads_own_time_left_without_adding_another():
-    from ui.startup import TimeLeft
+    from ui.shell.startup import TimeLeft
 
     now = [0.0]
     estimate = TimeLeft(clock=lambda: now[0])

@@ -39,7 +39,7 @@ def loaded_window(qapp, folder: Path):
     """The real main window, shown at once, with the embedded model loaded in the background."""
     from PySide6.QtCore import QSettings
 
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow("embedded", settings=settings)

@@ -1,0 +1,106 @@
+"""Model menu: "Train the feeling away…" (lab.scenarios.suppression in the model thread, with
+progress, time estimate and Stop) and a checkable "Suppression adapter" that switches the loaded
+model's latest suppression adapter on or off, like a model variant.
+
+Switching starts a new recorded session, so every session's runtime names the adapter it ran with.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from lab.model.adapter import load_adapter, remove_lora, saved_adapters
+from lab.scenarios.suppression import DEFAULT_STEPS, SuppressionResult, run_suppression
+from lab.scenarios.suppression_data import suppression_emotions
+from ui.services.workers import Job
+
+if TYPE_CHECKING:
+    from ui.shell.main_window import MainWindow
+
+ABOUT = ("Fine-tunes the loaded model (a small LoRA adapter) to answer prompts that invite the emotion with composed "
+         "replies, and a control adapter the same way on prompts that do not invite it. Then it compares, on prompts "
+         "never trained on, how much the replies show the emotion (expression) with the reading inside while the "
+         "model writes (representation). About {minutes} minutes on a laptop; Stop ends it.")
+
+
+class SuppressionActions(QObject):
+    """The two Model-menu actions; the menu's extra_actions show them."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.result_box: QMessageBox | None = None
+        self.train_action = QAction("Train the feeling away…", window)
+        self.train_action.setStatusTip("Suppression training: can a model be trained not to show a feeling, while it stays inside?")
+        self.train_action.triggered.connect(self.ask_and_train)
+        self.toggle_action = QAction("Suppression adapter", window, checkable=True)
+        self.toggle_action.setStatusTip("Answer with the model fine-tuned not to express the emotion (starts a new session)")
+        self.toggle_action.toggled.connect(self.switch)
+        window.model_picker.extra_actions += [self.train_action, self.toggle_action]
+        window.model_picker.menu.aboutToShow.connect(self.refresh)
+
+    def latest_adapter(self) -> Path | None:
+        """The loaded model's most recently trained suppression adapter."""
+        engine = self.window.state.engine
+        if engine is None:
+            return None
+        paths = [p for p in saved_adapters(engine.lm.identity) if p.stem.startswith("suppress-")]
+        return max(paths, key=lambda p: p.stat().st_mtime, default=None)
+
+    def refresh(self) -> None:
+        """Enable what the loaded model allows and show whether its adapter is on."""
+        engine = self.window.state.engine
+        local = engine is not None and engine.backend == "local" and engine.remote is None
+        self.train_action.setEnabled(local)
+        path = self.latest_adapter() if local else None
+        self.toggle_action.blockSignals(True)
+        self.toggle_action.setEnabled(path is not None)
+        self.toggle_action.setText(f"Suppression adapter ({path.stem})" if path else "Suppression adapter (train one first)")
+        self.toggle_action.setChecked(bool(engine and engine.lm.adapter))
+        self.toggle_action.blockSignals(False)
+
+    def ask_and_train(self) -> None:
+        engine = self.window.state.engine
+        choices = [e for e in suppression_emotions() if engine is not None and e in engine.directions.emotions]
+        if not choices:
+            self.window.errors.report("No suppression-training set fits the loaded model's emotions.")
+            return
+        emotion, ok = QInputDialog.getItem(self.window, "Train the feeling away", ABOUT.format(minutes=5) + "\n\nEmotion:",
+                                           choices, 0, False)
+        if ok:
+            self.train(emotion)
+
+    def train(self, emotion: str, steps: int = DEFAULT_STEPS) -> bool:
+        """Run the experiment in the model thread; the verdict is shown when it ends."""
+        engine = self.window.state.engine
+        assert engine is not None
+        self.window._start_estimate()
+        job = Job(f"training the feeling away ({emotion}, {steps} steps per adapter)",
+                  lambda ctx: run_suppression(engine, emotion, steps, progress=ctx), on_done=self.show_result,
+                  on_finally=self.refresh)
+        return self.window.runner.start(job)
+
+    def show_result(self, result: SuppressionResult) -> None:
+        self.window.new_session()  # the model changed under the conversation: the next message starts a new recording
+        self.window.status_label.setText(f"Suppression of {result.verdict.emotion}: {result.verdict.verdict}.")
+        self.result_box = QMessageBox(QMessageBox.Icon.Information, "Can you train the feeling away?", result.summary(),
+                                      QMessageBox.StandardButton.Ok, self.window)
+        self.result_box.setModal(False)
+        self.result_box.show()
+
+    def switch(self, on: bool) -> None:
+        """Switch the adapter on (the latest one) or off in the model thread, then start a new session."""
+        engine, path = self.window.state.engine, self.latest_adapter()
+        if engine is None or (on and path is None):
+            self.refresh()
+            return
+        work = (lambda ctx: load_adapter(engine.lm, path)) if on else (lambda ctx: remove_lora(engine.lm))
+        started = self.window.runner.start(Job("switching the suppression adapter " + ("on" if on else "off"), work,
+                                               on_done=lambda _: self.window.new_session(), on_finally=self.refresh,
+                                               cancellable=False))
+        if not started:
+            self.refresh()
