@@ -206,7 +206,7 @@ def shown_window(qapp, folder: Path, lm, directions):
     win = MainWindow("embedded", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat),
                      db_path=folder / "lab.db")
     win.show()
-    win.use_engine(Engine(lm, directions))
+    win.models.use_engine(Engine(lm, directions))
     qapp.processEvents()
     return win
 

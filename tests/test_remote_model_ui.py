@@ -50,7 +50,8 @@ def test_model_menu_offers_remote_ndif_and_opens_it_through_the_window(tiny_wind
     assert picker.remote_action in picker.menu.actions() and picker.remote_action.text() == "&Remote (NDIF)…"
     opened = []
     monkeypatch.setattr(RemoteModelDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
-    monkeypatch.setattr(tiny_window, "open_model", lambda spec, remote_host=None: opened.append((spec, remote_host)))
+    picker.open_requested.disconnect()  # record what the menu asks for instead of loading it
+    picker.open_requested.connect(lambda spec, remote_host: opened.append((spec, remote_host)))
     picker.remote_action.trigger()
     assert opened == [(MODEL, "https://api.ndif.us")]
 
@@ -94,11 +95,11 @@ def test_remote_model_offline_fails_in_one_line_and_keeps_the_current_model(tiny
 
     assert remember_api_key(KEY) is False  # no keyring: this run only
     before = tiny_window.state.engine
-    tiny_window.open_model(MODEL, remote_host=CLOSED_HOST)
+    tiny_window.models.open_model(MODEL, remote_host=CLOSED_HOST)
     qtbot.waitUntil(lambda: not tiny_window.runner.busy, timeout=30_000)
     message = tiny_window.errors.messages[-1]
     assert message.startswith(f"Cannot reach the NDIF server at {CLOSED_HOST}") and "\n" not in message
-    assert tiny_window.state.engine is before and tiny_window.spec == "embedded"
+    assert tiny_window.state.engine is before and tiny_window.models.spec == "embedded"
     tiny_window.settings.sync()
     saved = open(tiny_window.settings.fileName(), encoding="utf-8").read()
     assert KEY not in saved and all(KEY not in str(tiny_window.settings.value(k)) for k in tiny_window.settings.allKeys())

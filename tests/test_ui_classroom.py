@@ -304,7 +304,7 @@ def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, t
     from ui.tabs.experiments.sweep_setup import parse_strengths
 
     setup = window.experiments.setup
-    window.set_strength_range(StrengthRange(0.04, 0.1, True))
+    window.models.set_strength_range(StrengthRange(0.04, 0.1, True))
     assert max(abs(v) for v in parse_strengths(setup.strengths.text())) == pytest.approx(0.04)
     assert setup.warning.isHidden()
     setup.strengths.setText("-0.06,0,0.06")

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(args.model, calibrate_range=True)
     window.errors.install_excepthook()
     window.show()
-    window.start_loading()
+    window.models.start_loading()
     return app.exec()
 
 

@@ -62,7 +62,7 @@ def run_bench(spec: str = "embedded", tokens: int = 40, as_json: bool = False) -
         window.show()
         heartbeat = Heartbeat()
         started = time.perf_counter()
-        window.start_loading()
+        window.models.start_loading()
         _wait([window.state.engine_changed, window.errors.reported], 600)
         load_s, load_stall = time.perf_counter() - started, heartbeat.stall_ms
         result: dict[str, object] = {"load_s": round(load_s, 2), "load_stall_ms": round(load_stall, 1)}

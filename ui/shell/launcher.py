@@ -131,7 +131,7 @@ def _window_check(engine) -> dict[str, object]:
         if not _wait_until_visible(app, window):
             raise RuntimeError(f"the main window did not become visible within {WINDOW_TIMEOUT_S:.0f} s")
         if engine is not None:
-            window.use_engine(engine)
+            window.models.use_engine(engine)
         for _ in range(20):
             app.processEvents()
         messages = list(window.errors.messages)

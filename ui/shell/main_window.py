@@ -1,7 +1,10 @@
-"""The main window: wires panels, tabs, menus, status bar and settings together."""
+"""The main window: lays out panels, tabs, menus, status bar and settings and connects them.
+
+The tabs are built here and given what they work with; the work behind the menus lives in small
+controllers: models (ui.shell.model_loading), sessions (ui.shell.session_actions), presets (ui.shell.presets).
+"""
 from __future__ import annotations
 
-import gc
 import os
 from pathlib import Path
 
@@ -11,7 +14,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -25,20 +27,21 @@ from PySide6.QtWidgets import (
 
 from lab import __version__
 from lab.common.errors import LabError
-from lab.runtime.engine import Engine, open_engine
-from lab.scenarios.strength_range import StrengthRange, cached_range, calibrate
+from lab.scenarios.strength_range import StrengthRange
 from ui.tabs.chat.chat import ChatTab
 from ui.tabs.chat.compare import CompareTab
 from ui.tabs.emotions.editor import EditorTab
 from ui.widgets.emotion_panel import EmotionPanel
 from ui.services.errors import ErrorFunnel
-from ui.widgets.exports import default_export_path
 from ui.help.help import HelpPanel
 from ui.shell.imported_emotions import ImportedEmotionsDialog
 from ui.tabs.emotions.map_view import MapTab
 from ui.shell.model_menu import ModelPicker
 from ui.widgets.page_tabs import PageTabs
-from ui.shell.presets import load_preset, save_preset
+from ui.shell.model_loading import ModelLoader
+from ui.shell.presets import PresetFiles
+from ui.shell.session_actions import SessionActions
+from ui.shell.suppression_menu import SuppressionActions
 from ui.services.recorder import Recorder
 from ui.widgets.sampling import SamplingPanel
 from ui.tabs.sessions.sessions import SessionsTab
@@ -46,7 +49,9 @@ from ui.shell.startup import TimeLeft
 from ui.services.state import LabState
 from ui.widgets.theme import Theme, presentation_pixels
 from ui.help.validation_page import ValidationPage
-from ui.services.workers import Job, JobContext, ModelRunner
+from ui.services.workers import ModelRunner
+from ui.tabs.experiments.experiments import ExperimentsTab
+from ui.tabs.scenarios.scenario_builder import ScenarioBuilderTab
 
 DEFAULT_PLOTTED = ("happy", "sad", "afraid", "calm")
 DEFAULT_TINT = "happy"
@@ -78,15 +83,13 @@ def app_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    """Emotion Lab. Shows at once; call start_loading() to load the model in the background."""
+    """Emotion Lab. Shows at once; call models.start_loading() to load the model in the background."""
 
     def __init__(self, spec: str = "embedded", settings: QSettings | None = None, db_path: Path | None = None,
                  calibrate_range: bool = False) -> None:
         """calibrate_range: measure a model's useful steering range after loading it, unless cached."""
         super().__init__()
         self.setWindowTitle("Emotion Lab")
-        self.spec = spec
-        self.calibrate_range = calibrate_range
         self.estimate: TimeLeft | None = None
         self.settings = settings if settings is not None else app_settings()
         self.theme = Theme(QApplication.instance())
@@ -97,30 +100,19 @@ class MainWindow(QMainWindow):
 
         self.emotions = EmotionPanel(self.state.steering)
         self.sampling = SamplingPanel()
-        self.chat = ChatTab(self.state, self.runner, self.recorder, self.sampling, self.errors)
-        self.compare = CompareTab(self.state, self.runner, self.recorder, self.sampling, self.errors)
-        self.editor = EditorTab(self.state, self.runner, self.errors)
-        self.map = MapTab()
-        self.sessions = SessionsTab(self.recorder, self.errors)
-        self.tabs = PageTabs()
-        self.tabs.setElideMode(Qt.TextElideMode.ElideNone)  # never "Sessic": names are whole or scroll
-        self.tabs.setUsesScrollButtons(True)
-        for widget, title in ((self.chat, "Chat"), (self.compare, "Compare"), (self.editor, "Emotion editor"),
-                              (self.map, "Emotion map"), (self.sessions, "Sessions")):
-            self.tabs.addTab(widget, title)
-        from ui.shell.scenario_tabs import add_scenario_tabs  # the Scenarios and Experiments tabs
-
-        add_scenario_tabs(self)
+        self._build_tabs()
+        self.session_actions = SessionActions(self.state, self.runner, self.recorder, self.errors, self.chat,
+                                              self.compare, self.tabs)
+        self.presets = PresetFiles(self.state, self.errors, self)
         self._lessons_dialog = None  # Help → Lessons, made when first opened
-        self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.help = HelpPanel()
         self._build_docks()
         self._build_status_bar()
-        self._build_actions()
-        from ui.shell.suppression_menu import SuppressionActions  # Model menu: train the feeling away, the adapter switch
-
-        self.suppression = SuppressionActions(self)
+        self._build_actions(spec)
+        self.models = ModelLoader(self.state, self.runner, self.model_picker, spec, calibrate_range, self)
+        # Model menu: train the feeling away, the adapter switch
+        self.suppression = SuppressionActions(self.state, self.runner, self.errors, self.model_picker, self)
         self._connect()
         self._restore_settings()
 
@@ -133,6 +125,24 @@ class MainWindow(QMainWindow):
             message = f"Sessions will not be recorded: {error}"
             QTimer.singleShot(0, lambda: self.errors.report(message))
             return Recorder(None)
+
+    def _build_tabs(self) -> None:
+        """Every tab, given what it works with; each speaks to the window only through its signals."""
+        state, runner, recorder, errors = self.state, self.runner, self.recorder, self.errors
+        self.chat = ChatTab(state, runner, recorder, self.sampling, errors)
+        self.compare = CompareTab(state, runner, recorder, self.sampling, errors)
+        self.editor = EditorTab(state, runner, errors)
+        self.map = MapTab()
+        self.sessions = SessionsTab(recorder, errors)
+        self.scenarios = ScenarioBuilderTab(state, runner, recorder, errors, plotted=self.emotions.plotted)
+        self.experiments = ExperimentsTab(state, runner, recorder, errors)
+        self.tabs = PageTabs()
+        self.tabs.setElideMode(Qt.TextElideMode.ElideNone)  # never "Sessic": names are whole or scroll
+        self.tabs.setUsesScrollButtons(True)
+        for widget, title in ((self.chat, "Chat"), (self.compare, "Compare"), (self.editor, "Emotion editor"),
+                              (self.map, "Emotion map"), (self.sessions, "Sessions"), (self.scenarios, "Scenarios"),
+                              (self.experiments, "Experiments")):
+            self.tabs.addTab(widget, title)
 
     def _build_docks(self) -> None:
         left = QWidget()
@@ -170,24 +180,26 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
 
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
+    def _action(self, text: str, slot=None, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
+        """slot None: connected in _connect (its controller is made after the menus)."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        if slot is not None:
+            action.triggered.connect(slot)
         self.addAction(action)
         return action
 
-    def _build_actions(self) -> None:
-        self.new_action = self._action("&New conversation", self.new_session, "Ctrl+N",
+    def _build_actions(self, spec: str) -> None:
+        self.new_action = self._action("&New conversation", self.session_actions.new_session, "Ctrl+N",
                                        "Start a new conversation (and a new recorded session)")
         self.raw_action = self._action("Show &raw readings (push included)", self.set_raw_readings, None,
                                        "Show readings with the steering push left in (default: push removed)")
         self.raw_action.setCheckable(True)
-        self.load_preset_action = self._action("&Load preset…", self.load_preset_dialog, "Ctrl+O")
-        self.save_preset_action = self._action("&Save preset…", self.save_preset_dialog, "Ctrl+S")
-        self.reload_action = self._action("&Reload model", self.start_loading, None, "Load the model again")
+        self.load_preset_action = self._action("&Load preset…", self.presets.load_dialog, "Ctrl+O")
+        self.save_preset_action = self._action("&Save preset…", self.presets.save_dialog, "Ctrl+S")
+        self.reload_action = self._action("&Reload model", None, None, "Load the model again")
         self.imported_action = self._action("&Imported emotions…", self.show_imported_emotions, None,
                                             "List or remove the emotions imported for the loaded model")
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -213,7 +225,8 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
-        self.model_picker = ModelPicker(self)
+        self.model_picker = ModelPicker(self.settings, self.state, self.runner,
+                                        [self.imported_action, self.reload_action], spec, self)
         menus.addMenu(self.model_picker.menu)
         generate_menu = menus.addMenu("&Generate")
         for action in (self.send_action, self.stop_action, self.regenerate_action, self.edit_last_action):
@@ -248,7 +261,17 @@ class MainWindow(QMainWindow):
         self.runner.busy_changed.connect(self._busy_changed)
         self.runner.status.connect(self._status)
         self.runner.progress.connect(self._progress)
-        self.chat.new_button.clicked.connect(self.new_session)
+        self.chat.new_button.clicked.connect(self.session_actions.new_session)
+        self.session_actions.status.connect(self.status_label.setText)
+        self.reload_action.triggered.connect(self.models.start_loading)
+        self.model_picker.open_requested.connect(self.models.open_model)
+        self.model_picker.precision_changed.connect(self.models.reopen)
+        for controller in (self.models, self.suppression):
+            controller.status.connect(self.status_label.setText)
+            controller.long_job_started.connect(self._start_estimate)
+        self.models.model_replaced.connect(self._model_replaced)
+        self.models.strength_range_changed.connect(self._strength_range_changed)
+        self.suppression.model_changed.connect(self.session_actions.new_session)
         self.sampling.message.connect(self.notice)
         self.emotions.message.connect(self.notice)
         self._estimate_timer = QTimer(self, interval=1000)
@@ -256,46 +279,27 @@ class MainWindow(QMainWindow):
         self.errors.reported.connect(lambda message: self.status_label.setText(message.splitlines()[0]))
         self.chat.status_message.connect(self.status_label.setText)
         self.compare.status_message.connect(self.status_label.setText)
-        self.sessions.continue_requested.connect(self.continue_session)
-        self.sessions.rerun_requested.connect(self.rerun_session)
+        self.sessions.continue_requested.connect(self.session_actions.continue_session)
+        self.sessions.rerun_requested.connect(self.session_actions.rerun_session)
+        self.experiments.session_requested.connect(self._open_session)
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.state.engine_changed.connect(self._engine_changed)
         self.emotions.plotted_changed.connect(self._plotted_changed)
-        self.emotions.save_button.clicked.connect(self.save_preset_dialog)
-        self.emotions.load_button.clicked.connect(self.load_preset_dialog)
+        self.emotions.save_button.clicked.connect(self.presets.save_dialog)
+        self.emotions.load_button.clicked.connect(self.presets.load_dialog)
         self.tint.currentTextChanged.connect(self._tint_changed)
 
     # --- model -------------------------------------------------------------------------------
 
-    def start_loading(self) -> None:
-        """Load the model and its directions in the worker thread."""
-        spec, dtype = self.spec, self.model_picker.dtype
-        self.status_label.setText("Loading the model…")
-        gc.freeze()  # objects so far live as long as the app: keep garbage collections during loading short
+    def _model_replaced(self) -> None:
+        """Another model answers from now on: the conversation and its recording belonged to the previous one."""
+        self.chat.new_conversation()
+        self.recorder.new_chat()
 
-        def work(ctx: JobContext) -> Engine:
-            return open_engine(spec, progress=ctx, dtype=dtype)
-
-        self._start_estimate()
-        self.runner.start(Job("loading the model", work, on_done=self._loaded, cancellable=False))
-
-    def _loaded(self, engine: Engine) -> None:
-        self.use_engine(engine)
-        if self.calibrate_range and cached_range(engine.lm.identity) is None:
-            self.measure_strength_range()
-
-    def measure_strength_range(self) -> None:
-        """Measure the loaded model's coherence cliff in the background (Stop keeps the typical range)."""
-        engine = self.state.engine
-        if engine is None:
-            return
-
-        def done(measured: StrengthRange) -> None:
-            self.set_strength_range(measured)
-            self.status_label.setText(f"Ready. Steering stays coherent up to ±{measured.cliff:.3f} on this model.")
-
-        self._start_estimate()
-        self.runner.start(Job("measuring where steering breaks the text (once per model; Stop to skip)",
-                              lambda ctx: calibrate(engine, ctx), on_done=done))
+    def _strength_range_changed(self, strength_range: StrengthRange) -> None:
+        """The loaded model's coherence cliff: the sliders end there, sweeps are warned beyond it."""
+        self.emotions.set_strength_range(strength_range)
+        self.experiments.setup.set_cliff(strength_range.cliff)
 
     def _start_estimate(self) -> None:
         self.estimate = TimeLeft()
@@ -312,45 +316,6 @@ class MainWindow(QMainWindow):
             self.estimate = None
             return
         self.status_label.setText(self.estimate.text())
-
-    def open_model(self, spec: str, remote_host: str | None = None) -> None:
-        """Load another model in the background; on failure the error funnel explains and the current one stays.
-
-        With `remote_host` (an NDIF server), `spec` is a hub id run there through the nnsight engine."""
-        self.status_label.setText(f"Loading {spec}…" if remote_host is None else f"Connecting to NDIF ({remote_host}) for {spec}…")
-        dtype = self.model_picker.dtype
-
-        def work(ctx: JobContext) -> Engine:
-            if remote_host is not None:
-                return open_engine(spec, progress=ctx, engine="nnsight", remote=True, ndif_host=remote_host)
-            return open_engine(spec, progress=ctx, dtype=dtype)
-
-        def done(engine: Engine) -> None:
-            self.spec = spec
-            self.chat.new_conversation()  # the conversation belonged to the previous model
-            self.recorder.new_chat()
-            self.use_engine(engine)
-
-        self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
-
-    def set_strength_range(self, strength_range: StrengthRange) -> None:
-        """The loaded model's coherence cliff: the sliders end there, sweeps are warned beyond it."""
-        self.emotions.set_strength_range(strength_range)
-        self.experiments.setup.set_cliff(strength_range.cliff)
-
-    def use_engine(self, engine: Engine) -> None:
-        self.set_strength_range(cached_range(engine.lm.identity) or StrengthRange.fallback())
-        self.state.set_engine(engine)
-        if engine.remote is None:
-            self.model_picker.loaded(engine.lm.spec)  # remembered in the Model menu's recent list
-        else:
-            self.model_picker.show_current(engine.lm.spec)
-        gc.freeze()  # the model's many long-lived objects: full collections would pause the GUI ~0.3 s
-        runtime = engine.lm.runtime
-        warning = engine.precision_warning()
-        self.status_label.setText(f"Ready: {engine.lm.spec} model ({engine.lm.depth} layers, {runtime['dtype']} on "
-                                  f"{runtime['device']}), {len(engine.directions.emotions)} emotions."
-                                  + (f" {warning}" if warning else ""))
 
     def _engine_changed(self) -> None:
         engine = self.state.engine
@@ -381,32 +346,6 @@ class MainWindow(QMainWindow):
         else:
             self.tabs.setCurrentWidget(self.chat)
             self.chat.send()
-
-    def continue_session(self, record) -> None:
-        """Sessions tab: load a recorded chat into the Chat tab to keep talking (recorded as a new session)."""
-        if self.runner.busy:
-            self.errors.report("Please wait until the model has finished (or press Stop) first.")
-            return
-        self.recorder.new_chat()
-        if self.chat.continue_session(record):
-            self.tabs.setCurrentWidget(self.chat)
-            self.status_label.setText(f"Continuing session {record.id}: the next message starts a new recording.")
-
-    def rerun_session(self, record) -> None:
-        """Sessions tab: ask a session's first message again (same seed and sampling, current sliders)."""
-        if self.runner.busy:
-            self.errors.report("Please wait until the model has finished (or press Stop) first.")
-            return
-        if (record.scenario or {}).get("kind") == "compare":  # a Compare run: run it again in the Compare tab
-            user = next((record.turn_text(t) for t in record.turns if t.role == "user"), "")
-            self.state.set_system_prompt(str(record.scenario.get("system") or ""))
-            self.compare.prompt.setPlainText(user)
-            self.tabs.setCurrentWidget(self.compare)
-            self.compare.run(record.sampling)
-            return
-        self.recorder.new_chat()
-        if self.chat.rerun_session(record):
-            self.tabs.setCurrentWidget(self.chat)
 
     def show_imported_emotions(self) -> ImportedEmotionsDialog | None:
         """The loaded model's imported emotions; removing one re-reads the directions without it."""
@@ -447,47 +386,6 @@ class MainWindow(QMainWindow):
     def _edit_last(self) -> None:
         self.tabs.setCurrentWidget(self.chat)
         self.chat.edit_last()
-
-    def new_session(self) -> None:
-        """Stop any answer, end the recorded session and clear the conversation."""
-        if self.runner.busy:
-            self.runner.stop()
-            self.runner.busy_changed.connect(self._new_session_when_idle)
-            return
-        self.recorder.new_chat()
-        self.chat.new_conversation()
-        self.status_label.setText("New session: the next message starts a new recording.")
-
-    def _new_session_when_idle(self, busy: bool) -> None:
-        if not busy:
-            self.runner.busy_changed.disconnect(self._new_session_when_idle)
-            self.new_session()
-
-    def load_preset_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load slider preset", "", "Emotion Lab presets (*.json)")
-        if path:
-            self.load_preset(Path(path))
-
-    def save_preset_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save slider preset", default_export_path("preset.json"),
-                                              "Emotion Lab presets (*.json)")
-        if path:
-            self.save_preset(Path(path))
-
-    def load_preset(self, path: Path) -> None:
-        try:
-            unknown = self.state.steering.set_all(load_preset(path))
-        except LabError as error:
-            self.errors.report(error)
-            return
-        if unknown:
-            self.errors.report(f"The preset was loaded, except for emotions this lab does not have: {', '.join(unknown)}.")
-
-    def save_preset(self, path: Path) -> None:
-        try:
-            save_preset(path, self.state.strengths)
-        except LabError as error:
-            self.errors.report(error)
 
     def set_presentation(self, on: bool) -> None:
         """Full screen, type that scales with the screen (ui.widgets.theme.presentation_pixels), high contrast;
@@ -582,6 +480,11 @@ class MainWindow(QMainWindow):
             return
         for view in (self.chat.transcript, *self.compare.views, self.sessions.transcript):
             view.set_tint(emotion)
+
+    def _open_session(self, session_id: int) -> None:
+        """Experiments → a run's recorded session, opened in the Sessions tab."""
+        self.tabs.setCurrentWidget(self.sessions)  # refreshes the list first
+        self.sessions.open_session(session_id)
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.sessions:

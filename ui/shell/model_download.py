@@ -1,15 +1,13 @@
 """Model → "Get a larger model…": the catalogue (lab.model.catalogue) with size, memory, estimated speed and
 whether a hub token is needed, and a download (lab.model.fetch) with a progress bar, speed and time left,
 and Cancel. The download runs in its own thread (the loaded model stays usable meanwhile); when it is
-complete the window opens the model. A hub token, when one is needed, is kept like the NDIF key: the OS
+complete the dialog asks for the model to be opened (`downloaded`). A hub token, when one is needed, is kept like the NDIF key: the OS
 keyring when `keyring` works here, else this run only; never QSettings or a file.
 """
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -20,10 +18,8 @@ from lab.common.secrets import keyring_available
 from lab.model.catalogue import (CatalogueModel, cached_probe, listing, load_catalogue, measure_speed, resolve, save_probe,
                                   speed_probe, speed_text)
 from lab.model.fetch import fetch_model, hub_endpoint, hub_token, remember_hub_token
-
-if TYPE_CHECKING:
-    from ui.shell.main_window import MainWindow
-    from ui.services.workers import JobContext
+from ui.services.state import LabState
+from ui.services.workers import Job, JobContext, ModelRunner
 
 COLUMNS = ("Model", "Download", "Memory (float32 / bfloat16)", "Estimated speed here", "Hub token")
 
@@ -60,9 +56,11 @@ class Download(QObject):
 class GetModelDialog(QDialog):
     """The catalogue table, a field for any other hub id, the token (when needed), and the download."""
 
-    def __init__(self, window: MainWindow, parent: QWidget | None = None) -> None:
-        super().__init__(parent or window)
-        self.window = window
+    downloaded = Signal(str)  # a complete download's hub id: open it
+
+    def __init__(self, state: LabState, runner: ModelRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
         self.setWindowTitle("Get a larger model")
         self.catalogue = load_catalogue()
         self.download: Download | None = None
@@ -131,9 +129,7 @@ class GetModelDialog(QDialog):
 
     def measure(self) -> None:
         """Measure the speed probe on the model thread (the loaded model when it is the embedded one), then refresh."""
-        from ui.services.workers import Job
-
-        engine = self.window.state.engine
+        engine = self.state.engine
 
         def work(ctx: JobContext):
             if engine is not None and engine.remote is None and engine.lm.spec == "embedded":
@@ -141,7 +137,7 @@ class GetModelDialog(QDialog):
                 return save_probe(measure_speed(engine.lm))
             return speed_probe(ctx, again=True)
 
-        self.window.runner.start(Job("measuring this computer's speed", work, on_done=lambda _probe: self.fill(), cancellable=False))
+        self.runner.start(Job("measuring this computer's speed", work, on_done=lambda _probe: self.fill(), cancellable=False))
 
     def chosen(self) -> CatalogueModel | str | None:
         rows = self.table.selectionModel().selectedRows()
@@ -211,7 +207,7 @@ class GetModelDialog(QDialog):
         if error is None and not stopped:
             self.status.setText(f"Downloaded {hub_id}. Opening it…")
             self.accept()
-            self.window.open_model(hub_id)
+            self.downloaded.emit(hub_id)
         elif error is None:
             self.status.setText(f"Downloaded {hub_id}; open it from Model → Hub id… or Recent models.")
         elif isinstance(error, LabError):

@@ -1,25 +1,23 @@
 """The Model menu (and toolbar button): the embedded model, a larger one from the catalogue (ui.shell.model_download),
 a model folder, a .gguf file, a hub id, or a model on an NDIF server (ui.shell.remote_dialog, opened through the nnsight engine).
 
-Choosing one asks the window to load it in the background (MainWindow.open_model); a failure goes
-through the error funnel and the previous model stays loaded. The last few models that loaded are
+Choosing one emits `open_requested` (the shell loads it in the background, ui.shell.model_loading); a
+failure goes through the error funnel and the previous model stays loaded. The last few models that loaded are
 remembered in QSettings and offered again.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6 import QtGui
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QToolButton
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMenu, QToolButton, QWidget
 
+from ui.services.state import LabState
+from ui.services.workers import ModelRunner
 from ui.shell.model_download import GetModelDialog
 from ui.shell.remote_dialog import RemoteModelDialog
-
-if TYPE_CHECKING:
-    from ui.shell.main_window import MainWindow
 
 RECENT_KEY = "models/recent"
 DTYPE_KEY = "models/dtype"
@@ -52,12 +50,18 @@ def short_name(spec: str) -> str:
 
 
 class ModelPicker(QObject):
-    """Builds the Model menu and a toolbar button that opens it."""
+    """Builds the Model menu and a toolbar button that opens it; `model_actions` (Imported emotions…, Reload model)
+    end the menu."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.menu = QMenu("&Model", window)
+    open_requested = Signal(str, object)  # a model spec, and the NDIF host it runs on (None: this computer)
+    precision_changed = Signal(str)  # the precision models load in from now on: the current one loads again
+
+    def __init__(self, settings: QSettings, state: LabState, runner: ModelRunner, model_actions: list[QAction],
+                 spec: str, owner: QWidget) -> None:
+        super().__init__(owner)
+        self.settings, self.state, self.runner, self.owner = settings, state, runner, owner
+        self.model_actions = model_actions
+        self.menu = QMenu("&Model", owner)
         self.menu.setToolTipsVisible(True)
         self.extra_actions: list[QAction] = []  # shown last, after a separator (ui.shell.suppression_menu)
         self.embedded_action = QAction("&Embedded model (default)", self)
@@ -78,7 +82,7 @@ class ModelPicker(QObject):
         self.remote_action = QAction("&Remote (NDIF)…", self)
         self.remote_action.setStatusTip("A large model run by the National Deep Inference Facility (needs an NDIF API key)")
         self.remote_action.triggered.connect(self.ask_remote)
-        self.precision_menu = QMenu("&Precision", window)
+        self.precision_menu = QMenu("&Precision", owner)
         self.precision_menu.setToolTipsVisible(True)
         group = QActionGroup(self)
         for name, text in PRECISIONS.items():
@@ -94,55 +98,56 @@ class ModelPicker(QObject):
         self.button.setMenu(self.menu)
         self.button.setToolTip("Which language model the lab reads and steers")
         self._rebuild()
-        self.show_current(window.spec)
+        self.show_current(spec)
 
     @property
     def dtype(self) -> str:
         """The precision models load in (remembered between runs)."""
-        value = str(self.window.settings.value(DTYPE_KEY, "auto"))
+        value = str(self.settings.value(DTYPE_KEY, "auto"))
         return value if value in PRECISIONS else "auto"
 
     def choose_precision(self, name: str) -> None:
         """Remember `name` and load the current model again in it."""
         if name != self.dtype:
-            self.window.settings.setValue(DTYPE_KEY, name)
-            self.window.open_model(self.window.spec)
+            self.settings.setValue(DTYPE_KEY, name)
+            self.precision_changed.emit(name)
 
     def choose(self, spec: str) -> None:
         spec = spec.strip()
         if spec:
-            self.window.open_model(spec)
+            self.open_requested.emit(spec, None)
 
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a model folder")
+        folder = QFileDialog.getExistingDirectory(self.owner, "Open a model folder")
         if folder:
             self.choose(folder)
 
     def open_gguf(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open a GGUF model file", "", "GGUF models (*.gguf)")
+        path, _ = QFileDialog.getOpenFileName(self.owner, "Open a GGUF model file", "", "GGUF models (*.gguf)")
         if path:
             self.choose(path)
 
     def ask_hub_id(self) -> None:
-        text, ok = QInputDialog.getText(self.window, "Model from the hub",
+        text, ok = QInputDialog.getText(self.owner, "Model from the hub",
                                         "Hugging Face hub id (organisation/name):")
         if ok and text.strip():
             self.choose(text)
 
     def get_model(self) -> GetModelDialog:
         """Model → Get a larger model…: the catalogue and a download (ui.shell.model_download); it opens the model when done."""
-        dialog = GetModelDialog(self.window)
+        dialog = GetModelDialog(self.state, self.runner, self.owner)
+        dialog.downloaded.connect(self.choose)
         dialog.open()
         return dialog
 
     def ask_remote(self) -> None:
-        dialog = RemoteModelDialog(self.window)
+        dialog = RemoteModelDialog(self.owner)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.window.open_model(dialog.model_id, remote_host=dialog.host)
+            self.open_requested.emit(dialog.model_id, dialog.host)
 
     def loaded(self, spec: str) -> None:
         """A model loaded: remember it and show its name."""
-        remember_model(self.window.settings, spec)
+        remember_model(self.settings, spec)
         self._rebuild()
         self.show_current(spec)
 
@@ -158,7 +163,7 @@ class ModelPicker(QObject):
         for action in (self.embedded_action, self.get_action, self.folder_action, self.gguf_action, self.hub_action,
                        self.remote_action):
             self.menu.addAction(action)
-        recent = [s for s in recent_models(self.window.settings) if s != "embedded"]
+        recent = [s for s in recent_models(self.settings) if s != "embedded"]
         if recent:
             self.menu.addSection("Recent models")
             for spec in recent:
@@ -169,8 +174,8 @@ class ModelPicker(QObject):
                 action.triggered.connect(lambda _=False, s=spec: self.choose(s))
         self.menu.addSeparator()
         self.menu.addMenu(self.precision_menu)
-        self.menu.addAction(self.window.imported_action)
-        self.menu.addAction(self.window.reload_action)
+        for action in self.model_actions:
+            self.menu.addAction(action)
         if self.extra_actions:
             self.menu.addSeparator()
             for action in self.extra_actions:

@@ -2,24 +2,23 @@
 progress, time estimate and Stop) and a checkable "Suppression adapter" that switches the loaded
 model's latest suppression adapter on or off, like a model variant.
 
-Switching starts a new recorded session, so every session's runtime names the adapter it ran with.
+Switching asks for a new recorded session (`model_changed`), so every session's runtime names the adapter it ran with.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from lab.model.adapter import load_adapter, remove_lora, saved_adapters
 from lab.scenarios.suppression import DEFAULT_STEPS, SuppressionResult, run_suppression
 from lab.scenarios.suppression_data import suppression_emotions
-from ui.services.workers import Job
-
-if TYPE_CHECKING:
-    from ui.shell.main_window import MainWindow
+from ui.services.errors import ErrorFunnel
+from ui.services.state import LabState
+from ui.services.workers import Job, ModelRunner
+from ui.shell.model_menu import ModelPicker
 
 ABOUT = ("Fine-tunes the loaded model (a small LoRA adapter) to answer prompts that invite the emotion with composed "
          "replies, and a control adapter the same way on prompts that do not invite it. Then it compares, on prompts "
@@ -30,22 +29,27 @@ ABOUT = ("Fine-tunes the loaded model (a small LoRA adapter) to answer prompts t
 class SuppressionActions(QObject):
     """The two Model-menu actions; the menu's extra_actions show them."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    status = Signal(str)  # one line for the status bar
+    long_job_started = Signal()  # a job long enough to show the time left
+    model_changed = Signal()  # the adapter changed the model under the conversation: the next message starts a new recording
+
+    def __init__(self, state: LabState, runner: ModelRunner, errors: ErrorFunnel, picker: ModelPicker,
+                 owner: QWidget) -> None:
+        super().__init__(owner)
+        self.state, self.runner, self.errors, self.owner = state, runner, errors, owner
         self.result_box: QMessageBox | None = None
-        self.train_action = QAction("Train the feeling away…", window)
+        self.train_action = QAction("Train the feeling away…", owner)
         self.train_action.setStatusTip("Suppression training: can a model be trained not to show a feeling, while it stays inside?")
         self.train_action.triggered.connect(self.ask_and_train)
-        self.toggle_action = QAction("Suppression adapter", window, checkable=True)
+        self.toggle_action = QAction("Suppression adapter", owner, checkable=True)
         self.toggle_action.setStatusTip("Answer with the model fine-tuned not to express the emotion (starts a new session)")
         self.toggle_action.toggled.connect(self.switch)
-        window.model_picker.extra_actions += [self.train_action, self.toggle_action]
-        window.model_picker.menu.aboutToShow.connect(self.refresh)
+        picker.extra_actions += [self.train_action, self.toggle_action]
+        picker.menu.aboutToShow.connect(self.refresh)
 
     def latest_adapter(self) -> Path | None:
         """The loaded model's most recently trained suppression adapter."""
-        engine = self.window.state.engine
+        engine = self.state.engine
         if engine is None:
             return None
         paths = [p for p in saved_adapters(engine.lm.identity) if p.stem.startswith("suppress-")]
@@ -53,7 +57,7 @@ class SuppressionActions(QObject):
 
     def refresh(self) -> None:
         """Enable what the loaded model allows and show whether its adapter is on."""
-        engine = self.window.state.engine
+        engine = self.state.engine
         local = engine is not None and engine.backend == "local" and engine.remote is None
         self.train_action.setEnabled(local)
         path = self.latest_adapter() if local else None
@@ -64,43 +68,43 @@ class SuppressionActions(QObject):
         self.toggle_action.blockSignals(False)
 
     def ask_and_train(self) -> None:
-        engine = self.window.state.engine
+        engine = self.state.engine
         choices = [e for e in suppression_emotions() if engine is not None and e in engine.directions.emotions]
         if not choices:
-            self.window.errors.report("No suppression-training set fits the loaded model's emotions.")
+            self.errors.report("No suppression-training set fits the loaded model's emotions.")
             return
-        emotion, ok = QInputDialog.getItem(self.window, "Train the feeling away", ABOUT.format(minutes=5) + "\n\nEmotion:",
+        emotion, ok = QInputDialog.getItem(self.owner, "Train the feeling away", ABOUT.format(minutes=5) + "\n\nEmotion:",
                                            choices, 0, False)
         if ok:
             self.train(emotion)
 
     def train(self, emotion: str, steps: int = DEFAULT_STEPS) -> bool:
         """Run the experiment in the model thread; the verdict is shown when it ends."""
-        engine = self.window.state.engine
+        engine = self.state.engine
         assert engine is not None
-        self.window._start_estimate()
+        self.long_job_started.emit()
         job = Job(f"training the feeling away ({emotion}, {steps} steps per adapter)",
                   lambda ctx: run_suppression(engine, emotion, steps, progress=ctx), on_done=self.show_result,
                   on_finally=self.refresh)
-        return self.window.runner.start(job)
+        return self.runner.start(job)
 
     def show_result(self, result: SuppressionResult) -> None:
-        self.window.new_session()  # the model changed under the conversation: the next message starts a new recording
-        self.window.status_label.setText(f"Suppression of {result.verdict.emotion}: {result.verdict.verdict}.")
+        self.model_changed.emit()
+        self.status.emit(f"Suppression of {result.verdict.emotion}: {result.verdict.verdict}.")
         self.result_box = QMessageBox(QMessageBox.Icon.Information, "Can you train the feeling away?", result.summary(),
-                                      QMessageBox.StandardButton.Ok, self.window)
+                                      QMessageBox.StandardButton.Ok, self.owner)
         self.result_box.setModal(False)
         self.result_box.show()
 
     def switch(self, on: bool) -> None:
         """Switch the adapter on (the latest one) or off in the model thread, then start a new session."""
-        engine, path = self.window.state.engine, self.latest_adapter()
+        engine, path = self.state.engine, self.latest_adapter()
         if engine is None or (on and path is None):
             self.refresh()
             return
         work = (lambda ctx: load_adapter(engine.lm, path)) if on else (lambda ctx: remove_lora(engine.lm))
-        started = self.window.runner.start(Job("switching the suppression adapter " + ("on" if on else "off"), work,
-                                               on_done=lambda _: self.window.new_session(), on_finally=self.refresh,
+        started = self.runner.start(Job("switching the suppression adapter " + ("on" if on else "off"), work,
+                                               on_done=lambda _: self.model_changed.emit(), on_finally=self.refresh,
                                                cancellable=False))
         if not started:
             self.refresh()

@@ -7,9 +7,7 @@ runs the sweep through the app's recorder and shows its progress.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from lab.common.errors import LabError
@@ -34,8 +32,10 @@ def runs_text(count: int) -> str:
 class ExperimentsTab(QWidget):
     """Set up a sweep, run it in the worker, and explore and export the results."""
 
+    session_requested = Signal(int)  # a run's recorded session, to open in the Sessions tab
+
     def __init__(self, state: LabState, runner: ModelRunner, recorder: Recorder, errors: ErrorFunnel,
-                 open_session: Callable[[int], None] | None = None, parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state, self.recorder, self.errors = state, recorder, errors
         self.batch_rows = BATCH_ROWS
@@ -48,7 +48,7 @@ class ExperimentsTab(QWidget):
         self.status = QLabel(wordWrap=True)
         self.chart = DoseResponseChart()
         self.chart.setMinimumHeight(160)
-        self.results = SweepResultsView(errors, open_session)
+        self.results = SweepResultsView(errors, self.session_requested.emit)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
