@@ -53,7 +53,7 @@ def main() -> int:
     (home / "cache").symlink_to(cache_dir(), target_is_directory=True)
     os.environ["EMOTION_LAB_HOME"] = str(home)
     app = QApplication(sys.argv[:1])
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     window = MainWindow("embedded", settings=QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat))
     window.show()

@@ -203,12 +203,12 @@ def shown_window(qapp, folder: Path, lm, directions):
     from PySide6.QtCore import QSettings
 
     from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     win = MainWindow("embedded", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat),
                      db_path=folder / "lab.db")
     win.show()
-    win.use_engine(Engine(lm, directions))
+    win.models.use_engine(Engine(lm, directions))
     qapp.processEvents()
     return win
 

@@ -43,7 +43,7 @@ def test_architecture_map_names_every_module():
     mapped = set(re.findall(r"^- `((?:lab|ui)/[\w/]+\.py)`:", text, flags=re.MULTILINE))
     assert sorted(modules - mapped) == [], "add a line for each to the map in docs/architecture.md"
     assert sorted(mapped - modules) == [], "these modules are gone: move or remove their lines in docs/architecture.md"
-    for folder in sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "lab").iterdir() if (p / "__init__.py").is_file()):
+    for folder in sorted(p.parent.relative_to(ROOT).as_posix() for top in ("lab", "ui") for p in (ROOT / top).glob("*/**/__init__.py")):
         assert f"`{folder}/`" in text, folder
 
 

@@ -21,7 +21,7 @@ def record(tmp_path):
 
 
 def test_the_report_tints_each_token_as_the_app_does(record):
-    from ui.palette import tint
+    from ui.widgets.palette import tint
 
     readings = [t.event.readings["afraid"] for t in record.tokens if not math.isnan(t.event.readings["afraid"])]
     backgrounds = re.findall(r'style="background:(#[0-9a-f]{8})" title="afraid ', to_html(record, "afraid"))
@@ -32,7 +32,7 @@ def test_the_report_tints_each_token_as_the_app_does(record):
 
 
 def test_each_emotion_has_the_same_colour_and_line_in_the_report_and_the_app(qapp, record):
-    from ui.plot import ReadingsPlot
+    from ui.widgets.plot import ReadingsPlot
 
     plot = ReadingsPlot()
     plot.set_emotions(EMOTIONS, EMOTIONS)

@@ -72,9 +72,9 @@ def test_sweep_counts_the_same_runs_while_running_and_after(tiny_sweep):
 def test_sweep_table_and_export_show_counts_and_none_fired(qapp, tiny_sweep, tmp_path):
     from PySide6.QtWidgets import QWidget
 
-    from ui.errors import ErrorFunnel
-    from ui.experiments import runs_text
-    from ui.sweep_results import SweepResultsView
+    from ui.services.errors import ErrorFunnel
+    from ui.tabs.experiments.experiments import runs_text
+    from ui.tabs.experiments.sweep_results import SweepResultsView
 
     _, result, _ = tiny_sweep
     parent = QWidget()
@@ -95,7 +95,7 @@ def test_sweep_table_and_export_show_counts_and_none_fired(qapp, tiny_sweep, tmp
 
 def test_scenario_run_model_turns_say_none_fired(qapp):
     from lab.scenarios.runner import TurnResult
-    from ui.scenario_run import checks_item
+    from ui.tabs.scenarios.scenario_run import checks_item
 
     model = TurnResult(turn=2, role="assistant", text="Hi", generated=True)
     user = TurnResult(turn=1, role="user", text="Hello", generated=False)

@@ -48,7 +48,7 @@ def test_strength_range_cliff_and_cache(lab_home):
 
 
 def test_estimate_says_time_left_after_two_seconds():
-    from ui.startup import TimeLeft
+    from ui.shell.startup import TimeLeft
 
     now = [0.0]
     estimate = TimeLeft(clock=lambda: now[0])
@@ -111,7 +111,7 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
                                visible_rows)
     from PySide6.QtWidgets import QTabWidget
 
-    from ui.charts import Chart
+    from ui.widgets.charts import Chart
 
     problems = tab_bar_problems(window.tabs.tabBar(), where)
     for index in range(window.tabs.count()):
@@ -146,7 +146,7 @@ def test_layout_holds_at_projector_sizes(qapp, window, mode):
     from PySide6.QtGui import QFontInfo
 
     from lab.common.events import TokenEvent
-    from ui.theme import presentation_pixels
+    from ui.widgets.theme import presentation_pixels
 
     SHOTS.mkdir(exist_ok=True)
     _chat_with_answers(qapp, window)
@@ -212,7 +212,7 @@ def test_typed_values_are_clamped_with_a_message(qapp, window):
 def test_stored_bad_sampling_values_are_ignored(qapp, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from ui.sampling import SamplingPanel
+    from ui.widgets.sampling import SamplingPanel
 
     store = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
     store.setValue("sampling/temperature", 100)
@@ -284,7 +284,7 @@ def test_transcript_follows_unless_scrolled_up_and_marks_stops(qapp, window):
 
 
 def test_token_numbers_match_the_plot(qapp, window):
-    from ui.transcript import token_tooltip
+    from ui.widgets.transcript import token_tooltip
 
     _chat_with_answers(qapp, window, answers=1)
     view, plot = window.chat.transcript, window.chat.plot
@@ -300,11 +300,11 @@ def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, t
     from PySide6.QtCore import QSettings
 
     from lab.runtime.strength_range import StrengthRange
-    from ui.sweep_chart import dodged
-    from ui.sweep_setup import parse_strengths
+    from ui.tabs.experiments.sweep_chart import dodged
+    from ui.tabs.experiments.sweep_setup import parse_strengths
 
     setup = window.experiments.setup
-    window.set_strength_range(StrengthRange(0.04, 0.1, True))
+    window.models.set_strength_range(StrengthRange(0.04, 0.1, True))
     assert max(abs(v) for v in parse_strengths(setup.strengths.text())) == pytest.approx(0.04)
     assert setup.warning.isHidden()
     setup.strengths.setText("-0.06,0,0.06")
@@ -313,7 +313,7 @@ def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, t
     setup.set_emotions(["happy"])
     store = QSettings(str(tmp_path / "sweep.ini"), QSettings.Format.IniFormat)
     setup.save(store)
-    from ui.sweep_setup import SweepSetup
+    from ui.tabs.experiments.sweep_setup import SweepSetup
 
     again = SweepSetup()
     again.restore(store)
@@ -324,7 +324,7 @@ def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, t
 
 
 def test_settings_live_in_emotion_lab_home(lab_home, monkeypatch, tmp_path):
-    from ui.main_window import app_settings
+    from ui.shell.main_window import app_settings
 
     monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "lab"))
     assert app_settings().fileName() == str(tmp_path / "lab" / "settings.ini")
@@ -364,7 +364,7 @@ def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
     from PySide6.QtGui import QTextCursor
 
     from lab.common.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
-    from ui.palette import qcolor
+    from ui.widgets.palette import qcolor
 
     for reading in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0):
         light = tint(reading)
