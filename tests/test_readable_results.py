@@ -58,6 +58,12 @@ def test_rates_read_as_counts_with_the_interval_in_words():
 
 
 def test_no_check_fired_says_none_fired():
+    from lab.scenarios.checks import run_sentence
+
+    assert run_sentence([(), ()]) == "In this run: no check fired in any of the 2 replies."
+    assert run_sentence([()]) == "In this run: no check fired in the one reply."
+    assert run_sentence([("cheats", "gives up"), ("gives up",), ()]) == (
+        'In this run: "cheats" fired in 1 of 3 replies, "gives up" in 2 of 3.')
     assert fired_text([]) == NONE_FIRED == "none fired"
     assert fired_text(["threatens", "hedges"]) == "threatens, hedges"
 

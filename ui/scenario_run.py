@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.common.errors import LabError
-from lab.scenarios.checks import fired_text
+from lab.scenarios.checks import fired_text, run_sentence
 from lab.scenarios.runner import RunResult, TurnResult
 from lab.scenarios.scenario import Scenario
 from ui.errors import ErrorFunnel
@@ -155,6 +155,7 @@ class ScenarioRunPanel(QWidget):
     def _done(self, result: RunResult) -> None:
         self.result = result
         self.progress.setValue(self.progress.maximum())
+        self.steer_label.setText(f"{self.steer_label.text()}\n{run_sentence([t.checks for t in result.replies()])}")
 
     def add_label(self, row: int, label: str) -> None:
         """Label the model turn in table row `row` of the last finished run."""

@@ -36,8 +36,8 @@ def _neutral(report: dict[str, Any]) -> str:
     if not counts or not counts[1]:
         return ""
     k, n = int(counts[0]), int(counts[1])
-    how = "usually" if wilson(k, n).low > 0.5 else "not reliably"
-    return f"It {how} tells plain, unemotional text apart: {k} of {n} neutral texts read as \"no clear emotion\"."
+    how = "usually tells" if wilson(k, n).low > 0.5 else "does not reliably tell"
+    return f"It {how} plain, unemotional text apart: {k} of {n} neutral texts read as \"no clear emotion\"."
 
 
 def _steering(report: dict[str, Any]) -> str:

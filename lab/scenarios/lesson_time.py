@@ -16,7 +16,8 @@ from lab.scenarios.causal import BATCH_ROWS
 from lab.scenarios.runner import cap_tokens
 from lab.scenarios.scenario import Claim, Scenario, expand
 
-STEP_SECONDS = 1.5  # one generation step of a batch of 8 to 32 rows, embedded model, float32, 2 CPU cores
+STEP_SECONDS = 1.5  # one generation step of a batch of rows, embedded model, float32, 2 CPU cores (measured:
+# good-bad-news, 8 rows, 1.1-1.5 s per step with the cores partly busy; batches of 32 are assumed no slower)
 EMBEDDED_SIZE = 30 * 576**2  # the embedded model's layers x width²
 
 
@@ -32,7 +33,11 @@ def lesson_steps(scenario: Scenario, claim: Claim, seeds: int | None = None) -> 
     return sum(sum(s.max_tokens for s in expand(scenario, v).model_steps()) for v in (variant, claim.control))
 
 
+def lesson_seconds(scenario: Scenario, claim: Claim, depth: int, width: int, seeds: int | None = None) -> float:
+    """About how long measuring `claim` takes on a model of `depth` layers and `width`."""
+    return lesson_steps(scenario, claim, seeds) * STEP_SECONDS * depth * width**2 / EMBEDDED_SIZE
+
+
 def lesson_minutes(scenario: Scenario, claim: Claim, depth: int, width: int, seeds: int | None = None) -> int:
-    """About how many minutes measuring `claim` takes on a model of `depth` layers and `width` (at least 1)."""
-    seconds = lesson_steps(scenario, claim, seeds) * STEP_SECONDS * depth * width**2 / EMBEDDED_SIZE
-    return max(1, round(seconds / 60))
+    """lesson_seconds in whole minutes, at least 1."""
+    return max(1, round(lesson_seconds(scenario, claim, depth, width, seeds) / 60))
