@@ -85,3 +85,20 @@ def test_help_lessons_lists_the_suppression_experiment_and_runs_its_training(tin
     assert page.run() and calls == ["desperate"] and "Training the feeling away (desperate)" in page.note.text()
     page.list.setCurrentRow(0)
     assert page.more_button.isVisibleTo(page)
+
+
+def test_help_lessons_speaks_in_presentation_type(tiny_window, qapp):
+    """In presentation mode the verdict is as large as every other text on the page, and lesson names wrap."""
+    from PySide6.QtGui import QFontInfo
+
+    page = tiny_window.lessons_page
+    tiny_window.lessons_dialog.show_page()
+    tiny_window.set_presentation(True)
+    qapp.processEvents()
+    try:
+        body = QFontInfo(page.claim.font()).pixelSize()
+        assert body == tiny_window.theme.pixels
+        assert QFontInfo(page.verdict.font()).pixelSize() >= body and QFontInfo(page.title.font()).pixelSize() >= body
+        assert page.list.wordWrap()
+    finally:
+        tiny_window.set_presentation(False)

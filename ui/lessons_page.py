@@ -56,13 +56,13 @@ class LessonsPage(QWidget):
         self.suppression_results: dict[str, dict[str, Any] | None] = {}
         self.results: dict[str, dict[str, Any]] = {}
         self.identity: str | None = None
-        self.list = QListWidget()
+        self.list = QListWidget(wordWrap=True, horizontalScrollBarPolicy=Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentRowChanged.connect(self._show_current)
         self.title = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
-        self.title.setStyleSheet("font-weight: bold; font-size: 14pt;")
+        self.title.setStyleSheet("font-weight: bold;")  # no size of its own: presentation type reaches every label
         self.claim = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.verdict = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
-        self.verdict.setStyleSheet("font-size: 13pt;")
+        self.verdict.setStyleSheet("font-weight: bold;")
         self.stamp = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.numbers_button = QPushButton("Show the numbers", checkable=True)
         self.numbers_button.toggled.connect(self._toggle_numbers)
