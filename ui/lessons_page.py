@@ -78,7 +78,7 @@ class LessonsPage(QWidget):
         self.note = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         right = QWidget()
         column = QVBoxLayout(right)
-        for widget in (self.title, self.claim, self.verdict, self.stamp):
+        for widget in (self.title, self.verdict, self.claim, self.stamp):  # the plain sentence first
             column.addWidget(widget)
         buttons = QHBoxLayout()
         buttons.addWidget(self.numbers_button)
