@@ -59,7 +59,7 @@ class ScenarioRunPanel(QWidget):
         self.run_button, self.cancel_button, self.progress = (
             self.controls.run_button, self.controls.cancel_button, self.controls.progress)
         self.lesson = LessonBox(state, self)
-        self.steer_label = QLabel(wordWrap=True)
+        self.steer_label = QLabel(wordWrap=True, visible=False)  # shown once a run starts: the lesson gets the room before
         self.turn_table = QTableWidget(0, 3)
         self.turn_table.setHorizontalHeaderLabels(("Role", "Text", "Checks / labels"))
         header = self.turn_table.horizontalHeader()
@@ -123,6 +123,7 @@ class ScenarioRunPanel(QWidget):
             return False
         options = {"variant": self.variant.currentText() if scenario.variants else None,
                    "steer": self.state.strengths, "max_tokens": self.max_tokens.value() or None}
+        self.steer_label.setVisible(True)
         self.steer_label.setText("Steering: " + (", ".join(f"{k} {v:+.3f}" for k, v in options["steer"].items())
                                                  or "none (all sliders at 0)"))
 
