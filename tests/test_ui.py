@@ -297,6 +297,9 @@ def test_validation_page_shows_the_loaded_models_numbers_and_saves_them(idle, qt
     text = page.browser.toPlainText()
     directions = window.state.engine.directions
     assert f"reading layer {directions.reading_layer}" in text and "95% CI" in text
+    answer = text[text.index("In short"):text.index("The details")]  # the plain answer first, the tables below
+    assert answer.split("\n")[1].startswith(("Yes", "Partly", "No")) and "Help → Lessons says each" in answer
+    assert text.index("The details") < text.index("Recognising emotions")
     assert all(name in text for name in directions.emotions)
     assert "Steering efficacy" not in text and "not measured yet" in page.note.text()
     saved = page.save_html(tmp_path / "report")

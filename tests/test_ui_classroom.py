@@ -127,6 +127,7 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
             problems += chart_problems(chart, f"{where} {title}")
         if shots:
             window.grab().save(str(SHOTS / f"{where.replace(' ', '-')}-{index}-{title.replace(' ', '-').lower()}.png"))
+    problems += _run_page_problems(qapp, window, where, shots)
     window.tabs.setCurrentWidget(window.chat)
     _settle(qapp)
     problems += transcript_problems(window.chat.transcript, f"{where} Chat")
@@ -136,6 +137,34 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
     problems += cut_texts(window.emotion_dock, f"{where} sliders")
     for toolbar in window.findChildren(QToolBar):
         problems += cut_texts(toolbar, f"{where} toolbar")
+    return problems
+
+
+def _run_page_problems(qapp, window, where: str, shots: bool) -> list[str]:
+    """The Run page of a built-in scenario opens on its lesson: the verdicts and the lesson readable (six lines or more in view)."""
+    from layout_checks import cut_texts, fully_visible, shown_rect, window_rect
+    from PySide6.QtWidgets import QTabWidget
+
+    tab = window.scenarios
+    window.tabs.setCurrentWidget(tab)
+    tab.select_path(next(e.path for e in tab.browser.entries if e.builtin and e.path.stem == "impossible-task"))
+    tab.editor.tabs.setCurrentWidget(tab.run_panel)
+    _settle(qapp)
+    where = f"{where} Scenarios Run"
+    holder = QTabWidget.widget(window.tabs, window.tabs.currentIndex())
+    problems = [f"{where}: the page needs scrolling"] if holder.verticalScrollBar().maximum() > 0 else []
+    lesson = tab.run_panel.lesson
+    if tab.run_panel.views.currentWidget() is not lesson.page:
+        problems.append(f"{where}: the Run page does not open on the lesson")
+    label = lesson.verdicts  # inside the lesson's scroll area: its start in view, its whole text laid out
+    if shown_rect(label).top() != window_rect(label).top() or label.height() < label.heightForWidth(label.width()):
+        problems.append(f"{where}: the verdicts are not in view or cut")
+    problems += cut_texts(tab.run_panel, where)
+    if not fully_visible(lesson.page) or lesson.page.viewport().height() < 6 * lesson.lesson.fontMetrics().lineSpacing():
+        problems.append(f"{where}: the lesson has {lesson.page.viewport().height()} px, fewer than six lines")
+    if shots:
+        window.grab().save(str(SHOTS / f"{where.replace(' ', '-')}.png"))
+    tab.editor.tabs.setCurrentIndex(0)
     return problems
 
 

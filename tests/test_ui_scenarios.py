@@ -181,7 +181,7 @@ def test_builder_runs_with_current_sliders_and_labels_a_turn(idle, qtbot, tiny_r
     assert roles == ["system", "user", "model", "user", "model"]
     assert tab.run_panel.chart.replies and len(tab.run_panel.chart.replies) == 2
     assert all(t.reply_start_readings for t in tab.run_panel.chart.replies)
-    assert "calm +0.030" in tab.run_panel.steer_label.text()
+    assert "calm +0.030" in tab.run_panel.steer_label.text() and "In this run: " in tab.run_panel.steer_label.text()
     tab.run_panel.turn_table.selectRow(4)
     tab.run_panel.label_edit.setText("hedges")
     qtbot.mouseClick(tab.run_panel.label_button, Qt.MouseButton.LeftButton)

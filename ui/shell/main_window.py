@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
         if self._lessons_dialog is None:
             from ui.help.lessons_page import LessonsDialog
 
-            self._lessons_dialog = LessonsDialog(self.state, self.runner, self.errors, self)
+            self._lessons_dialog = LessonsDialog(self.state, self.runner, self.errors, self.suppression.train, self)
         return self._lessons_dialog
 
     @property

@@ -81,7 +81,9 @@ class SuppressionActions(QObject):
     def train(self, emotion: str, steps: int = DEFAULT_STEPS) -> bool:
         """Run the experiment in the model thread; the verdict is shown when it ends."""
         engine = self.state.engine
-        assert engine is not None
+        if engine is None or engine.backend != "local" or engine.remote is not None:
+            self.errors.report("Training the feeling away needs a model loaded on this computer (not a remote one).")
+            return False
         self.long_job_started.emit()
         job = Job(f"training the feeling away ({emotion}, {steps} steps per adapter)",
                   lambda ctx: run_suppression(engine, emotion, steps, progress=ctx), on_done=self.show_result,

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.emotions.direction_set import DirectionSet
-from lab.emotions.evaluation import accuracy_summary
+from lab.emotions.evaluation import accuracy_summary, recognition_words
 from lab.runtime.strength_range import StrengthRange
 from ui.widgets.fields import CheckedDoubleSpinBox
 from lab.common.palette import emotion_color
@@ -144,6 +144,7 @@ class EmotionPanel(QWidget):
         for index, name in enumerate(directions.emotions):
             tooltip = (
                 f"<b>{escape(name)}</b><br>{escape(directions.descriptions.get(name, ''))}<br>"
+                f"{escape(recognition_words(directions, name))}<br>"
                 f"Recognised at the reading layer ({layer}): {escape(accuracy_summary(directions, name))} "
                 "(texts it had not seen; 95% interval)."
             )

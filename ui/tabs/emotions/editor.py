@@ -16,9 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.emotions.direction_set import DirectionSet
-from lab.common.stats import wilson
-from lab.emotions.evaluation import accuracy_summary
-from lab.emotions.placement import TOO_FEW
+from lab.emotions.evaluation import accuracy_summary, recognition_words
 
 from lab.emotions.library import load_or_extract
 from lab.emotions.definitions import MIN_EXAMPLES, delete_user_emotion, parse_examples, save_user_emotion, user_dir
@@ -29,20 +27,6 @@ from ui.services.errors import ErrorFunnel
 from lab.common.palette import emotion_color
 from ui.services.state import LabState
 from ui.services.workers import Job, JobContext, ModelRunner
-
-
-def plain_verdict(directions: DirectionSet, emotion: str) -> str:
-    """One sentence a 15-year-old understands about how well the model recognises `emotion`'s texts."""
-    entry = directions.evaluation().get("emotions", {}).get(emotion) or {}
-    counts = entry.get("cross_validated") or entry.get("held_out")
-    if not counts or counts[1] < TOO_FEW:
-        return "Too few examples to say whether the model recognises this emotion: add more."
-    low = wilson(int(counts[0]), int(counts[1])).low
-    if low > 0.5:
-        return "The model clearly tells this emotion apart from the others."
-    if low > 1 / max(len(directions.emotions), 1):
-        return "The model picks this emotion out more often than guessing would, but often mixes it up with others."
-    return "The model does not yet tell this emotion apart from the others: add more varied examples."
 
 
 class AccuracyChart(Chart):
@@ -176,8 +160,8 @@ class EditorTab(QWidget):
             self.state.set_engine(Engine(engine.lm, directions))
             self.chart.show_directions(directions, highlight)
             if highlight in directions.emotions:
-                self.result.setText(f"{plain_verdict(directions, highlight)} (At layer {directions.reading_layer}: "
-                                    f"{accuracy_summary(directions, highlight)}.)")
+                self.result.setText(f"{recognition_words(directions, highlight)}\n\nThe numbers: at layer "
+                                    f"{directions.reading_layer}, {accuracy_summary(directions, highlight)}.")
 
         self.runner.start(Job("measuring the emotions", work, on_done=done))
 

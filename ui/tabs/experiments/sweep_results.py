@@ -1,11 +1,13 @@
-"""The Experiments tab's results: the per-strength table with 95% intervals, the runs (each opens
-its recorded session), and the exports."""
+"""The Experiments tab's results: what the sweep found in plain words (lab.scenarios.sweep_words),
+then the per-strength table with 95% intervals, the runs (each opens its recorded session), and the
+exports."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -30,6 +32,7 @@ from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL
 from lab.scenarios.sweep import SweepResult, SweepRun
 from lab.scenarios.sweep_report import RATE_NOTE, export_sweep
+from lab.scenarios.sweep_words import sweep_sentences
 from ui.services.errors import ErrorFunnel
 from ui.widgets.exports import confirm_saved, default_export_path
 
@@ -71,11 +74,14 @@ class SweepResultsView(QWidget):
             self.export_buttons.append(button)
             export_row.addWidget(button)
         export_row.addStretch(1)
+        self.summary = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText, objectName="sweep-summary")
+        self.summary.setVisible(False)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Per strength (95% intervals)")
         self.tabs.addTab(self.runs, "Runs (double-click to open the session)")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(export_row)
 
@@ -85,6 +91,9 @@ class SweepResultsView(QWidget):
             button.setEnabled(result is not None and bool(result.runs))
         self.table.clear()
         self.runs.setRowCount(0)
+        sentences = sweep_sentences(result) if result is not None else []
+        self.summary.setText("\n".join(sentences))
+        self.summary.setVisible(bool(sentences))
         if result is None:
             self.table.setRowCount(0)
             self.table.setColumnCount(0)

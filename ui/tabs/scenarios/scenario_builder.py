@@ -88,6 +88,7 @@ class ScenarioBuilderTab(QWidget):
         finally:
             self._loading = False
         self.browser.show_file(path, builtin)
+        self.run_panel.lesson.show_file(path if builtin else None)
 
     def _chosen(self, entry: ScenarioEntry) -> None:
         try:

@@ -59,7 +59,7 @@ class ScenarioForm(QWidget):
         self.add_variable_button.clicked.connect(self._add_variable)
         self.remove_variable_button = QPushButton("Remove variable")
         self.remove_variable_button.clicked.connect(self._remove_variable)
-        self.steps = QListWidget(minimumHeight=130)
+        self.steps = QListWidget(minimumHeight=130, wordWrap=True)  # long steps wrap instead of being cut
         self.steps.itemDoubleClicked.connect(lambda _: self.edit_step_dialog())
         self.step_buttons: dict[str, QPushButton] = {}
         step_row = QGridLayout()

@@ -1,5 +1,6 @@
-"""The scenario builder's Run page: run the scenario with the current steering, watch its turns
-and reply-start readings arrive, and label model turns of the recorded run."""
+"""The scenario builder's Run page: a built-in scenario's lesson and verdict on the loaded model
+(ui.tabs.scenarios.scenario_lesson), run the scenario with the current steering, watch its turns and reply-start
+readings arrive, and label model turns of the recorded run."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,17 +19,19 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from lab.common.errors import LabError
-from lab.scenarios.checks import fired_text
+from lab.scenarios.checks import fired_text, run_sentence
 from lab.scenarios.runner import RunResult, TurnResult
 from lab.scenarios.scenario import Scenario
 from ui.services.errors import ErrorFunnel
 from ui.services.recorder import Recorder
 from ui.widgets.run_controls import RunControls
+from ui.tabs.scenarios.scenario_lesson import LessonBox
 from ui.widgets.scenario_list import TurnChart
 from ui.services.state import LabState
 from ui.services.workers import Job, JobContext, ModelRunner
@@ -55,7 +58,8 @@ class ScenarioRunPanel(QWidget):
                                     "Run this scenario with the steering set on the sliders; recorded as a session")
         self.run_button, self.cancel_button, self.progress = (
             self.controls.run_button, self.controls.cancel_button, self.controls.progress)
-        self.steer_label = QLabel(wordWrap=True)
+        self.lesson = LessonBox(state, self)
+        self.steer_label = QLabel(wordWrap=True, visible=False)  # shown once a run starts: the lesson gets the room before
         self.turn_table = QTableWidget(0, 3)
         self.turn_table.setHorizontalHeaderLabels(("Role", "Text", "Checks / labels"))
         header = self.turn_table.horizontalHeader()
@@ -68,10 +72,20 @@ class ScenarioRunPanel(QWidget):
         self.turn_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.turn_table.setWordWrap(True)
         self.chart = TurnChart()
-        self.chart.setMinimumHeight(200)
+        self.chart.setMinimumHeight(160)  # room for the Lesson and Results tabs at 1280x720 in presentation type
         self.label_edit = QLineEdit(placeholderText="label for the selected model turn, e.g. threatens")
         self.label_button = QPushButton("Add label")
         self.label_button.clicked.connect(lambda: self.add_label(self.turn_table.currentRow(), self.label_edit.text()))
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.turn_table, 3)
+        results_layout.addWidget(self.chart, 2)
+        self.views = QTabWidget()  # the lesson before a run, its turns and readings once it runs
+        self.views.addTab(self.lesson.page, "Lesson")
+        self.views.addTab(results, "Results")
+        self.lesson.shown_changed.connect(lambda on: (self.views.setTabVisible(0, on),
+                                                      self.views.setCurrentIndex(0 if on and not self.turns else 1)))
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(QLabel("Variant:"))
@@ -81,8 +95,7 @@ class ScenarioRunPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(self.controls.layout)
         layout.addWidget(self.steer_label)
-        layout.addWidget(self.turn_table, 3)
-        layout.addWidget(self.chart, 2)
+        layout.addWidget(self.views, 1)
         labels = QHBoxLayout()
         labels.addWidget(self.label_edit, 1)
         labels.addWidget(self.label_button)
@@ -110,6 +123,7 @@ class ScenarioRunPanel(QWidget):
             return False
         options = {"variant": self.variant.currentText() if scenario.variants else None,
                    "steer": self.state.strengths, "max_tokens": self.max_tokens.value() or None}
+        self.steer_label.setVisible(True)
         self.steer_label.setText("Steering: " + (", ".join(f"{k} {v:+.3f}" for k, v in options["steer"].items())
                                                  or "none (all sliders at 0)"))
 
@@ -118,6 +132,7 @@ class ScenarioRunPanel(QWidget):
                                               on_turn=lambda _row, turn: ctx.emit(turn), **options)
 
         self.turns, self.result = [], None
+        self.views.setCurrentIndex(1)
         self.turn_table.setRowCount(0)
         self.chart.set_emotions(self.state.emotions, self.plotted())
         self.chart.set_turns([])
@@ -141,6 +156,7 @@ class ScenarioRunPanel(QWidget):
     def _done(self, result: RunResult) -> None:
         self.result = result
         self.progress.setValue(self.progress.maximum())
+        self.steer_label.setText(f"{self.steer_label.text()}\n{run_sentence([t.checks for t in result.replies()])}")
 
     def add_label(self, row: int, label: str) -> None:
         """Label the model turn in table row `row` of the last finished run."""
