@@ -19,8 +19,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
+from lab.common.tint_rule import tint_reading
 from lab.runtime.events import TokenEvent
-from ui.palette import Z_LIMIT, text_on_dark_tint, tint
+from ui.palette import text_on_dark_tint, tint
 
 
 @dataclass
@@ -196,7 +197,7 @@ class TranscriptView(QTextBrowser):
 
     def _format(self, event: TokenEvent) -> QTextCharFormat:
         fmt = QTextCharFormat()
-        value = event.shown_readings(self.raw).get(self.tint_emotion) if self.tint_emotion else None
+        value = tint_reading(event.shown_readings(self.raw), self.tint_emotion) if self.tint_emotion else None
         background = tint(value, dark=self.dark) if value is not None else QColor(0, 0, 0, 0)
         fmt.setBackground(background)
         if self.dark and value is not None:
@@ -258,6 +259,6 @@ def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = (),
 
 
 LEGEND = (
-    f"Token colour: orange = reading above neutral, blue = below, full colour at ±{Z_LIMIT:g}. "
-    "Hover a token for all its readings."
+    "Orange: this emotion clearly stands out; blue: clearly below neutral; no colour: neither (see Help). "
+    "Hover a token for all readings."
 )

@@ -198,6 +198,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_readings(args: argparse.Namespace) -> int:
+    """Per-token readings of emotion words against human ratings, and what the token tint shows."""
+    from lab.diagnostics.token_readings import measure, report_lines
+
+    engine = _engine(args)
+    result = measure(engine.lm, engine.directions)
+    print(json.dumps(result) if args.json else "\n".join(report_lines(result)))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     engine = _engine(args)
@@ -395,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-lessons", action="store_true", help="skip the lessons (minutes)")
     p.add_argument("--no-steering", action="store_true", help="skip steering efficacy (minutes)")
     p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("token-readings", parents=[common], help="per-token readings of emotion words against human ratings; what the tint shows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_token_readings)
 
     p = sub.add_parser("add-emotion", parents=[common], help="add an emotion from example texts (one per line)")
     p.add_argument("name")

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from lab.common.errors import LabError
 from lab.common.html_template import render
 from lab.common.steering_text import steering_text
+from lab.common.tint_rule import CLEAR_MARGIN, CLEAR_Z, tint_reading
 from lab.store.records import SessionRecord, TokenRecord
 
 Z_LIMIT = 3.0  # readings at or beyond +-3 get the strongest tint
@@ -54,7 +55,7 @@ def to_html(record: SessionRecord, emotion: str | None = None) -> str:
     plots = [_png(_line_plot(record, emotion)), _png(_heatmap(record))] if record.tokens and emotions else []
     steering = [{"turn": s.turn, "row": s.row, "position": s.change.position, "strengths": steering_text(s.change.strengths, "none"),
                  "layers": str(list(s.change.layers))} for s in record.steering]
-    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}",
+    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}", clear_z=f"{CLEAR_Z:g}", clear_margin=f"{CLEAR_MARGIN:g}",
                   settings=_settings(record), turns=[_turn(record, turn.index, turn.label(), emotion) for turn in record.turns],
                   plots=plots, steering=steering)
 
@@ -87,12 +88,12 @@ def _turn(record: SessionRecord, index: int, role: str, emotion: str | None) -> 
 
 
 def _span(token: TokenRecord, emotion: str | None) -> TokenSpan:
-    value = token.event.readings.get(emotion, math.nan) if emotion is not None else math.nan
-    if math.isnan(value):
+    shown = tint_reading(token.event.readings, emotion) if emotion is not None else None
+    if shown is None:
         return TokenSpan(token.event.text)
-    alpha = 0.75 * min(abs(value), Z_LIMIT) / Z_LIMIT
-    rgb = "214,39,40" if value > 0 else "31,119,180"
-    return TokenSpan(token.event.text, f"rgba({rgb},{alpha:.2f})", f"{emotion} {value:+.2f}")
+    alpha = 0.75 * min(abs(shown), Z_LIMIT) / Z_LIMIT
+    rgb = "214,39,40" if shown > 0 else "31,119,180"
+    return TokenSpan(token.event.text, f"rgba({rgb},{alpha:.2f})", f"{emotion} {token.event.readings[emotion]:+.2f}")
 
 
 def _readings_matrix(record: SessionRecord, emotions: list[str]) -> np.ndarray:
