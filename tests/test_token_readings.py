@@ -106,7 +106,7 @@ def test_fitted_axes_recover_ratings_that_the_directions_encode_and_become_the_d
     assert picture.picture == "fitted"
     assert all(a.held_out_r > 0.95 for a in picture.axes)
     assert np.abs(picture.coordinates - np.column_stack([valence, arousal])).max() < 0.5  # ratings run from 1 to 9
-    assert picture.axes[0].label.startswith("unpleasant \u2194 pleasant (fitted to human valence ratings; held-out r = ")
+    assert picture.axes[0].label.startswith("unpleasant \u2194 pleasant (fitted to human ratings; held-out r = ")
     principal = emotion_map(directions, norms, picture="principal")
     assert principal.picture == "principal" and principal.axes[0].held_out_r is None
 
@@ -121,5 +121,12 @@ def test_fitted_axes_say_so_when_ratings_are_not_in_the_directions(tiny_directio
     norms = {n: Norm(float(v), float(a)) for n, v, a in zip(names, rng.uniform(1, 9, 12), rng.uniform(1, 9, 12))}
     fitted = emotion_map(directions, norms, picture="fitted")
     assert all(a.held_out_r < 0.6 for a in fitted.axes)
-    assert "too weak" in fitted.axes[0].label
+    assert fitted.axes[0].label.startswith("not clearly valence (fitted to human ratings; held-out r = ")
     assert emotion_map(directions, norms).picture == "principal"
+
+
+def test_help_states_the_tint_rule_in_use():
+    from ui.help import HELP_HTML
+
+    assert f"at least +{CLEAR_Z:g} <i>and</i>" in HELP_HTML and f"by at least {CLEAR_MARGIN:g}." in HELP_HTML
+    assert f"−{CLEAR_Z:g} or lower" in HELP_HTML

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lab.common.stats import estimate_json, wilson
+from lab.common.stats import estimate_json, finite_number, wilson
 from lab.common.tint_rule import Z_FULL, tint_reading
 from lab.emotions.definitions import Norm, RatedWord, load_norms, load_rated_words
 from lab.emotions.direction_set import DirectionSet
@@ -99,7 +99,7 @@ def _context(readings: list[WordReading], directions: DirectionSet, norms: dict[
     return {
         "readings": len(readings),
         "own_top": estimate_json(own) | {"text": describe([int(top), len(owned)]), "chance": round(1 / len(names), 3)},
-        "valence_rho": {e: round(r, 3) for e, r in rho.items()},
+        "valence_rho": {e: finite_number(r) for e, r in rho.items()},
         "agreeing": {"emotions": int(agreeing), "of": len(expected)},
         "tint": {name: _tint(readings, names, expected, rule) for name, rule in RULES.items()},
     }
@@ -141,10 +141,11 @@ def report_lines(result: dict) -> list[str]:
     """The measurements in plain sentences."""
     lines = []
     for context, m in result.items():
+        happy = m["valence_rho"].get("happy")
         lines.append(f"{context}: the word's own emotion is the top reading at its token for {m['own_top']['text']} "
                      f"(chance {m['own_top']['chance']:.0%}); {m['agreeing']['emotions']} of {m['agreeing']['of']} emotions rise "
-                     f"and fall with the words' human valence as their own name's valence predicts "
-                     f"(happy: rank r = {m['valence_rho'].get('happy', float('nan')):+.2f})")
+                     f"and fall with the words' human valence as their own name's valence predicts"
+                     + ("" if happy is None else f" (happy: rank r = {happy:+.2f})"))
         for rule, t in m["tint"].items():
             share = "n/a" if t["contradicted_share"] is None else f"{t['contradicted_share']:.0%}"
             carrier = "" if t["carrier_tint"] is None else f", mean tint on the carrier words {t['carrier_tint']:.2f}"

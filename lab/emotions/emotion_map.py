@@ -115,11 +115,12 @@ def _fitted(names: list[str], vectors: np.ndarray, builtin: list[int], norms: di
 
 def _fitted_label(kind: str, r: float) -> str:
     shown = "n/a" if not np.isfinite(r) else f"{r:.2f}"
+    evidence = f"(fitted to human ratings; held-out r = {shown})"
     if np.isfinite(r) and r >= LABEL_MIN_R:
-        return f"{NAMED[kind]} (fitted to human {kind} ratings; held-out r = {shown})"
+        return f"{NAMED[kind]} {evidence}"
     if np.isfinite(r) and r >= ROUGH_R:
-        return f"{NAMED[kind]} (fitted to human {kind} ratings; held-out r = {shown}: a rough guide)"
-    return f"{kind} fitted to human ratings (held-out r = {shown}: too weak to read as {kind})"
+        return f"{NAMED[kind]}, roughly {evidence}"
+    return f"not clearly {kind} {evidence}"
 
 
 @dataclass(frozen=True)
