@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -130,3 +131,25 @@ def test_help_states_the_tint_rule_in_use():
 
     assert f"at least +{CLEAR_Z:g} <i>and</i>" in HELP_HTML and f"by at least {CLEAR_MARGIN:g}." in HELP_HTML
     assert f"−{CLEAR_Z:g} or lower" in HELP_HTML
+
+
+def test_the_html_report_tints_by_the_same_rule(tmp_path):
+    """A token whose happy reading stands clearly out is tinted; one that reads as high on happy
+    as on afraid is not, yet its reading stays in its hover title."""
+    from store_helpers import SAMPLING, register
+
+    from lab.runtime.events import TokenEvent
+    from lab.store.lab_file import open_store
+    from lab.store.report import to_html
+
+    with open_store(tmp_path / "lab.db") as store:
+        model, directions = register(store)
+        with store.start_session("tints", model, directions, SAMPLING, app_version="t") as rec:
+            rec.begin_turn("assistant")
+            rec.add_token(TokenEvent(0, 0, 1, "glad", False, {"happy": 3.5, "afraid": 0.2, "calm": 0.1}, {}))
+            rec.add_token(TokenEvent(0, 1, 2, "anxious", False, {"happy": 2.6, "afraid": 2.5, "calm": 0.1}, {}))
+            rec.end_turn()
+        html = to_html(store.load_session(rec.session_id), "happy")
+    glad = re.search(r'<span[^>]*title="happy \+3.50"[^>]*>', html).group(0)
+    anxious = re.search(r'<span[^>]*title="happy \+2.60"[^>]*>', html).group(0)
+    assert "background" in glad and "background" not in anxious

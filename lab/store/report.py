@@ -24,7 +24,7 @@ Z_LIMIT = 3.0  # readings at or beyond +-3 get the strongest tint
 
 @dataclass(frozen=True)
 class TokenSpan:
-    """One token of the transcript; background and title only where it has a reading to tint by."""
+    """One token of the transcript; a title where it has a reading, a background where the tint rule tints it."""
     text: str
     background: str | None = None
     title: str | None = None
@@ -93,7 +93,8 @@ def _span(token: TokenRecord, emotion: str | None) -> TokenSpan:
         return TokenSpan(token.event.text)
     alpha = 0.75 * min(abs(shown), Z_LIMIT) / Z_LIMIT
     rgb = "214,39,40" if shown > 0 else "31,119,180"
-    return TokenSpan(token.event.text, f"rgba({rgb},{alpha:.2f})", f"{emotion} {token.event.readings[emotion]:+.2f}")
+    background = f"rgba({rgb},{alpha:.2f})" if shown else None  # the rule left this token untinted
+    return TokenSpan(token.event.text, background, f"{emotion} {token.event.readings[emotion]:+.2f}")
 
 
 def _readings_matrix(record: SessionRecord, emotions: list[str]) -> np.ndarray:
