@@ -153,3 +153,26 @@ def test_the_html_report_tints_by_the_same_rule(tmp_path):
     glad = re.search(r'<span[^>]*title="happy \+3.50"[^>]*>', html).group(0)
     anxious = re.search(r'<span[^>]*title="happy \+2.60"[^>]*>', html).group(0)
     assert "background" in glad and "background" not in anxious
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_the_shipped_maps_axis_labels_fit_at_1280x720(qapp, presentation):
+    """The embedded model's map (shipped directions, no model needed) at 1280x720: the fitted axes
+    are the default and every label, with its held-out r, lies inside the figure."""
+    from layout_checks import chart_problems
+
+    from lab.common.paths import asset_path
+    from lab.emotions.direction_file import load_directions
+    from ui.map_view import MapTab
+    from ui.theme import presentation_pixels
+
+    (shipped,) = asset_path("directions").glob("*.safetensors")
+    tab = MapTab()
+    tab.resize(1280, 720)
+    tab.show()
+    tab.chart.set_presentation(presentation, presentation_pixels(720))
+    tab.chart.show_directions(load_directions(shipped))
+    tab.chart.redraw()
+    assert "held-out r = " in tab.chart.figure.axes[0].get_xlabel()
+    assert chart_problems(tab.chart, "map") == []
+    tab.close()

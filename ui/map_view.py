@@ -47,8 +47,8 @@ class MapChart(Chart):
                                       ha="right" if right else "left", fontsize=self.font_size + 2, color=color))
         ax.axhline(0, color="#aaaaaa", linewidth=0.6)
         ax.axvline(0, color="#aaaaaa", linewidth=0.6)
-        ax.set_xlabel(picture.axes[0].label.replace(" (", "\n(", 1))  # the evidence on a second line: fits at 1280x720
-        ax.set_ylabel(picture.axes[1].label.replace(" (", "\n(", 1))
+        ax.set_xlabel(picture.axes[0].label)
+        ax.set_ylabel(picture.axes[1].label)
         ax.set_title(f"Emotion directions at layer {d.reading_layer} ({share:.0%} of the built-in emotions' spread shown)")
         ax.margins(0.15)
         self.finish()
