@@ -1,11 +1,11 @@
 """Which tokens get a tint, and by how much: one rule for the app's transcript and the HTML report.
 
-A single token's reading is noisy: on its own, the words "stressed" and "anxious" read higher on
-"happy" than most happy words do (lab.diagnostics.token_readings measures this on the embedded model).
-So a token is tinted for an emotion only when that emotion's reading stands clearly out: at least
-CLEAR_Z above neutral and the highest of all the token's readings by at least CLEAR_MARGIN (orange);
-or at least CLEAR_Z below neutral (blue). Every other token stays untinted; hovering it still shows
-all its readings.
+A single token's reading is noisy: tinting every reading put a third of the orange on words of the
+opposite valence ("sorrowful" orange for happy), this rule about 3 in 100 (emotion words in carrier
+sentences on the embedded model, lab.diagnostics.token_readings). So a token is tinted for an
+emotion only when that emotion's reading stands clearly out: at least CLEAR_Z above neutral and the
+highest of all the token's readings by at least CLEAR_MARGIN (orange); or at least CLEAR_Z below
+neutral (blue). Every other token stays untinted; hovering it still shows all its readings.
 """
 from __future__ import annotations
 
