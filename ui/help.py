@@ -46,10 +46,11 @@ If one token's reading is extreme, the plot keeps its scale and says "1 point of
 once with the sliders; any difference comes from the steering.
 <b>Emotion editor</b>: make your own emotion from example texts (at least 20 for a verdict); it is
 placed among the built-in emotions without moving them. <b>Emotion map</b>: the directions in two
-dimensions. By default the axes are fitted to how pleasant and how aroused people rate each emotion
-word; each axis label says how well it places an emotion it was not fitted on ("held-out r": 1 =
-exactly, 0 = not at all). You can switch to principal components (the directions in which the emotions
-differ most); those are called "pleasant" or "calm" only when they follow the ratings.
+dimensions. Fitted axes are the model's best guess at how pleasant and how aroused people rate each
+emotion word; each such label says how well it places an emotion it was not fitted on ("held-out r":
+1 = exactly, 0 = not at all). Principal components are the directions in which the emotions differ
+most; they are called "pleasant" or "calm" only when they follow the ratings. The map starts with
+whichever follows the ratings better (on the built-in model: the fitted axes); the menu above it switches.
 <b>Sessions</b>: every conversation is kept with its readings and steering; search, reopen, compare, export.
 <b>Scenarios</b>: run a prepared lesson (several steps, with checks of what the model says).
 <b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.
