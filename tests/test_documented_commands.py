@@ -46,6 +46,7 @@ RUNS: dict[str, list[str]] = {
         f'generate "How was your day?" --steer happy=0.03 --raw {FEW} --seed 1 --json',
     ],
     "validate --out report.html [--no-lessons] [--no-steering]": ["validate --out report.html --no-lessons --no-steering"],
+    "token-readings [--json]": ["token-readings", "token-readings --json"],
     "add-emotion amused --examples amused.txt": ["add-emotion amused --examples amused.txt", "emotions"],
     "export directions.safetensors": ["export directions.safetensors"],
     "export calm.gguf --emotion calm": ["export calm.gguf --emotion calm"],

@@ -2,7 +2,6 @@
 in the HTML report, and an emotion the same colour and line style in the live plot and the report's."""
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
@@ -21,14 +20,17 @@ def record(tmp_path):
 
 
 def test_the_report_tints_each_token_as_the_app_does(record):
+    """Same rule (lab.common.tint_rule) and same colours: every token the report tints has the app's tint."""
+    from lab.common.tint_rule import tint_reading
     from ui.widgets.palette import tint
 
-    readings = [t.event.readings["afraid"] for t in record.tokens if not math.isnan(t.event.readings["afraid"])]
+    shown = [tint_reading(t.event.readings, "afraid") for t in record.tokens]
+    tinted = [value for value in shown if value]  # None: no reading; 0.0: the rule leaves the token untinted
     backgrounds = re.findall(r'style="background:(#[0-9a-f]{8})" title="afraid ', to_html(record, "afraid"))
-    assert len(backgrounds) == len(readings) and min(readings) < -1 < 1 < max(readings)
-    for reading, background in zip(readings, backgrounds, strict=True):
-        shown = tuple(int(background[i:i + 2], 16) for i in (1, 3, 5, 7))  # CSS '#rrggbbaa'
-        assert shown == tint(reading).getRgb(), reading
+    assert len(backgrounds) == len(tinted) >= 1
+    for reading, background in zip(tinted, backgrounds, strict=True):
+        colour = tuple(int(background[i:i + 2], 16) for i in (1, 3, 5, 7))  # CSS '#rrggbbaa'
+        assert colour == tint(reading).getRgb(), reading
 
 
 def test_each_emotion_has_the_same_colour_and_line_in_the_report_and_the_app(qapp, record):

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import shown_window
 from PySide6.QtWidgets import QToolBar
+from lab.common.tint_rule import tint_reading
 from lab.common.palette import BLACK, EMOTION_COLOURS, WHITE, BUILT_IN_ORDER, contrast_ratio, emotion_color, emotion_dash
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots-ui"
@@ -414,14 +415,14 @@ def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
         cursor = QTextCursor(view.document())
         cursor.setPosition(span.start + 1)
         shown = cursor.charFormat()
-        colour = tint(span.event.shown_readings(False)[emotion], dark=True)
+        colour = tint(tint_reading(span.event.shown_readings(False), emotion), dark=True)
         assert shown.background().color().rgba() == qcolor(colour).rgba()
         assert shown.foreground().color().name() == text_on_dark_tint(colour)
     window.set_presentation(False)
     span = view.spans[-1]
     cursor = QTextCursor(view.document())
     cursor.setPosition(span.start + 1)
-    assert cursor.charFormat().background().color().rgba() == qcolor(tint(span.event.shown_readings(False)[emotion])).rgba()
+    assert cursor.charFormat().background().color().rgba() == qcolor(tint(tint_reading(span.event.shown_readings(False), emotion))).rgba()
 
 
 def test_presentation_mode_is_remembered_without_its_full_screen_geometry(qapp, tmp_path, lab_home, tiny_lm,

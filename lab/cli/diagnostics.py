@@ -1,5 +1,5 @@
 """Measuring the lab itself: `validate` (the instrument checked on the loaded model, as HTML and/or
-JSON) and `bench` (speed)."""
+JSON), `token-readings` (emotion words read token by token, and what the tint shows) and `bench` (speed)."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from lab.common.progress import TerminalProgress
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add `validate` and `bench` to the main parser's commands."""
+    """Add `validate`, `token-readings` and `bench` to the main parser's commands."""
     p = sub.add_parser("validate", parents=[common], help="check the instrument on the loaded model (accuracy, neutral, map, steering, lessons)")
     p.add_argument("--out", default="", metavar="FILE", help="write a self-contained HTML report here")
     p.add_argument("--json", action="store_true", help="the whole report as one JSON object")
@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--no-lessons", action="store_true", help="skip the lessons (minutes)")
     p.add_argument("--no-steering", action="store_true", help="skip steering efficacy (minutes)")
     p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("token-readings", parents=[common], help="per-token readings of emotion words against human ratings; what the tint shows")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=cmd_token_readings)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed (steered+read vs plain generation, load, extraction)")
     p.add_argument("--json", action="store_true", help="one JSON object")
@@ -50,6 +54,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"steering {row['emotion']}: raised on {row['rate']}")
         for lesson in report.get("lessons", []):
             print(lesson["summary"])
+    return 0
+
+
+def cmd_token_readings(args: argparse.Namespace) -> int:
+    """Per-token readings of emotion words against human ratings, and what the token tint shows."""
+    from lab.diagnostics.token_readings import measure, report_lines
+
+    engine = open_engine(args)
+    result = measure(engine.lm, engine.directions)
+    print(json.dumps(result) if args.json else "\n".join(report_lines(result)))
     return 0
 
 

@@ -43,8 +43,9 @@ def build_report(engine: Engine, seeds: int | None = None, lessons: bool = True,
         "emotions": [{"emotion": name, "kind": directions.kind(name), "recognised": accuracy_summary(directions, name),
                       "counts": evaluation.get("emotions", {}).get(name)} for name in directions.emotions],
         "estimators": evaluation.get("estimators", []),
-        "map": {"axes": [{"label": a.label, "variance_share": a.variance_share, "valence_r": a.valence_r, "arousal_r": a.arousal_r}
-                         for a in picture.axes]},
+        "map": {"picture": picture.picture,
+                "axes": [{"label": a.label, "variance_share": a.variance_share, "valence_r": a.valence_r, "arousal_r": a.arousal_r,
+                          "held_out_r": a.held_out_r} for a in picture.axes]},
         "precision": {"running": engine.lm.runtime["dtype"], "measured": engine.measured_precision, "device": engine.lm.runtime["device"]},
         "known_lessons": [{"lesson": lesson, "verdict": result.get("verdict")}
                           for lesson, result in load_results(engine.lm.identity).items()],  # shipped or measured before

@@ -18,6 +18,7 @@ from lab.common.errors import LabError
 from lab.common.html_template import render
 from lab.common.palette import ABOVE, BELOW, WHITE, Z_LIMIT, emotion_color, emotion_dash, tint
 from lab.common.steering_text import steering_text
+from lab.common.tint_rule import CLEAR_MARGIN, CLEAR_Z, tint_reading
 from lab.store.records import SessionRecord, TokenRecord
 
 TINT_MAP = LinearSegmentedColormap.from_list("tint", [BELOW, WHITE, ABOVE])  # the token tint's blue and orange
@@ -25,7 +26,7 @@ TINT_MAP = LinearSegmentedColormap.from_list("tint", [BELOW, WHITE, ABOVE])  # t
 
 @dataclass(frozen=True)
 class TokenSpan:
-    """One token of the transcript; background and title only where it has a reading to tint by."""
+    """One token of the transcript; a title where it has a reading, a background where the tint rule tints it."""
     text: str
     background: str | None = None
     title: str | None = None
@@ -56,7 +57,7 @@ def to_html(record: SessionRecord, emotion: str | None = None) -> str:
     plots = [_png(_line_plot(record, emotion)), _png(_heatmap(record))] if record.tokens and emotions else []
     steering = [{"turn": s.turn, "row": s.row, "position": s.change.position, "strengths": steering_text(s.change.strengths, "none"),
                  "layers": str(list(s.change.layers))} for s in record.steering]
-    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}",
+    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}", clear_z=f"{CLEAR_Z:g}", clear_margin=f"{CLEAR_MARGIN:g}",
                   settings=_settings(record), turns=[_turn(record, turn.index, turn.label(), emotion) for turn in record.turns],
                   plots=plots, steering=steering)
 
@@ -89,10 +90,11 @@ def _turn(record: SessionRecord, index: int, role: str, emotion: str | None) -> 
 
 
 def _span(token: TokenRecord, emotion: str | None) -> TokenSpan:
-    value = token.event.readings.get(emotion, math.nan) if emotion is not None else math.nan
-    if math.isnan(value):
+    shown = tint_reading(token.event.readings, emotion) if emotion is not None else None
+    if shown is None:
         return TokenSpan(token.event.text)
-    return TokenSpan(token.event.text, tint(value), f"{emotion} {value:+.2f}")
+    return TokenSpan(token.event.text, tint(shown) if shown else None,  # 0.0: the rule left this token untinted
+                     f"{emotion} {token.event.readings[emotion]:+.2f}")
 
 
 def _readings_matrix(record: SessionRecord, emotions: list[str]) -> np.ndarray:

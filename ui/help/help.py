@@ -16,8 +16,14 @@ that emotion. The <i>Emotion map</i> tab shows how these directions relate to ea
 <h3>Readings: what the numbers mean, and what they do not</h3>
 <p>A <b>reading</b> measures how far a token points along an emotion's direction, compared with
 ordinary neutral text: 0 means "as neutral text", +2 clearly more than usual, −2 clearly less.
-Tokens are tinted <span style="background:#f2c09e">orange</span> when the chosen emotion reads above
-neutral and <span style="background:#9ec5e0">blue</span> when below. Hover a token for all its readings.</p>
+<p><b>The colours:</b> a token is tinted <span style="background:#f2c09e">orange</span> only when the
+chosen emotion stands out clearly there: its reading is at least +2 <i>and</i> higher than every other
+emotion's reading at that token by at least 1. It is tinted <span style="background:#9ec5e0">blue</span>
+when the reading is −2 or lower. Every other token stays white. Why so strict: one token's readings
+are noisy. We measured it on the built-in model with 67 emotion words that people have rated: when
+every reading was coloured, a third of the orange fell on words with the opposite feeling ("anxious" and
+"sorrowful" turned orange for <i>happy</i>); with this rule, about 3 in 100. No colour does <i>not</i>
+mean "no emotion": hover any token for all its readings, and read the plot for the trend.</p>
 <p><b>Which readings are shown:</b> by default the readings are <b>push-free</b>: when you steer an
 emotion, the push the slider adds is subtracted, so a reading shows what the text itself carries.
 <i>View → Show raw readings (push included)</i> shows the raw numbers instead (the push left in);
@@ -40,8 +46,11 @@ If one token's reading is extreme, the plot keeps its scale and says "1 point of
 once with the sliders; any difference comes from the steering.
 <b>Emotion editor</b>: make your own emotion from example texts (at least 20 for a verdict); it is
 placed among the built-in emotions without moving them. <b>Emotion map</b>: the directions in two
-dimensions; an axis is called "pleasant" or "calm" only when it follows people's ratings of the
-emotion words.
+dimensions. Fitted axes are the model's best guess at how pleasant and how aroused people rate each
+emotion word; each such label says how well it places an emotion it was not fitted on ("held-out r":
+1 = exactly, 0 = not at all). Principal components are the directions in which the emotions differ
+most; they are called "pleasant" or "calm" only when they follow the ratings. The map starts with
+whichever follows the ratings better (on the built-in model: the fitted axes); the menu above it switches.
 <b>Sessions</b>: every conversation is kept with its readings and steering; search, reopen, compare, export.
 <b>Scenarios</b>: run a prepared lesson (several steps, with checks of what the model says).
 <b>Experiments</b>: run a scenario at several strengths and seeds and compare the results.

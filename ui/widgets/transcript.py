@@ -20,8 +20,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from lab.common.events import TokenEvent
-from lab.common.palette import Z_LIMIT, text_on_dark_tint, tint
+from lab.common.palette import text_on_dark_tint, tint
 from ui.widgets.palette import qcolor
+from lab.common.tint_rule import tint_reading
 
 
 @dataclass
@@ -197,8 +198,8 @@ class TranscriptView(QTextBrowser):
 
     def _format(self, event: TokenEvent) -> QTextCharFormat:
         fmt = QTextCharFormat()
-        value = event.shown_readings(self.raw).get(self.tint_emotion) if self.tint_emotion else None
-        shade = tint(value, dark=self.dark) if value is not None else None
+        value = tint_reading(event.shown_readings(self.raw), self.tint_emotion) if self.tint_emotion else None
+        shade = tint(value, dark=self.dark) if value is not None else None  # 0.0 (the rule leaves it untinted): transparent
         fmt.setBackground(qcolor(shade) if shade is not None else QColor(0, 0, 0, 0))
         if self.dark and shade is not None:
             fmt.setForeground(QColor(text_on_dark_tint(shade)))  # white on a bright tint would be hard to read
@@ -259,6 +260,6 @@ def readings_summary(event: TokenEvent, first: list[str] | tuple[str, ...] = (),
 
 
 LEGEND = (
-    f"Token colour: orange = reading above neutral, blue = below, full colour at ±{Z_LIMIT:g}. "
-    "Hover a token for all its readings."
+    "Orange: this emotion clearly stands out; blue: clearly below neutral; no colour: neither (see Help). "
+    "Hover a token for all readings."
 )

@@ -1,9 +1,10 @@
-"""Emotion map: the direction vectors at the reading layer on the built-in emotions' two principal
-axes (lab.emotions.emotion_map); axes are named after valence/arousal only when human ratings support it."""
+"""Emotion map: the direction vectors at the reading layer on axes fitted to human valence/arousal
+ratings or on the built-in emotions' two principal axes (lab.emotions.emotion_map); by default whichever
+follows the ratings better, each axis labelled with its evidence."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from lab.emotions.definitions import load_norms
 from lab.emotions.direction_set import DirectionSet
@@ -17,9 +18,15 @@ class MapChart(Chart):
         super().__init__(parent, size=(5, 4))
         self._directions: DirectionSet | None = None
         self.points: np.ndarray | None = None
+        self.picture: str | None = None  # "fitted", "principal", or None: chosen on evidence
 
     def show_directions(self, directions: DirectionSet) -> None:
         self._directions = directions
+        self.request_redraw()
+
+    def show_picture(self, picture: str | None) -> None:
+        """Fitted axes, principal components, or (None) whichever follows the ratings better."""
+        self.picture = picture
         self.request_redraw()
 
     def redraw(self) -> None:
@@ -27,7 +34,7 @@ class MapChart(Chart):
         d = self._directions
         if d is None:
             return
-        picture = emotion_map(d, load_norms())
+        picture = emotion_map(d, load_norms(), picture=self.picture)
         self.points = picture.coordinates
         share = picture.axes[0].variance_share + picture.axes[1].variance_share
         ax = self.figure.add_subplot()
@@ -66,12 +73,20 @@ class MapTab(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         note = QLabel("Each dot is one emotion's direction inside the model. Emotions the model treats as similar "
-                      "sit close together; opposite ones end up far apart. The axes come from the built-in emotions only "
-                      "(rings: your own or imported emotions, placed into that fixed picture). An axis is called "
-                      "pleasant/unpleasant or calm/aroused only when it correlates with published human ratings "
-                      "(Warriner et al., 2013). Two of hundreds of dimensions are shown: treat distances as a rough picture.")
+                      "sit close together. The axes come from the built-in emotions only (rings: your own or imported "
+                      "emotions, placed into that fixed picture). Fitted axes are the model's best guess at how pleasant "
+                      "and how aroused people rate each emotion word (Warriner et al., 2013); held-out r says how well "
+                      "that guess places an emotion it was not fitted on (1 = exactly, 0 = not at all). Principal "
+                      "components are the two directions in which the emotions differ most. Two of hundreds of "
+                      "dimensions are shown: treat distances as a rough picture.")
         note.setWordWrap(True)
         self.chart = MapChart()
+        self.axes_choice = QComboBox()
+        for text, picture in (("Axes: whichever follow human ratings better", None), ("Axes: fitted to human ratings", "fitted"),
+                              ("Axes: principal components", "principal")):
+            self.axes_choice.addItem(text, picture)
+        self.axes_choice.currentIndexChanged.connect(lambda _index: self.chart.show_picture(self.axes_choice.currentData()))
         layout = QVBoxLayout(self)
         layout.addWidget(note)
+        layout.addWidget(self.axes_choice)
         layout.addWidget(self.chart, 1)
