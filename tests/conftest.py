@@ -48,6 +48,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: uses the embedded SmolLM2 model (converted and extracted on first use)")
     config.addinivalue_line("markers", "float32_only: pins float32 and takes minutes; `make test-bfloat16` leaves it to `make test`")
+    config.addinivalue_line("markers", "shipped_data: re-derives the shipped directions and slider range from scratch (minutes); "
+                            "`make test` leaves it to `make test-shipped`")
 
 
 @pytest.hookimpl(trylast=True)
