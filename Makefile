@@ -75,7 +75,7 @@ package: setup
 package-check: package
 	$(PY) scripts/bundle_self_test.py $(BUNDLE)
 
-# A fresh venv installed from pyproject.toml as pipx/uv would, then both entry points run (CI runs this).
+# A fresh venv installed from pyproject.toml as pipx/uv would, then both entry points run (about 6 minutes; run by hand).
 install-check:
 	bash scripts/install-check.sh
 
