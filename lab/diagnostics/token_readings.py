@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lab.common.stats import estimate_json, finite_number, wilson
+from lab.common.stats import estimate_json, finite_number, rank_correlation, wilson
 from lab.common.palette import Z_LIMIT
 from lab.common.tint_rule import tint_reading
 from lab.emotions.definitions import Norm, RatedWord, load_norms, load_rated_words
@@ -66,20 +66,8 @@ def read_words(lm: LoadedModel, directions: DirectionSet, words: list[RatedWord]
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Rank correlation (ties get their mean rank); NaN when either side is constant."""
-    def ranks(v: np.ndarray) -> np.ndarray:
-        order = np.argsort(v, kind="stable")
-        r = np.empty(len(v))
-        r[order] = np.arange(len(v), dtype=float)
-        for value in np.unique(v):
-            tied = v == value
-            r[tied] = r[tied].mean()
-        return r
-
-    rx, ry = ranks(np.asarray(x, float)), ranks(np.asarray(y, float))
-    if len(rx) < 3 or rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
+    """Rank correlation (ties get their mean rank); NaN with fewer than 3 pairs or a constant side."""
+    return rank_correlation(x, y) if len(x) >= 3 else float("nan")
 
 
 def summarise(readings: list[WordReading], directions: DirectionSet, norms: dict[str, Norm]) -> dict:
