@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-order test-bfloat16 install-check bench cli-demo lint clean-cache package package-check setup qt-libs directions
+.PHONY: run test test-shipped test-order test-bfloat16 install-check bench cli-demo lint clean-cache package package-check setup qt-libs directions
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ run: setup
 	$(PY) -m ui
 
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not shipped_data"
+
+# The shipped directions and slider range re-derived from scratch and compared with what ships (minutes: the
+# one full extraction); CI runs it after `make test`.
+test-shipped: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m shipped_data
 
 # The app tests once in reverse order and once shuffled by pytest-randomly with a new seed each time (shown in
 # the command; `make test-order ORDER_SEED=N` repeats that order): a test that needs what another left fails here.
@@ -43,7 +48,7 @@ test-order: setup
 # bfloat16 would pick if `auto` followed the CPU); bfloat16 runs on any x86 CPU, only slower. CI runs both;
 # the full re-extraction of the shipped directions pins float32 and runs once, in `make test`.
 test-bfloat16: setup
-	EMOTION_LAB_DTYPE=bfloat16 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not float32_only"
+	EMOTION_LAB_DTYPE=bfloat16 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not float32_only and not shipped_data"
 
 # Rebuild the embedded model's shipped directions (assets/directions/) after changing emotion texts.
 directions: setup
@@ -70,7 +75,7 @@ package: setup
 package-check: package
 	$(PY) scripts/bundle_self_test.py $(BUNDLE)
 
-# A fresh venv installed from pyproject.toml as pipx/uv would, then both entry points run (CI runs this).
+# A fresh venv installed from pyproject.toml as pipx/uv would, then both entry points run (about 6 minutes; run by hand).
 install-check:
 	bash scripts/install-check.sh
 

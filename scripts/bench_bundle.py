@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_bundle: {exe} not found; run `make package` first.", file=sys.stderr)
         return 2
     apparent, allocated = folder_size(bundle)
-    variants = {"frozen": [str(exe)], "source": [sys.executable, "-m", "ui.launcher"]}
+    variants = {"frozen": [str(exe)], "source": [sys.executable, "-m", "ui.shell.launcher"]}
     for command in variants.values():  # warm-up: page cache, font caches
         time_to_window(command)
     best: dict[str, tuple[float, float]] = {}

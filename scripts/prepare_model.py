@@ -1,5 +1,5 @@
 """Set-up step: convert the embedded GGUF model to safetensors once, next to the program, so that no
-user's first start has to dequantize it (lab.model.loader.prepared_models_dir).
+user's first start has to dequantize it (lab.model.sources.prepared_models_dir).
 
     .venv/bin/python scripts/prepare_model.py [TARGET]     (TARGET defaults to models/converted)
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 def main(argv: list[str]) -> int:
     from lab.common.errors import LabError
     from lab.common.progress import SilentProgress
-    from lab.model.loader import convert_gguf, embedded_gguf_path, file_sha256, prepared_models_dir
+    from lab.model.sources import convert_gguf, embedded_gguf_path, file_sha256, prepared_models_dir
 
     target = Path(argv[0]) if argv else prepared_models_dir()
     started = time.perf_counter()

@@ -13,6 +13,7 @@ Core fixtures (tests/test_core_*.py, tests/test_cli.py):
   engine            lab.runtime.engine.open_engine() on the embedded SmolLM2 model, loaded once per session
   engine_float32    the same in float32 always (the same object unless EMOTION_LAB_DTYPE says otherwise)
   standin_hub       a stand-in Hugging Face hub on 127.0.0.1 serving the tiny model (tests/hub_standin.py)
+  standin_ndif      a stand-in NDIF server on 127.0.0.1 running received traces on the tiny model (tests/ndif_standin.py)
   tiny_window       the real MainWindow, shown, using tiny_lm and tiny_directions (Qt, offscreen; shown_window)
 
 Heavy imports (torch, transformers) happen inside the fixtures, so tests that do not use them stay fast.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from hub_standin import standin_hub  # noqa: F401 - the stand-in hub fixture (tests/hub_standin.py)
+from ndif_standin import standin_ndif  # noqa: F401 - the stand-in NDIF fixture (tests/ndif_standin.py)
 
 TINY_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")  # ids 0, 1, 2 (as in SmolLM2)
 TINY_CHAT_TEMPLATE = (
@@ -46,6 +48,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: uses the embedded SmolLM2 model (converted and extracted on first use)")
     config.addinivalue_line("markers", "float32_only: pins float32 and takes minutes; `make test-bfloat16` leaves it to `make test`")
+    config.addinivalue_line("markers", "shipped_data: re-derives the shipped directions and slider range from scratch (minutes); "
+                            "`make test` leaves it to `make test-shipped`")
 
 
 @pytest.hookimpl(trylast=True)
@@ -201,12 +205,12 @@ def shown_window(qapp, folder: Path, lm, directions):
     from PySide6.QtCore import QSettings
 
     from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     win = MainWindow("embedded", settings=QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat),
                      db_path=folder / "lab.db")
     win.show()
-    win.use_engine(Engine(lm, directions))
+    win.models.use_engine(Engine(lm, directions))
     qapp.processEvents()
     return win
 

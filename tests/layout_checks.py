@@ -85,7 +85,7 @@ def cut_list_items(root: QWidget, where: str) -> list[str]:
 
 def in_scroll_list(widget: QWidget) -> bool:
     """Inside a scroll area that scrolls on purpose (a list), i.e. any scroll area but a tab page's holder."""
-    from ui.page_tabs import PageTabs
+    from ui.widgets.page_tabs import PageTabs
 
     parent = widget.parentWidget()
     while parent is not None:

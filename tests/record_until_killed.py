@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.runtime.events import SamplingSettings, TokenEvent  # noqa: E402
+from lab.common.events import SamplingSettings, TokenEvent  # noqa: E402
 from lab.store.lab_file import open_store  # noqa: E402
 
 store = open_store(sys.argv[1])

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.common.events import SamplingSettings, SteeringChange, TokenEvent
 from lab.store.lab_file import SessionStore
 
 EMOTIONS = ["happy", "afraid", "calm"]

@@ -109,12 +109,15 @@ def test_invalid_causal_claims_name_the_line(change, line, message):
 
 
 def test_published_schema_knows_the_claim_fields():
-    from lab.scenarios.files import scenarios_dir
-    from lab.scenarios.validation import CLAIM_FIELDS
+    from dataclasses import fields
 
-    schema = json.loads((scenarios_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
-    assert set(schema["$defs"]["claim"]["properties"]) == set(CLAIM_FIELDS)
-    assert schema["$defs"]["claim"]["properties"]["statistic"]["enum"][-1] == "steered_rate"
+    from lab.scenarios.scenario import CLAIM_DIRECTIONS, CLAIM_MEASURES, CLAIM_STATISTICS, MAX_CLAIM_STRENGTH
+    from lab.scenarios.schema import published_schema
+
+    claim = published_schema()["$defs"]["claim"]["properties"]
+    assert set(claim) == {f.name for f in fields(Claim)}
+    assert (tuple(claim["statistic"]["enum"]), tuple(claim["measure"]["enum"]), tuple(claim["direction"]["enum"])) == (CLAIM_STATISTICS, CLAIM_MEASURES, CLAIM_DIRECTIONS)
+    assert claim["strength"]["maximum"] == MAX_CLAIM_STRENGTH
 
 
 def test_two_claims_without_names_are_refused():
@@ -306,7 +309,8 @@ def test_the_lessons_page_lists_every_lesson_with_the_shipped_verdicts(tiny_wind
     tiny_window.lessons_dialog.show_page()
     assert tiny_window.lessons_dialog.isVisible()
     lessons = lesson_store.all_lessons()
-    assert page.list.count() == len(lessons) and all("not measured" in page.list.item(i).text() for i in range(page.list.count()))
+    assert page.list.count() == len(lessons) + 1  # and the suppression experiment, last
+    assert all("not measured" in page.list.item(i).text() for i in range(page.list.count()))
     shipped = next(lesson_store.shipped_path("x").parent.glob("*-v1.json"))
     identity = json.loads(shipped.read_text())["model"]
     page.show_results_for(identity)  # the embedded model's verdicts, as shipped

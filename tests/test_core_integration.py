@@ -13,9 +13,9 @@ import torch
 from lab.emotions.extraction import split_holdout
 from lab.emotions.definitions import load_emotions
 from lab.emotions.direction_set import NEUTRAL_LABEL
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate
-from lab.runtime.reading import read_text
+from lab.runtime.reading import text_reading
 from lab.runtime.steering import SteeringState
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("torch_one_thread")]
@@ -68,19 +68,19 @@ def test_builtin_emotions_classify_held_out_texts_well_above_chance(engine):
     hits = []
     for emotion in load_emotions(include_user=False):
         _, held_out = split_holdout(emotion.examples)
-        hits += [read_text(engine.lm, directions, text).top == emotion.name for text in held_out[:3]]
+        hits += [text_reading(engine.lm, directions, text).top == emotion.name for text in held_out[:3]]
     assert sum(hits) >= 34, f"{sum(hits)} of {len(hits)}"  # measured 37 of 60 in float32, 38 in bfloat16
 
 
 def test_steering_raises_the_emotion_read_from_the_reply(engine):
     directions = engine.directions
     _, plain_text, _ = reply(engine, MORNING)
-    plain = read_text(engine.lm, directions, plain_text).readings
+    plain = text_reading(engine.lm, directions, plain_text).readings
     raised = {}
     for emotion in ["happy", "sad", "afraid", "angry"]:
         _, steered_text, events = reply(engine, MORNING, {emotion: 0.04})
         assert events and all(e.strengths == pytest.approx({emotion: 0.04}) for e in events)
-        steered = read_text(engine.lm, directions, steered_text).readings  # re-read as an observer, unsteered
+        steered = text_reading(engine.lm, directions, steered_text).readings  # re-read as an observer, unsteered
         change = {name: steered[name] - plain[name] for name in steered}
         others = sum(v for name, v in change.items() if name != emotion) / (len(change) - 1)
         raised[emotion] = change[emotion] > 0 and change[emotion] > others  # up, and more than the rest on average
@@ -136,7 +136,7 @@ PLAIN_SENTENCES = {  # written for this test, none of them an example or validat
 
 def test_plain_sentences_get_the_label_a_reader_would_give(engine):
     for text, expected in PLAIN_SENTENCES.items():
-        result = read_text(engine.lm, engine.directions, text)
+        result = text_reading(engine.lm, engine.directions, text)
         assert result.top == expected, (text, result.top)
         if expected != NEUTRAL_LABEL:
             assert max(result.readings, key=result.readings.get) == expected, (text, result.readings)

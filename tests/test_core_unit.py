@@ -31,11 +31,12 @@ from lab.emotions.definitions import (
     save_user_emotion,
 )
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import Decoder, generate
 from lab.model.hooks import residual_hooks
-from lab.model.loader import SUPPORTED_FAMILIES, load_model
-from lab.runtime.reading import read_ids, read_text
+from lab.model.families import SUPPORTED_FAMILIES
+from lab.model.loader import load_model
+from lab.runtime.reading import read_ids, text_reading
 from lab.runtime.steering import Steerer, SteeringState, parse_steer
 
 PROMPT = [{"role": "user", "content": "hello there"}]
@@ -523,10 +524,10 @@ def test_extraction_gives_calibrated_unit_directions(tiny_lm, tiny_emotions, met
 
 def test_neutral_text_reads_near_zero_and_emotional_text_reads_its_emotion(tiny_lm, tiny_directions, tiny_emotions):
     emotions, neutral = tiny_emotions
-    tokens = torch.cat([read_text(tiny_lm, tiny_directions, text).per_token for text in neutral])
+    tokens = torch.cat([text_reading(tiny_lm, tiny_directions, text).per_token for text in neutral])
     assert tokens.mean(0).abs().max() < 0.25  # readings are z-scores against neutral tokens
     assert ((tokens.std(0) > 0.75) & (tokens.std(0) < 1.33)).all()
-    tops = [read_text(tiny_lm, tiny_directions, text).top == emotion.name for emotion in emotions for text in emotion.examples]
+    tops = [text_reading(tiny_lm, tiny_directions, text).top == emotion.name for emotion in emotions for text in emotion.examples]
     assert sum(tops) / len(tops) > 0.8
 
 

@@ -46,14 +46,15 @@ RUNS: dict[str, list[str]] = {
         f'generate "How was your day?" --steer happy=0.03 --raw {FEW} --seed 1 --json',
     ],
     "validate --out report.html [--no-lessons] [--no-steering]": ["validate --out report.html --no-lessons --no-steering"],
+    "token-readings [--json]": ["token-readings", "token-readings --json"],
     "add-emotion amused --examples amused.txt": ["add-emotion amused --examples amused.txt", "emotions"],
     "export directions.safetensors": ["export directions.safetensors"],
     "export calm.gguf --emotion calm": ["export calm.gguf --emotion calm"],
     "import calm.gguf --name calm2": ["export calm.gguf --emotion calm", "import calm.gguf --name calm2", "import --list"],
-    "sessions list|show|export|import|report|compare|delete ...": [
+    "sessions list|show ID|export ID OUT|report ID OUT.html|import FILE|compare FIRST SECOND|rerun ID|delete ID": [
         f"generate Hi {FEW}", f"generate Hello {FEW}",
         "sessions list", "sessions show 1", "sessions export 1 one.json", "sessions import one.json",
-        "sessions report 1 one.html", "sessions compare 1 2 --emotion happy", "sessions delete 1",
+        "sessions report 1 one.html", "sessions compare 1 2 --emotion happy", "sessions rerun 2", "sessions delete 1",
     ],
     "bench [--json]": ["bench --json --rounds 1"],
     "prepare [--estimate]": ["prepare", "prepare", "prepare --estimate --cores 4"],
@@ -69,7 +70,8 @@ RUNS: dict[str, list[str]] = {
         f'generate "The deadline is in an hour and nothing works." --adapter suppress-desperate {FEW}',
     ],
 }
-WITHOUT_COMMON_OPTIONS = {"scenarios"}  # subcommands that take no --model or --db
+WITHOUT_COMMON_OPTIONS = {"scenarios"}  # commands that take no --model or --db
+LAB_FILE_ONLY = {("sessions", action) for action in ("list", "show", "export", "report", "import", "compare", "delete")}  # --db, no --model
 
 
 def documented_commands() -> list[str]:
@@ -128,7 +130,9 @@ def workspace(tmp_path, monkeypatch, tiny_cache) -> Path:
 def test_documented_command_runs(line, workspace, tiny_model_dir, capsys):
     for command in RUNS[line]:
         argv = shlex.split(command)
-        if argv[0] not in WITHOUT_COMMON_OPTIONS:
+        if tuple(argv[:2]) in LAB_FILE_ONLY:
+            argv += ["--db", str(workspace / "lab.db")]
+        elif argv[0] not in WITHOUT_COMMON_OPTIONS:
             argv += ["--model", str(tiny_model_dir), "--dtype", "float32", "--db", str(workspace / "lab.db")]
         try:
             code = main(argv)

@@ -12,12 +12,15 @@ import textwrap
 
 import pytest
 import torch
+from matplotlib.colors import to_hex
 
 from lab.cli.main import main
-from lab.scenarios.coherence import distinct_2, repetition_rate, reply_perplexities
+from lab.common.palette import emotion_color
+from lab.common.text_coherence import distinct_2, repetition_rate
+from lab.scenarios.perplexity import reply_perplexities
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.scenarios.runner import CONTROL, RowSpec, run_from_session, run_rows, run_scenario, with_control
 from lab.runtime.generator import generate
 from lab.runtime.generator import generate_rows
@@ -297,6 +300,7 @@ def test_turn_view_plots_reply_start_readings(engine_tiny, scenario):
     assert [line.get_label() for line in lines] == ["joy (unsteered)", "fear (unsteered)", "joy (joy +0.5)", "fear (joy +0.5)"]
     for line, (run, emotion) in zip(lines, [(r, e) for r in runs for e in ("joy", "fear")]):
         assert list(line.get_ydata()) == [t.reply_start_readings[emotion] for t in run.replies()]
+        assert to_hex(line.get_color()) == emotion_color(emotion, ["joy", "fear"])  # the app's colour for it
     [ax] = turn_figure(runs[:1], ["joy"], x_variable="i").axes
     [line] = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
     replies = runs[0].replies()
@@ -361,7 +365,7 @@ def test_cli_run_json_on_a_builtin_scenario(real_cache, monkeypatch, tmp_path, c
 
 
 def test_one_steering_change_tracker_reports_each_change_once_per_row():
-    from lab.runtime.events import SteeringChange, TokenEvent
+    from lab.common.events import SteeringChange, TokenEvent
     from lab.runtime.steering_changes import SteeringChanges
 
     def event(row: int, position: int, strengths: dict[str, float]) -> TokenEvent:

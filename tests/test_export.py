@@ -15,7 +15,7 @@ from html_page import Page
 from store_helpers import EMOTIONS, SAMPLING, event, record_session, register
 
 from lab.common.errors import LabError
-from lab.runtime.events import TokenEvent
+from lab.common.events import TokenEvent
 from lab.store.export import export_session, from_json, import_json, to_csv, to_json, to_markdown
 from lab.store.report import to_html
 from lab.store.lab_file import open_store

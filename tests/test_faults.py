@@ -1,7 +1,7 @@
 """Fault injection: disk full / quota / read-only / permission at every write, symlinks and FIFOs in
 the paths the lab writes and reads, and (test_faults_kill.py) kill -9 at random points.
 
-EMOTION_LAB_LONG_FAULTS=1 runs many more iterations (the README's reliability numbers)."""
+EMOTION_LAB_LONG_FAULTS=1 runs many more iterations (the numbers in docs/reliability.md)."""
 from __future__ import annotations
 
 import errno

@@ -3,7 +3,7 @@ command is started as its own process and killed after a random delay; then the 
 (emotions load with nothing set aside, the session list and the scenario read) and every earlier
 file must be intact: the old content or the complete new one, never a mix, a 0-byte file or damage.
 
-EMOTION_LAB_LONG_FAULTS=1 runs many more kills (the README's reliability numbers)."""
+EMOTION_LAB_LONG_FAULTS=1 runs many more kills (the numbers in docs/reliability.md)."""
 from __future__ import annotations
 
 import os

@@ -99,10 +99,10 @@ class StopAfter:
 
 def test_a_stopped_steered_chat_answer_is_marked_and_titled(tmp_path, lab_home, tiny_lm, tiny_directions):
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.steering import SteeringState
-    from ui.generation import generation_job
-    from ui.recorder import Recorder
+    from ui.tabs.chat.generation import generation_job
+    from ui.services.recorder import Recorder
 
     engine = Engine(tiny_lm, tiny_directions)
     recorder = Recorder.open(tmp_path / "lab.db")
@@ -145,8 +145,8 @@ def test_closing_the_window_mid_answer_saves_it_interrupted_and_stopped(qtbot, w
 def test_sessions_list_groups_marks_and_keeps_a_readable_title_column(qtbot, window, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from ui.main_window import MainWindow
-    from ui.sessions import COLUMNS, TITLE, TITLE_WIDTH_KEY
+    from ui.shell.main_window import MainWindow
+    from ui.tabs.sessions.sessions import COLUMNS, TITLE, TITLE_WIDTH_KEY
 
     store = window.recorder.store
     model, directions = register(store)
@@ -190,7 +190,7 @@ def test_exports_default_to_documents_and_confirm_with_an_open_button(qtbot, win
     from PySide6.QtGui import QDesktopServices
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-    from ui.exports import export_folder
+    from ui.widgets.exports import export_folder
 
     monkeypatch.setattr(QStandardPaths, "writableLocation", staticmethod(lambda _where: str(tmp_path / "Documents")))
     assert export_folder() == tmp_path / "Documents" and (tmp_path / "Documents").is_dir()  # made when missing

@@ -39,6 +39,28 @@ def test_validation_page_shows_every_text_as_text_and_embeds_the_map():
     assert "71%" in page.text and "66%" in page.text and "+0.12" in page.text
 
 
+def test_validation_page_opens_on_the_plain_answer():
+    from lab.diagnostics.validation_words import plain_answer
+
+    report = {**validation_report(), "totals": {"held_out": [170, 200]}, "neutral": {"held_out": [9, 20]},
+              "emotions": [{"emotion": f"e{i}", "kind": "built-in", "recognised": "8 of 10"} for i in range(20)],
+              "steering_efficacy": [{"emotion": "happy", "raised": 8, "prompts": 10, "rate": "8 of 10", "mean_gain": 0.2},
+                                    {"emotion": "sad", "raised": 9, "prompts": 10, "rate": "9 of 10", "mean_gain": 0.3}],
+              "known_lessons": [{"verdict": "shows"}, {"verdict": "does not show on this model"}, {"verdict": "inconclusive"}]}
+    del report["lessons"]
+    assert plain_answer(report) == [
+        "Yes, it recognises emotions well. Shown example texts it had never seen, it named the right one of 20 emotions "
+        "170 times out of 200; guessing would get about 10 right.",
+        "It does not reliably tell plain, unemotional text apart: 9 of 20 neutral texts read as \"no clear emotion\".",
+        "Steering works: pushing an emotion made the reply read more of it on 17 of 20 prompts (2 emotions).",
+        "Lessons: 1 of 3 measured so far show on this model (1 do not, the rest cannot tell yet); Help → Lessons says "
+        "each in one sentence."]
+    text = Page(render_html(report)).text
+    assert text.index("In short") < text.index(plain_answer(report)[0]) < text.index("The details") < text.index("Recognising emotions")
+    assert plain_answer({"totals": {"held_out": [12, 200]}, "emotions": [{"kind": "built-in"}] * 20})[0].startswith(
+        "No: it recognises emotions no better than guessing")
+
+
 def test_validation_page_leaves_out_the_parts_not_measured():
     report = validation_report()
     del report["steering_efficacy"], report["lessons"]

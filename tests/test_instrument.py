@@ -15,7 +15,7 @@ from lab.emotions.direction_set import NEUTRAL_LABEL
 from lab.emotions.emotion_map import emotion_map
 from lab.emotions.evaluation import TOO_FEW, accuracy_summary, describe
 from lab.emotions.extraction import extract
-from lab.runtime.reading import read_text
+from lab.runtime.reading import text_reading
 
 
 def _user_emotion(name: str, words: str, count: int, seed: int = 1) -> Emotion:
@@ -30,9 +30,9 @@ def tiny_cache(tmp_path_factory, tiny_lm):
 
 def test_neutral_text_reads_no_clear_emotion_and_emotional_text_keeps_its_label(tiny_lm, tiny_directions, tiny_emotions):
     emotions, neutral = tiny_emotions
-    neutral_labels = [read_text(tiny_lm, tiny_directions, text).top for text in neutral]
+    neutral_labels = [text_reading(tiny_lm, tiny_directions, text).top for text in neutral]
     assert sum(label == NEUTRAL_LABEL for label in neutral_labels) / len(neutral_labels) >= 0.8
-    emotional = [read_text(tiny_lm, tiny_directions, text).top for e in emotions for text in e.examples]
+    emotional = [text_reading(tiny_lm, tiny_directions, text).top for e in emotions for text in e.examples]
     assert sum(label != NEUTRAL_LABEL for label in emotional) / len(emotional) >= 0.8
     counts = tiny_directions.evaluation()["neutral"]["held_out"]
     assert counts[1] == len(neutral) // 5  # every fifth neutral text is held out to calibrate the threshold
@@ -141,4 +141,4 @@ def test_placing_into_a_saved_builtin_set_needs_only_the_new_texts_and_matches_f
     assert torch.allclose(placed.classifier_weights[layer], full.classifier_weights[layer], atol=1e-3)
     assert placed.evaluation()["emotions"]["hush"] == full.evaluation()["emotions"]["hush"]
     text = hush.examples[0]
-    assert read_text(tiny_lm, placed, text).top == read_text(tiny_lm, full, text).top
+    assert text_reading(tiny_lm, placed, text).top == text_reading(tiny_lm, full, text).top

@@ -9,11 +9,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home, monkeypatch):
-    from lab.model import loader
+    from lab.model import sources
     from lab.model.loader import load_model
     from lab.common.paths import cache_dir
 
-    monkeypatch.setattr(loader, "prepared_models_dir", lambda: lab_home / "no-prepared-models")
+    monkeypatch.setattr(sources, "prepared_models_dir", lambda: lab_home / "no-prepared-models")
 
     real_folder = Path(engine.lm.model.name_or_path)
     copy = cache_dir() / "models" / real_folder.name
@@ -34,15 +34,15 @@ def test_damaged_model_cache_is_detected_and_rebuilt(engine, lab_home, monkeypat
 
 def test_a_conversion_prepared_at_set_up_is_used_without_converting(engine, lab_home, monkeypatch):
     from lab.common.paths import cache_dir
-    from lab.model import loader
+    from lab.model import loader, sources
 
     prepared = lab_home / "prepared"
     folder = prepared / Path(engine.lm.model.name_or_path).name
     folder.mkdir(parents=True)
     for item in Path(engine.lm.model.name_or_path).iterdir():
         (folder / item.name).symlink_to(item)
-    monkeypatch.setattr(loader, "prepared_models_dir", lambda: prepared)
-    monkeypatch.setattr(loader, "convert_gguf", lambda *args: pytest.fail("converted again"))
+    monkeypatch.setattr(sources, "prepared_models_dir", lambda: prepared)
+    monkeypatch.setattr(sources, "convert_gguf", lambda *args: pytest.fail("converted again"))
 
     lm = loader.load_model("embedded")
 
@@ -54,9 +54,9 @@ def test_a_conversion_prepared_at_set_up_is_used_without_converting(engine, lab_
 def test_a_conversion_never_writes_through_a_planted_link(engine, lab_home, monkeypatch, tmp_path):
     """Links planted at the old fixed temporary name and at the target are never followed."""
     from lab.common.paths import cache_dir
-    from lab.model import loader
+    from lab.model import loader, sources
 
-    monkeypatch.setattr(loader, "prepared_models_dir", lambda: lab_home / "no-prepared-models")
+    monkeypatch.setattr(sources, "prepared_models_dir", lambda: lab_home / "no-prepared-models")
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "precious.txt").write_text("precious")

@@ -304,15 +304,26 @@ def test_get_again_fetches_only_the_files_that_changed_on_the_hub(hub, tiny_mode
     assert (folder / "config.json").read_bytes() == changed
 
 
-def test_the_readme_catalogue_table_matches_the_catalogue():
+def test_the_documented_catalogue_table_matches_the_catalogue():
     from pathlib import Path
 
     from lab.common.progress import size_text
     from lab.model.catalogue import load_catalogue
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "remote.md").read_text(encoding="utf-8")
     for model in load_catalogue():
-        row = next(line for line in readme.splitlines() if line.startswith(f"| {model.name} | `{model.hub_id}` |"))
+        row = next(line for line in doc.splitlines() if line.startswith(f"| {model.name} | `{model.hub_id}` |"))
         memory = model.memory()
         assert f"| {size_text(memory['float32'])} / {size_text(memory['bfloat16'])} |" in row
         assert f"| {'yes' if model.gated else 'no'} |" in row and f"| {model.parameters / 1e9:.2f} B |" in row
+
+
+def test_a_shape_fetch_takes_config_and_tokenizer_only_and_never_passes_for_a_download(hub, tiny_model_dir):
+    """What a model run on NDIF needs (weights=False): its own folder, no weight file, the commit recorded."""
+    from lab.model.fetch import downloaded_commit, downloaded_folder, fetch_model
+
+    folder = fetch_model(REPO, weights=False)
+    names = {p.name for p in folder.iterdir() if not p.name.endswith(".marker")}
+    assert names == served_names(tiny_model_dir) - {WEIGHTS} and "config.json" in names
+    assert not hub.downloads(WEIGHTS) and downloaded_commit(folder) == hub.repos[REPO].commit
+    assert downloaded_folder(REPO, weights=False) == folder and downloaded_folder(REPO) is None

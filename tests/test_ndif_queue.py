@@ -52,7 +52,7 @@ def queued_server(monkeypatch) -> None:
 def test_a_job_left_in_the_queue_is_reported_while_waiting_then_given_up_in_one_line(fresh_lm, tiny_directions, monkeypatch):
     import lab.runtime.ndif as ndif
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.steering import SteeringState
 
     queued_server(monkeypatch)

@@ -66,7 +66,7 @@ class Boundary:
 
 def test_remote_generation_sends_host_model_and_key_and_reports_a_refusal_in_one_line(fresh_lm, tiny_directions, monkeypatch, no_ndif_env):
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.ndif import RemoteTarget
     from lab.runtime.steering import SteeringState
 
@@ -88,7 +88,7 @@ def test_remote_generation_sends_host_model_and_key_and_reports_a_refusal_in_one
     envelope = json.loads(sent["data"]["data"])
     assert envelope["session_id"] == "test-session"
     model_class, model_key = envelope["model_key"].split(":", 1)
-    assert model_class.endswith("TransformersModel") and json.loads(model_key) == {"repo_id": MODEL, "revision": None}
+    assert model_class.endswith("TransformersModel") and json.loads(model_key) == {"repo_id": MODEL, "revision": None, "task": "text-generation"}
     blob = sent["files"]["blob"][1]
     assert isinstance(blob, bytes) and 0 < len(blob) < 5_000_000  # the trace and its tensors, never the model
 

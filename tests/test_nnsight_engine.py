@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 
 PROMPT = [{"role": "user", "content": "sun smile dark night"}]
 READING_TOL = 1e-3

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -41,6 +42,17 @@ def test_every_report_template_is_installed_and_bundled():
     assert 'ROOT.glob("lab/*/templates")' in (ROOT / "build.spec").read_text(encoding="utf-8")  # the bundle's datas
 
 
+def test_the_bundle_takes_the_model_families_from_the_one_table():
+    """build.spec collects the transformers packages of lab.model.families, and each of them exists."""
+    from lab.model.families import TRANSFORMERS_PACKAGES
+
+    spec = (ROOT / "build.spec").read_text(encoding="utf-8")
+    assert "from lab.model.families import TRANSFORMERS_PACKAGES" in spec
+    assert 'for package in TRANSFORMERS_PACKAGES for name in collect_submodules(f"transformers.models.{package}")' in spec
+    missing = [p for p in TRANSFORMERS_PACKAGES if importlib.util.find_spec(f"transformers.models.{p}") is None]
+    assert missing == []
+
+
 def test_dependencies_are_pinned_as_requirements_txt_pins_them():
     requirements = _pins((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
     project = PYPROJECT["project"]
@@ -70,3 +82,15 @@ def test_an_installed_package_reads_its_assets_inside_lab_and_keeps_sessions_in_
     monkeypatch.setattr(paths.platformdirs, "user_data_dir", lambda *a, **k: str(tmp_path / "data"))
     assert paths.asset_path("emotions") == tmp_path / "lab" / "assets" / "emotions"
     assert paths.default_db_path() == tmp_path / "data" / "lab.db"
+
+
+def test_the_frozen_app_ships_what_scenario_validation_reads():
+    """Scenario files are validated against the published schema (in assets/, bundled whole) with
+    jsonschema, which loads its metaschemas from jsonschema_specifications' data files."""
+    spec = (ROOT / "build.spec").read_text(encoding="utf-8")
+    assert '(str(ROOT / "assets"), "assets")' in spec
+    assert 'collect_data_files("jsonschema_specifications")' in spec and 'collect_data_files("jsonschema")' in spec
+    assert (ROOT / "assets" / "scenarios" / "scenario.schema.json").is_file()
+    lock = _pins((ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines())
+    requirements = _pins((ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines())
+    assert {name: lock.get(name) for name in requirements if name != "torch"} == {n: v for n, v in requirements.items() if n != "torch"}

@@ -2,12 +2,15 @@
 loading, readings kept in float32, and the runtime recorded with every session."""
 from __future__ import annotations
 
+import argparse
+
 import pytest
 import torch
 
 from lab.common.errors import LabError
 from lab.model import precision
-from lab.model.precision import DTYPE_CHOICES, ModelTooLarge, check_fits, choose_dtype, memory_needed, weight_count
+from lab.model.precision import DTYPES, ModelTooLarge, check_fits, choose_dtype, memory_needed, weight_count
+from lab.model.precisions import DTYPE_CHOICES
 
 PROMPT = [{"role": "user", "content": "sun smile laugh"}]
 CPU = torch.device("cpu")
@@ -38,9 +41,13 @@ def test_the_environment_sets_what_auto_means_and_never_overrides_an_explicit_ch
 
 
 def test_the_cli_offers_exactly_the_precisions_the_loader_knows():
-    from lab.cli.main import DTYPE_CHOICES as CLI_CHOICES
+    from lab.cli.main import build_parser
 
-    assert CLI_CHOICES == DTYPE_CHOICES
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    offered = {tuple(a.choices) for sub in commands.values() for a in sub._actions if "--dtype" in a.option_strings}
+    assert offered == {DTYPE_CHOICES}
+    assert set(DTYPES) == set(DTYPE_CHOICES) - {"auto"}
 
 
 def test_weights_are_counted_from_the_file_headers(tiny_model_dir, tiny_lm):
@@ -64,7 +71,7 @@ def test_a_model_that_does_not_fit_is_refused_before_loading_with_the_sizes(tiny
 
 def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_dir, tiny_lm_float32, tiny_directions, tmp_path):
     from lab.model.loader import load_model
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.generator import generate
     from lab.runtime.steering import SteeringState
 
@@ -88,10 +95,10 @@ def test_bfloat16_model_reads_in_float32_close_to_the_float32_model(tiny_model_d
 
 def test_every_session_records_where_and_how_the_model_ran(tmp_path, tiny_lm, tiny_directions):
     from lab.runtime.engine import Engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.store.export import from_json, to_json, to_markdown
     from lab.store.lab_file import open_store
-    from lab.store.recording import start_recording
+    from lab.sessions.recording import start_recording
 
     with open_store(tmp_path / "lab.db") as store:
         with start_recording(store, Engine(tiny_lm, tiny_directions), "runtime", SamplingSettings()) as recorder:

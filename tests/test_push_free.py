@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 import torch
 
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.runtime.steering import SteeringState
 

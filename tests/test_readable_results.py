@@ -58,6 +58,12 @@ def test_rates_read_as_counts_with_the_interval_in_words():
 
 
 def test_no_check_fired_says_none_fired():
+    from lab.scenarios.checks import run_sentence
+
+    assert run_sentence([(), ()]) == "In this run: no check fired in any of the 2 replies."
+    assert run_sentence([()]) == "In this run: no check fired in the one reply."
+    assert run_sentence([("cheats", "gives up"), ("gives up",), ()]) == (
+        'In this run: "cheats" fired in 1 of 3 replies, "gives up" in 2 of 3.')
     assert fired_text([]) == NONE_FIRED == "none fired"
     assert fired_text(["threatens", "hedges"]) == "threatens, hedges"
 
@@ -72,9 +78,9 @@ def test_sweep_counts_the_same_runs_while_running_and_after(tiny_sweep):
 def test_sweep_table_and_export_show_counts_and_none_fired(qapp, tiny_sweep, tmp_path):
     from PySide6.QtWidgets import QWidget
 
-    from ui.errors import ErrorFunnel
-    from ui.experiments import runs_text
-    from ui.sweep_results import SweepResultsView
+    from ui.services.errors import ErrorFunnel
+    from ui.tabs.experiments.experiments import runs_text
+    from ui.tabs.experiments.sweep_results import SweepResultsView
 
     _, result, _ = tiny_sweep
     parent = QWidget()
@@ -95,10 +101,51 @@ def test_sweep_table_and_export_show_counts_and_none_fired(qapp, tiny_sweep, tmp
 
 def test_scenario_run_model_turns_say_none_fired(qapp):
     from lab.scenarios.runner import TurnResult
-    from ui.scenario_run import checks_item
+    from ui.tabs.scenarios.scenario_run import checks_item
 
     model = TurnResult(turn=2, role="assistant", text="Hi", generated=True)
     user = TurnResult(turn=1, role="user", text="Hello", generated=False)
     assert checks_item(model).text() == "none fired"
     assert checks_item(user).text() == ""
     assert checks_item(TurnResult(turn=2, role="assistant", text="Hi", generated=True, checks=("hedges",))).text() == "hedges"
+
+
+def _sweep_of(fired: dict[float, int], runs: int = 10):
+    """A made-up sweep of joy at the given strengths: at each, `fired[strength]` of `runs` runs fired "cheats"."""
+    from lab.scenarios.runner import RunResult, TurnResult
+    from lab.scenarios.sweep import SweepResult, SweepRun
+
+    items = []
+    for strength, count in fired.items():
+        for seed in range(runs):
+            turn = TurnResult(1, "assistant", "x", generated=True, token_readings=({"joy": strength},),
+                              checks=("cheats",) if seed < count else ())
+            items.append(SweepRun("joy", strength, seed, RunResult("t", None, {"joy": strength}, seed, (turn,))))
+    plan = SweepPlan(("joy",), tuple(fired), seeds=tuple(range(runs)), control=False, perplexity=False)
+    return SweepResult("t", plan, ("cheats",), tuple(items))
+
+
+def test_sweep_results_open_on_a_plain_sentence(qapp, tiny_sweep):
+    from PySide6.QtWidgets import QWidget
+
+    from lab.scenarios.sweep_words import sweep_sentences
+    from ui.services.errors import ErrorFunnel
+    from ui.tabs.experiments.sweep_results import SweepResultsView
+
+    assert sweep_sentences(_sweep_of({0.0: 1, 0.04: 9})) == [
+        'Pushing joy to +0.04: "cheats" fired in 9 of 10 runs, against 1 of 10 runs at +0: clearly more often.']
+    assert sweep_sentences(_sweep_of({-0.04: 2, 0.0: 3, 0.04: 4})) == [
+        'Pushing joy to +0.04: "cheats" fired in 4 of 10 runs, against 3 of 10 runs at +0: no clear difference '
+        '(with this many runs it could be chance).',
+        'Pushing joy to -0.04: "cheats" fired in 2 of 10 runs, against 3 of 10 runs at +0: no clear difference '
+        '(with this many runs it could be chance).']
+    assert sweep_sentences(_sweep_of({0.0: 3})) == []  # one strength: nothing to compare
+    _, result, _ = tiny_sweep
+    parent = QWidget()
+    view = SweepResultsView(ErrorFunnel(parent), parent=parent)
+    view.show_result(result)
+    assert view.summary.isVisibleTo(parent) and view.summary.text().startswith(
+        'Pushing joy to +0.5: "says zzz" fired in 0 of 1 run, against 0 of 1 run at +0: too few runs to tell.')
+    assert "random-direction" in view.summary.text()
+    view.show_result(None)
+    assert not view.summary.isVisibleTo(parent)

@@ -7,7 +7,7 @@ PROMPT = [{"role": "user", "content": "sun smile laugh"}]
 def record_session(tmp_path, tiny_lm, tiny_directions, sampling, change_after=None):
     from lab.runtime.engine import Engine
     from lab.runtime.generator import generate
-    from lab.store.recording import recorded, start_recording
+    from lab.sessions.recording import recorded, start_recording
     from lab.runtime.steering import SteeringState
     from lab.store.lab_file import open_store
 
@@ -31,8 +31,8 @@ def record_session(tmp_path, tiny_lm, tiny_directions, sampling, change_after=No
 
 @pytest.mark.parametrize("temperature", [0.0, 1.0])
 def test_rerun_repeats_tokens_readings_and_the_steering_timeline(tmp_path, tiny_lm, tiny_directions, temperature):
-    from lab.runtime.events import SamplingSettings
-    from lab.store.replay import replay_plan, rerun
+    from lab.common.events import SamplingSettings
+    from lab.sessions.replay import replay_plan, rerun
 
     sampling = SamplingSettings(temperature=temperature, top_p=0.9, seed=5, max_new_tokens=12)
     engine, store, session_id, original = record_session(tmp_path, tiny_lm, tiny_directions, sampling, change_after=4)
@@ -48,8 +48,8 @@ def test_rerun_repeats_tokens_readings_and_the_steering_timeline(tmp_path, tiny_
 
 
 def test_rerun_with_other_steering_changes_the_answer_but_keeps_the_prompt(tmp_path, tiny_lm, tiny_directions):
-    from lab.runtime.events import SamplingSettings
-    from lab.store.replay import replay_plan, rerun
+    from lab.common.events import SamplingSettings
+    from lab.sessions.replay import replay_plan, rerun
 
     sampling = SamplingSettings(temperature=0.0, seed=3, max_new_tokens=12)
     engine, store, session_id, original = record_session(tmp_path, tiny_lm, tiny_directions, sampling)
@@ -65,8 +65,8 @@ def test_rerun_with_other_steering_changes_the_answer_but_keeps_the_prompt(tmp_p
 
 def test_unseeded_sampled_session_cannot_be_repeated_exactly(tmp_path, tiny_lm, tiny_directions):
     from lab.common.errors import LabError
-    from lab.runtime.events import SamplingSettings
-    from lab.store.replay import replay_plan, rerun
+    from lab.common.events import SamplingSettings
+    from lab.sessions.replay import replay_plan, rerun
 
     sampling = SamplingSettings(temperature=1.0, seed=None, max_new_tokens=4)
     engine, store, session_id, _ = record_session(tmp_path, tiny_lm, tiny_directions, sampling)

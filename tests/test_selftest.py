@@ -18,7 +18,7 @@ def test_self_test_from_source_passes_and_prints_one_json_line(real_model_home, 
     home.mkdir()
     os.symlink((real_model_home / "cache").resolve(), home / "cache", target_is_directory=True)
     env = {**os.environ, "EMOTION_LAB_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-m", "ui.launcher", "--self-test", "--quiet"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "ui.shell.launcher", "--self-test", "--quiet"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=1800)
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
@@ -34,7 +34,7 @@ def test_self_test_from_source_passes_and_prints_one_json_line(real_model_home, 
 def test_self_test_fails_with_the_reason_and_a_nonzero_exit(lab_home):
     env = {**os.environ, "EMOTION_LAB_HOME": str(lab_home), "QT_QPA_PLATFORM": "offscreen"}
     missing = str(lab_home / "no-such-model.gguf")
-    result = subprocess.run([sys.executable, "-m", "ui.launcher", "--self-test", "--quiet", "--model", missing],
+    result = subprocess.run([sys.executable, "-m", "ui.shell.launcher", "--self-test", "--quiet", "--model", missing],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -44,7 +44,7 @@ def test_self_test_fails_with_the_reason_and_a_nonzero_exit(lab_home):
 
 def test_frozen_paths_resolve_inside_the_bundle_and_user_data_outside(monkeypatch, tmp_path):
     from lab.common import paths
-    from lab.model import loader as model
+    from lab.model import sources as model
 
     bundle = tmp_path / "_internal"
     (bundle / "models").mkdir(parents=True)

@@ -2,7 +2,8 @@
 
 The shipped file must exist for the current emotion texts (else every fresh install would extract
 for minutes) and must equal what a fresh extraction gives now, read into an empty text cache.
-This reads every example text once (a few minutes on 2 cores): it is the one full extraction in the suite.
+This reads every example text once (minutes on 2 cores): it is the one full extraction in the suite,
+so it runs in its own step, `make test-shipped` (CI runs it after `make test`).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from lab.emotions.direction_file import load_directions
 from lab.emotions.extraction import extract
 from lab.emotions.library import current_data_hash, precomputed_path
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.shipped_data]
 
 
 def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -44,7 +45,7 @@ def test_shipped_directions_exist_for_the_current_texts_and_equal_a_fresh_extrac
 
 def test_shipped_slider_range_equals_a_fresh_calibration(engine_float32, tmp_path, monkeypatch):
     """The embedded model's coherence cliff ships too, so the first start does not spend ~25 s measuring it."""
-    from lab.scenarios import strength_range
+    from lab.runtime import strength_range
 
     shipped = strength_range.cached_range(engine_float32.lm.identity)
     assert shipped is not None and shipped.measured

@@ -19,7 +19,7 @@ import lab.store.connection
 import lab.store.lab_file
 from lab.diagnostics.bench_store import bytes_per_token
 from lab.common.errors import LabError
-from lab.runtime.events import SteeringChange
+from lab.common.events import SteeringChange
 from lab.store.records import compare_sessions
 from lab.store.lab_file import open_store
 from lab.store.files import network_filesystem
@@ -359,7 +359,7 @@ def test_compare_sessions_token_by_token(store):
 def test_bytes_per_token_benchmark():
     # 2,000 tokens (under 2 s): the file grows in 16 kB pages, so 300 tokens could not see 50 bytes a token
     plain, with_raw = bytes_per_token(False, tokens=2000), bytes_per_token(True, tokens=2000)
-    # measured 426 and 5,136 bytes per token (README); the same synthetic session each time, so only a
+    # measured 426 and 5,136 bytes per token (docs/performance.md); the same synthetic session each time, so only a
     # change in how tokens are stored moves them (pages make steps of 8 bytes a token)
     assert plain == pytest.approx(426, rel=0.03)
     assert 2 * 576 * 4 < with_raw == pytest.approx(5136, rel=0.03)  # at least the two float32 residuals

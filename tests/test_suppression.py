@@ -13,7 +13,7 @@ from lab.model.adapter import AdapterInfo, adapter_path, has_lora, load_adapter,
 from lab.model.loader import load_model
 from lab.model.lora_training import Pair, pair_ids, train_lora
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.runtime.steering import SteeringState
 from lab.scenarios.lessons import INCONCLUSIVE, NOT_SHOWN, SHOWS
@@ -168,7 +168,7 @@ def test_switching_the_adapter_off_restores_the_base_model_exactly(fresh_lm, dir
 def test_a_session_records_the_adapter_and_its_export_imports(fresh_lm, directions, lab_home, tmp_path):
     from lab.store.export import export_session, import_json
     from lab.store.lab_file import open_store
-    from lab.store.recording import start_recording
+    from lab.sessions.recording import start_recording
 
     train_lora(fresh_lm, PAIRS, steps=2, seed=0, batch=4)
     info = save_adapter(fresh_lm, AdapterInfo("suppress-joy", "joy", "suppression", 2, 0, fresh_lm.identity))

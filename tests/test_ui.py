@@ -21,8 +21,9 @@ from PySide6.QtWidgets import QApplication, QToolTip  # noqa: E402
 
 import ui  # noqa: E402,F401  (sets QT_API before matplotlib's Qt backend is imported)
 from ui_support import LOAD_TIMEOUT_MS, isolated_home, loaded_window  # noqa: E402
-from lab.runtime.events import TokenEvent  # noqa: E402
-from ui.strength_slider import STEP  # noqa: E402
+from lab.common.tint_rule import tint_reading  # noqa: E402
+from lab.common.events import TokenEvent  # noqa: E402
+from ui.widgets.strength_slider import STEP  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots-ui"
@@ -48,7 +49,7 @@ def idle(window, qtbot):
     """The window before each test: idle, a new empty chat without a system prompt, Chat tab, sliders at 0,
     short greedy answers (whatever an earlier test left, so the tests pass in any order)."""
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
-    window.new_session()
+    window.session_actions.new_session()
     window.state.set_system_prompt("")
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow(), timeout=5_000)
@@ -106,7 +107,7 @@ def test_send_streams_tinted_tokens_into_transcript_and_plot(idle, qtbot):
     cursor.setPosition(spans[0].start + 1)
     fmt = cursor.charFormat()
     tint = window.tint.currentText()
-    assert fmt.background().color().alpha() > 0 or abs(spans[0].event.readings[tint]) < 0.01
+    assert (fmt.background().color().alpha() > 0) == (abs(tint_reading(spans[0].event.readings, tint) or 0.0) >= 0.01)  # the tint rule decides
     assert window.chat.plot.point_count() == len(tokens)
     view = window.chat.transcript  # hovering a token shows all its readings
     cursor.setPosition(spans[0].start)
@@ -211,16 +212,16 @@ def test_presets_round_trip_and_bad_files_are_reported(idle, tmp_path):
     window.emotions.rows["calm"].spin.setValue(0.03)
     window.emotions.rows["angry"].spin.setValue(-0.02)
     path = tmp_path / "calm.json"
-    window.save_preset(path)
+    window.presets.save(path)
     assert json.loads(path.read_text())["strengths"] == {"angry": -0.02, "calm": 0.03}
     window.emotions.reset_all()
     assert window.state.strengths == {}
-    window.load_preset(path)
+    window.presets.load(path)
     assert slider_values(window) == {"angry": -0.02, "calm": 0.03}
     assert window.state.strengths == {"angry": -0.02, "calm": 0.03}
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\x80\x04not json")
-    window.load_preset(bad)
+    window.presets.load(bad)
     assert "not a valid preset" in window.errors.messages[-1]
     assert slider_values(window) == window.state.strengths == {"angry": -0.02, "calm": 0.03}
 
@@ -241,12 +242,12 @@ def test_errors_go_to_the_funnel_and_the_app_keeps_running(idle, qtbot):
 
 
 def test_a_model_that_cannot_load_is_explained(window, qtbot, tmp_path):
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     broken = MainWindow(str(tmp_path / "missing.gguf"), settings=settings, db_path=tmp_path / "lab.db")
     broken.show()
-    broken.start_loading()
+    broken.models.start_loading()
     qtbot.waitUntil(lambda: bool(broken.errors.messages), timeout=30_000)
     [message] = broken.errors.messages
     assert "missing.gguf" in message and "Traceback" not in message
@@ -255,7 +256,7 @@ def test_a_model_that_cannot_load_is_explained(window, qtbot, tmp_path):
 
 
 def test_unexpected_failures_show_details(idle, qtbot):
-    from ui.workers import Job
+    from ui.services.workers import Job
 
     def work(_ctx):
         raise ZeroDivisionError("boom")
@@ -297,6 +298,9 @@ def test_validation_page_shows_the_loaded_models_numbers_and_saves_them(idle, qt
     text = page.browser.toPlainText()
     directions = window.state.engine.directions
     assert f"reading layer {directions.reading_layer}" in text and "95% CI" in text
+    answer = text[text.index("In short"):text.index("The details")]  # the plain answer first, the tables below
+    assert answer.split("\n")[1].startswith(("Yes", "Partly", "No")) and "Help → Lessons says each" in answer
+    assert text.index("The details") < text.index("Recognising emotions")
     assert all(name in text for name in directions.emotions)
     assert "Steering efficacy" not in text and "not measured yet" in page.note.text()
     saved = page.save_html(tmp_path / "report")
@@ -364,7 +368,7 @@ def test_settings_are_remembered(idle):
     window.sampling.top_p.setValue(0.8)
     window.chat.system.setText("You are a kind teacher.")
     window.save_settings()
-    from ui.sampling import SamplingPanel
+    from ui.widgets.sampling import SamplingPanel
 
     restored = SamplingPanel()
     restored.restore(window.settings)
@@ -374,12 +378,12 @@ def test_settings_are_remembered(idle):
 
 
 def test_closing_mid_generation_stops_cleanly(window, qtbot, tmp_path):
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     second = MainWindow("embedded", settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                         db_path=tmp_path / "lab.db")
     second.show()
-    second.use_engine(window.state.engine)
+    second.models.use_engine(window.state.engine)
     second.sampling.max_tokens.setValue(300)
     second.chat.prompt.setPlainText(STORY)
     second.send()
@@ -402,7 +406,7 @@ def test_editor_adds_an_emotion_and_rebuilds_the_sliders(qapp, qtbot, tmp_path, 
 
     import lab.emotions.definitions
     from lab.runtime.engine import Engine
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "home"))  # the new emotion stays out of the other tests
     builtin = tmp_path / "emotions"  # the tiny emotion set stands in for the built-in one
@@ -416,7 +420,7 @@ def test_editor_adds_an_emotion_and_rebuilds_the_sliders(qapp, qtbot, tmp_path, 
     window = MainWindow(str(tiny_model_dir), settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
                         db_path=tmp_path / "lab.db")
     window.show()
-    window.use_engine(Engine(tiny_lm, tiny_directions))
+    window.models.use_engine(Engine(tiny_lm, tiny_directions))
     editor = window.editor
     window.tabs.setCurrentWidget(editor)
     editor.name.setText("nostalgic")
@@ -454,7 +458,7 @@ def test_the_bench_heartbeat_measures_a_blocked_event_loop(qtbot):
 
     from PySide6.QtCore import QTimer
 
-    from ui.bench import Heartbeat
+    from ui.shell.bench import Heartbeat
 
     heartbeat = Heartbeat()
     qtbot.wait(30)
@@ -467,12 +471,12 @@ def test_the_bench_heartbeat_measures_a_blocked_event_loop(qtbot):
 def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-    from ui.model_menu import MAX_RECENT, recent_models, remember_model
+    from ui.shell.model_menu import MAX_RECENT, recent_models, remember_model
 
     window = idle
     shown: list[str] = []
     monkeypatch.setattr(window.errors, "_show", lambda message, details: shown.append(message))
-    engine, spec = window.state.engine, window.spec
+    engine, spec = window.state.engine, window.models.spec
     picker = window.model_picker
     menu_titles = [a.text() for a in window.menuBar().actions()]
     assert "&Model" in menu_titles
@@ -490,7 +494,7 @@ def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, 
         action.trigger()
         qtbot.waitUntil(lambda: bool(shown) and not window.runner.busy, timeout=30_000)
         assert expected in shown[-1] and "Traceback" not in shown[-1]
-        assert window.state.engine is engine and window.spec == spec  # the previous model stays
+        assert window.state.engine is engine and window.models.spec == spec  # the previous model stays
         assert window.chat.send_button.isEnabled() and not window.progress.isVisible()
     assert not any("no-such" in s or "missing" in s for s in recent_models(window.settings))
 
@@ -506,7 +510,7 @@ def test_model_picker_reports_bad_models_and_keeps_the_current_one(idle, qtbot, 
 
     picker.embedded_action.trigger()  # a model that loads replaces the current one and is remembered
     qtbot.waitUntil(lambda: window.state.engine is not engine and not window.runner.busy, timeout=LOAD_TIMEOUT_MS)
-    assert window.spec == "embedded" and recent_models(window.settings) == ["embedded"]
+    assert window.models.spec == "embedded" and recent_models(window.settings) == ["embedded"]
     assert "Embedded" in picker.button.text() and window.status_label.text().startswith("Ready")
     window.settings.remove("models/recent")
 

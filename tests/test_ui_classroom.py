@@ -15,6 +15,7 @@ import pytest
 
 from conftest import shown_window
 from PySide6.QtWidgets import QToolBar
+from lab.common.tint_rule import tint_reading
 from lab.common.palette import BLACK, EMOTION_COLOURS, WHITE, BUILT_IN_ORDER, contrast_ratio, emotion_color, emotion_dash
 
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots-ui"
@@ -33,7 +34,7 @@ def test_every_emotion_colour_meets_wcag_aa_on_both_themes():
 
 
 def test_strength_range_cliff_and_cache(lab_home):
-    from lab.scenarios.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
+    from lab.runtime.strength_range import StrengthRange, cache_path, cached_range, cliff_from, incoherent
 
     assert cliff_from({0.02: 0.0, 0.03: 0.0, 0.04: 0.25, 0.05: 0.5, 0.06: 1.0}) == 0.04
     assert cliff_from({}) == 0.2  # never broke: the whole measured range
@@ -48,7 +49,7 @@ def test_strength_range_cliff_and_cache(lab_home):
 
 
 def test_estimate_says_time_left_after_two_seconds():
-    from ui.startup import TimeLeft
+    from ui.shell.startup import TimeLeft
 
     now = [0.0]
     estimate = TimeLeft(clock=lambda: now[0])
@@ -111,7 +112,7 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
                                visible_rows)
     from PySide6.QtWidgets import QTabWidget
 
-    from ui.charts import Chart
+    from ui.widgets.charts import Chart
 
     problems = tab_bar_problems(window.tabs.tabBar(), where)
     for index in range(window.tabs.count()):
@@ -127,6 +128,7 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
             problems += chart_problems(chart, f"{where} {title}")
         if shots:
             window.grab().save(str(SHOTS / f"{where.replace(' ', '-')}-{index}-{title.replace(' ', '-').lower()}.png"))
+    problems += _run_page_problems(qapp, window, where, shots)
     window.tabs.setCurrentWidget(window.chat)
     _settle(qapp)
     problems += transcript_problems(window.chat.transcript, f"{where} Chat")
@@ -139,14 +141,42 @@ def _layout_problems(qapp, window, where: str, shots: bool) -> list[str]:
     return problems
 
 
+def _run_page_problems(qapp, window, where: str, shots: bool) -> list[str]:
+    """The Run page of a built-in scenario opens on its lesson: the verdicts and the lesson readable (six lines or more in view)."""
+    from layout_checks import cut_texts, fully_visible, shown_rect, window_rect
+    from PySide6.QtWidgets import QTabWidget
+
+    tab = window.scenarios
+    window.tabs.setCurrentWidget(tab)
+    tab.select_path(next(e.path for e in tab.browser.entries if e.builtin and e.path.stem == "impossible-task"))
+    tab.editor.tabs.setCurrentWidget(tab.run_panel)
+    _settle(qapp)
+    where = f"{where} Scenarios Run"
+    holder = QTabWidget.widget(window.tabs, window.tabs.currentIndex())
+    problems = [f"{where}: the page needs scrolling"] if holder.verticalScrollBar().maximum() > 0 else []
+    lesson = tab.run_panel.lesson
+    if tab.run_panel.views.currentWidget() is not lesson.page:
+        problems.append(f"{where}: the Run page does not open on the lesson")
+    label = lesson.verdicts  # inside the lesson's scroll area: its start in view, its whole text laid out
+    if shown_rect(label).top() != window_rect(label).top() or label.height() < label.heightForWidth(label.width()):
+        problems.append(f"{where}: the verdicts are not in view or cut")
+    problems += cut_texts(tab.run_panel, where)
+    if not fully_visible(lesson.page) or lesson.page.viewport().height() < 6 * lesson.lesson.fontMetrics().lineSpacing():
+        problems.append(f"{where}: the lesson has {lesson.page.viewport().height()} px, fewer than six lines")
+    if shots:
+        window.grab().save(str(SHOTS / f"{where.replace(' ', '-')}.png"))
+    tab.editor.tabs.setCurrentIndex(0)
+    return problems
+
+
 @pytest.mark.parametrize("mode", ["normal", "presentation"])
 def test_layout_holds_at_projector_sizes(qapp, window, mode):
     """At 1280x720, 1366x768 and 1920x1080: the newest answer, six slider rows, whole axis labels and
     tab names, no cut text; screenshots of every tab in screenshots-ui/ for a person to look at."""
     from PySide6.QtGui import QFontInfo
 
-    from lab.runtime.events import TokenEvent
-    from ui.theme import presentation_pixels
+    from lab.common.events import TokenEvent
+    from ui.widgets.theme import presentation_pixels
 
     SHOTS.mkdir(exist_ok=True)
     _chat_with_answers(qapp, window)
@@ -212,7 +242,7 @@ def test_typed_values_are_clamped_with_a_message(qapp, window):
 def test_stored_bad_sampling_values_are_ignored(qapp, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from ui.sampling import SamplingPanel
+    from ui.widgets.sampling import SamplingPanel
 
     store = QSettings(str(tmp_path / "bad.ini"), QSettings.Format.IniFormat)
     store.setValue("sampling/temperature", 100)
@@ -223,7 +253,7 @@ def test_stored_bad_sampling_values_are_ignored(qapp, tmp_path):
 
 
 def test_plot_scale_ignores_one_outlier_and_raw_toggle(qapp, window):
-    from lab.runtime.events import TokenEvent
+    from lab.common.events import TokenEvent
 
     plot = window.chat.plot
     plot.clear()
@@ -284,7 +314,7 @@ def test_transcript_follows_unless_scrolled_up_and_marks_stops(qapp, window):
 
 
 def test_token_numbers_match_the_plot(qapp, window):
-    from ui.transcript import token_tooltip
+    from ui.widgets.transcript import token_tooltip
 
     _chat_with_answers(qapp, window, answers=1)
     view, plot = window.chat.transcript, window.chat.plot
@@ -299,12 +329,12 @@ def test_token_numbers_match_the_plot(qapp, window):
 def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from lab.scenarios.strength_range import StrengthRange
-    from ui.sweep_chart import dodged
-    from ui.sweep_setup import parse_strengths
+    from lab.runtime.strength_range import StrengthRange
+    from ui.tabs.experiments.sweep_chart import dodged
+    from ui.tabs.experiments.sweep_setup import parse_strengths
 
     setup = window.experiments.setup
-    window.set_strength_range(StrengthRange(0.04, 0.1, True))
+    window.models.set_strength_range(StrengthRange(0.04, 0.1, True))
     assert max(abs(v) for v in parse_strengths(setup.strengths.text())) == pytest.approx(0.04)
     assert setup.warning.isHidden()
     setup.strengths.setText("-0.06,0,0.06")
@@ -313,7 +343,7 @@ def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, t
     setup.set_emotions(["happy"])
     store = QSettings(str(tmp_path / "sweep.ini"), QSettings.Format.IniFormat)
     setup.save(store)
-    from ui.sweep_setup import SweepSetup
+    from ui.tabs.experiments.sweep_setup import SweepSetup
 
     again = SweepSetup()
     again.restore(store)
@@ -324,7 +354,7 @@ def test_sweep_defaults_stay_inside_the_cliff_and_are_remembered(qapp, window, t
 
 
 def test_settings_live_in_emotion_lab_home(lab_home, monkeypatch, tmp_path):
-    from ui.main_window import app_settings
+    from ui.shell.main_window import app_settings
 
     monkeypatch.setenv("EMOTION_LAB_HOME", str(tmp_path / "lab"))
     assert app_settings().fileName() == str(tmp_path / "lab" / "settings.ini")
@@ -363,7 +393,8 @@ def test_a_session_that_began_unsteered_says_so_in_its_title(qapp, window):
 def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
     from PySide6.QtGui import QTextCursor
 
-    from ui.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+    from lab.common.palette import DARK_BACKGROUND, painted, text_on_dark_tint, tint
+    from ui.widgets.palette import qcolor
 
     for reading in (-3.0, -1.5, -0.5, 0.5, 1.5, 3.0):
         light = tint(reading)
@@ -384,14 +415,14 @@ def test_token_tints_are_readable_on_the_presentation_black(qapp, window):
         cursor = QTextCursor(view.document())
         cursor.setPosition(span.start + 1)
         shown = cursor.charFormat()
-        colour = tint(span.event.shown_readings(False)[emotion], dark=True)
-        assert shown.background().color().rgba() == colour.rgba()
+        colour = tint(tint_reading(span.event.shown_readings(False), emotion), dark=True)
+        assert shown.background().color().rgba() == qcolor(colour).rgba()
         assert shown.foreground().color().name() == text_on_dark_tint(colour)
     window.set_presentation(False)
     span = view.spans[-1]
     cursor = QTextCursor(view.document())
     cursor.setPosition(span.start + 1)
-    assert cursor.charFormat().background().color().rgba() == tint(span.event.shown_readings(False)[emotion]).rgba()
+    assert cursor.charFormat().background().color().rgba() == qcolor(tint(tint_reading(span.event.shown_readings(False), emotion))).rgba()
 
 
 def test_presentation_mode_is_remembered_without_its_full_screen_geometry(qapp, tmp_path, lab_home, tiny_lm,

@@ -22,8 +22,8 @@ def answer(monkeypatch, button) -> None:
 def test_dialog_lists_and_removes_imported_emotions(qapp, lab_home, monkeypatch):
     from PySide6.QtWidgets import QMessageBox, QWidget
 
-    from ui.errors import ErrorFunnel
-    from ui.imported_emotions import ImportedEmotionsDialog
+    from ui.services.errors import ErrorFunnel
+    from ui.shell.imported_emotions import ImportedEmotionsDialog
 
     save_imported("nostalgic", vectors(), "test", SHAPE)
     save_imported("wistful", vectors(), "test", SHAPE)

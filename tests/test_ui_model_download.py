@@ -8,11 +8,12 @@ from hub_standin import GATED, REPO, TOKEN
 
 
 @pytest.fixture
-def dialog(tiny_window, standin_hub, monkeypatch):
-    """The dialog opened from the real Model menu; the window's open_model records what it is asked to open."""
+def dialog(tiny_window, standin_hub):
+    """The dialog opened from the real Model menu; `opened` records what the menu is asked to open."""
     opened: list[str] = []
-    monkeypatch.setattr(tiny_window, "open_model", lambda spec, remote_host=None: opened.append(spec))
     picker = tiny_window.model_picker
+    picker.open_requested.disconnect()  # record what the menu asks for instead of loading it
+    picker.open_requested.connect(lambda spec, remote_host: opened.append(spec))
     picker._rebuild()
     assert picker.get_action in picker.menu.actions() and picker.get_action.text() == "&Get a larger model…"
     shown = picker.get_model()
@@ -102,7 +103,7 @@ def test_any_hub_id_refused_for_lack_of_a_token_asks_for_it_then_downloads(dialo
 
 
 def test_the_status_bar_shows_a_downloads_own_time_left_without_adding_another():
-    from ui.startup import TimeLeft
+    from ui.shell.startup import TimeLeft
 
     now = [0.0]
     estimate = TimeLeft(clock=lambda: now[0])

@@ -6,7 +6,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from lab.model.precision import DTYPE_CHOICES  # noqa: E402
+from lab.model.precisions import DTYPE_CHOICES  # noqa: E402
 
 
 def test_precision_menu_remembers_the_choice_and_reloads_in_it(tiny_window, tiny_lm, monkeypatch):
@@ -19,10 +19,10 @@ def test_precision_menu_remembers_the_choice_and_reloads_in_it(tiny_window, tiny
     assert [a.data() for a in picker.precision_menu.actions() if a.isChecked()] == ["auto"] and picker.dtype == "auto"
     assert f"{tiny_lm.runtime['dtype']} on cpu" in window.status_label.text()
     reloads: list[str] = []
-    monkeypatch.setattr(window, "open_model", reloads.append)
+    monkeypatch.setattr(window.models, "open_model", reloads.append)
     bfloat16 = next(a for a in picker.precision_menu.actions() if a.data() == "bfloat16")
     bfloat16.trigger()
     assert picker.dtype == "bfloat16" and window.settings.value("models/dtype") == "bfloat16"
-    assert reloads == [window.spec]
+    assert reloads == [window.models.spec]
     bfloat16.trigger()  # the same choice again: nothing to reload
-    assert reloads == [window.spec]
+    assert reloads == [window.models.spec]

@@ -33,7 +33,7 @@ def _watch(window) -> tuple[list[str], list[tuple[int, int]]]:
 def test_opening_a_model_prepares_it_with_one_progress_bar(tiny_window, tiny_model_dir, tiny_texts, lab_home, qtbot):
     before = tiny_window.state.engine
     statuses, bars = _watch(tiny_window)
-    tiny_window.open_model(str(tiny_model_dir))
+    tiny_window.models.open_model(str(tiny_model_dir))
     qtbot.waitUntil(lambda: tiny_window.state.engine is not before, timeout=120_000)
     assert any(s.startswith("Preparing this model:") and "reading example texts" in s for s in statuses)
     determinate = [done for done, total in bars if total == 1000]
@@ -44,7 +44,7 @@ def test_opening_a_model_prepares_it_with_one_progress_bar(tiny_window, tiny_mod
 def test_stop_cancels_the_preparation_and_keeps_the_model(tiny_window, tiny_model_dir, tiny_texts, lab_home, qtbot):
     before = tiny_window.state.engine
     statuses, _ = _watch(tiny_window)
-    tiny_window.open_model(str(tiny_model_dir))
+    tiny_window.models.open_model(str(tiny_model_dir))
     assert tiny_window.runner.cancellable
     qtbot.waitUntil(lambda: any(s.startswith("Preparing this model:") for s in statuses), timeout=60_000)
     tiny_window.runner.stop()

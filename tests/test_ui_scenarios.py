@@ -48,7 +48,7 @@ def idle(window, qtbot):
 def tiny_run(lab_home) -> Path:
     """A short user scenario (the impossible task cut to two model turns), written for the run tests."""
     from lab.scenarios.files import builtin_scenarios, to_yaml
-    from ui.scenario_list import user_scenarios_dir
+    from ui.widgets.scenario_list import user_scenarios_dir
 
     source = next(b.path for b in builtin_scenarios() if b.path.stem == "impossible-task")
     data = yaml.safe_load(source.read_text(encoding="utf-8"))
@@ -143,7 +143,7 @@ def test_builder_duplicate_edit_validate_and_save(idle, qtbot):
 
 
 def test_step_dialog_and_new_scenario(idle, qtbot):
-    from ui.scenario_steps import StepDialog
+    from ui.tabs.scenarios.scenario_steps import StepDialog
 
     dialog = StepDialog({"user": "Hi {name}", "only": ["a"]})
     dialog.text.setPlainText("Hello {name}")
@@ -181,7 +181,7 @@ def test_builder_runs_with_current_sliders_and_labels_a_turn(idle, qtbot, tiny_r
     assert roles == ["system", "user", "model", "user", "model"]
     assert tab.run_panel.chart.replies and len(tab.run_panel.chart.replies) == 2
     assert all(t.reply_start_readings for t in tab.run_panel.chart.replies)
-    assert "calm +0.030" in tab.run_panel.steer_label.text()
+    assert "calm +0.030" in tab.run_panel.steer_label.text() and "In this run: " in tab.run_panel.steer_label.text()
     tab.run_panel.turn_table.selectRow(4)
     tab.run_panel.label_edit.setText("hedges")
     qtbot.mouseClick(tab.run_panel.label_button, Qt.MouseButton.LeftButton)

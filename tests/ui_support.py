@@ -39,12 +39,12 @@ def loaded_window(qapp, folder: Path):
     """The real main window, shown at once, with the embedded model loaded in the background."""
     from PySide6.QtCore import QSettings
 
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow("embedded", settings=settings)
     win.show()
-    win.start_loading()
+    win.models.start_loading()
     assert win.progress.isVisible() and win.isVisible(), "the window shows at once, with a progress bar"
     wait_for(qapp, lambda: win.state.engine is not None or bool(win.errors.messages), LOAD_TIMEOUT_MS)
     assert win.state.engine is not None, win.errors.messages

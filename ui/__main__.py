@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.bench:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from ui.qt_check import window_problem
+    from ui.shell.qt_check import window_problem
 
     problem = window_problem()
     if problem is not None:
@@ -28,16 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Emotion Lab")
     app.setOrganizationName("EmotionLab")
     if args.bench:
-        from ui.bench import run_bench
+        from ui.shell.bench import run_bench
 
         return run_bench(args.model, args.tokens, args.json)
 
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     window = MainWindow(args.model, calibrate_range=True)
     window.errors.install_excepthook()
     window.show()
-    window.start_loading()
+    window.models.start_loading()
     return app.exec()
 
 

@@ -7,32 +7,32 @@ import json
 import sys
 import time
 
-from lab.common.errors import LabError, write_line
+from lab.common.errors import write_line
 from lab.common.progress import TerminalProgress, size_text
 
 LOG_EVERY_S = 5.0  # how often a download's progress line is repeated when stderr is not a terminal
 
 
-def add_models_command(sub: argparse._SubParsersAction) -> None:
-    """Register `models list|get|token` on the main parser's subcommands."""
-    p = sub.add_parser("models", help="the catalogue of larger models: list, get NAME|HUB_ID (download), token (for gated models)")
-    p.add_argument("action", choices=["list", "get", "token"])
-    p.add_argument("target", nargs="?", help="get: a catalogue name (see `models list`) or any hub id 'org/name'")
-    p.add_argument("--json", action="store_true", help="list: one JSON object per model")
-    p.add_argument("--no-probe", action="store_true", help="list: do not measure this computer's speed (no estimate)")
-    p.add_argument("--remeasure", action="store_true", help="list: measure this computer's speed again (e.g. when it is idle)")
-    p.set_defaults(handler=cmd_models)
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `models list|get|token` to the main parser's commands (no common options: nothing is loaded)."""
+    group = sub.add_parser("models", help="the catalogue of larger models: list, get NAME|HUB_ID (download), token (for gated models)",
+                           description="The catalogue of larger models (assets/catalogue/models.yaml), downloads and the hub token.")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("list", help="the catalogue with sizes and this computer's estimated speed",
+                           description="The catalogue with download and memory sizes and this computer's estimated speed.")
+    p.add_argument("--json", action="store_true", help="one JSON object per model")
+    p.add_argument("--no-probe", action="store_true", help="do not measure this computer's speed (no estimate)")
+    p.add_argument("--remeasure", action="store_true", help="measure this computer's speed again (e.g. when it is idle)")
+    p.set_defaults(handler=cmd_list)
+    p = actions.add_parser("get", help="download a model of the catalogue, or any hub id", description="Download a model of the catalogue, or any hub id.")
+    p.add_argument("model", metavar="NAME|HUB_ID", help="a catalogue name (see `models list`) or any hub id 'org/name'")
+    p.set_defaults(handler=cmd_get)
+    p = actions.add_parser("token", help="store a hub token for gated models (read from the terminal or stdin)",
+                           description="Store a hub token for gated models in the system keyring (read from the terminal or stdin).")
+    p.set_defaults(handler=cmd_token)
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    if args.action == "list":
-        return _list(args)
-    if args.action == "get":
-        return _get(args)
-    return _token()
-
-
-def _list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     from lab.model.catalogue import cached_probe, listing, speed_probe, speed_text
 
     probe = cached_probe() if args.no_probe else speed_probe(TerminalProgress(), again=args.remeasure)
@@ -55,13 +55,11 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _get(args: argparse.Namespace) -> int:
+def cmd_get(args: argparse.Namespace) -> int:
     from lab.model.catalogue import resolve
     from lab.model.fetch import fetch_model
 
-    if not args.target:
-        raise LabError("Say which model: `python -m lab models get NAME` (see `models list`) or a hub id 'org/name'.")
-    hub_id = resolve(args.target)
+    hub_id = resolve(args.model)
     line = TransferLine()
     try:
         folder = fetch_model(hub_id, line)
@@ -71,7 +69,7 @@ def _get(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token() -> int:
+def cmd_token(args: argparse.Namespace) -> int:
     from lab.model.fetch import remember_hub_token
 
     token = getpass.getpass("Hub token (from https://huggingface.co/settings/tokens): ") if sys.stdin.isatty() else sys.stdin.readline()

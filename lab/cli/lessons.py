@@ -6,11 +6,12 @@ import argparse
 import json
 
 from lab.cli import numbers
+from lab.cli.options import open_engine
 from lab.common.errors import LabError
 
 
-def add_lessons_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Register `lessons` on the main parser's subcommands."""
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `lessons` to the main parser's commands."""
     p = sub.add_parser("lessons", parents=[common], help="test each lesson's claim over seeds: shows / does not show / inconclusive")
     p.add_argument("--seeds", type=numbers.count, default=None, help="seeds 0..N-1 per variant or condition (default: each claim's declared count)")
     p.add_argument("--scenario", action="append", default=[], metavar="NAME",
@@ -36,7 +37,6 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         return 0
     if args.seeds is not None and args.seeds < 2:
         raise LabError("--seeds must be at least 2: a verdict needs an interval over seeds.")
-    from lab.cli.models import engine_options, open_cli_engine
     from lab.common.progress import TerminalProgress
     from lab.scenarios.causal import rejudge
     from lab.scenarios.lesson_words import numbers, plain
@@ -48,7 +48,7 @@ def cmd_lessons(args: argparse.Namespace) -> int:
         verdicts = rejudge(_records(args.rejudge))
         identity = load_model(args.model, TerminalProgress(), args.dtype).identity
     else:
-        engine = open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
+        engine = open_engine(args)
         verdicts = lesson_verdicts(engine, args.seeds, args.scenario or None, args.max_tokens, TerminalProgress(), args.kind)
         identity = engine.lm.identity
     results = [v.to_json() for v in verdicts]

@@ -9,7 +9,7 @@ import time
 from lab.common.progress import duration_text
 
 
-def add_prepare_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Register `prepare` on the main parser's subcommands."""
     p = sub.add_parser("prepare", parents=[common],
                        help="prepare a model for the lab now (directions, validation, slider range), cached per model and precision")

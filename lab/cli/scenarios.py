@@ -1,4 +1,4 @@
-"""Scenario and sweep commands for the CLI: `run`, `sweep` and `scenarios` (list, check, import)."""
+"""Scenario commands: `run`, `sweep` and `scenarios list|check|import`."""
 from __future__ import annotations
 
 import argparse
@@ -10,45 +10,55 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lab.cli import numbers
+from lab.cli.options import open_engine, open_lab_file
 from lab.common.errors import LabError
 from lab.common.safe_text import one_line
 
 
-def add_scenario_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Register the scenario commands on the main parser's subcommands."""
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `run`, `sweep` and `scenarios list|check|import` to the main parser's commands."""
     p = sub.add_parser("run", parents=[common], help="run a scenario file (or built-in scenario) and check each model turn")
-    p.add_argument("file", help="a scenario .yaml, a built-in name (see `scenarios list`) or an agentic-misalignment config")
-    p.add_argument("--variant")
-    p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH")
+    p.add_argument("file", metavar="SCENARIO", help="a scenario .yaml, a built-in name (see `scenarios list`) or an agentic-misalignment config")
+    p.add_argument("--variant", metavar="NAME", help="the scenario's variant to run (default: the first)")
+    p.add_argument("--steer", action="append", default=[], metavar="EMOTION=STRENGTH", help="steer every model turn (repeatable)")
     p.add_argument("--seed", type=numbers.seed, default=None)
     p.add_argument("--temperature", type=numbers.temperature, default=None, help="default: the scenario's")
-    p.add_argument("--max-tokens", type=numbers.tokens, default=None, help="cap every model turn at this many tokens")
+    p.add_argument("--max-tokens", type=numbers.tokens, default=None, metavar="N", help="cap every model turn at this many tokens")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("sweep", parents=[common], help="run a scenario over a grid of steering strengths x seeds, with a random-direction control")
-    p.add_argument("file")
-    p.add_argument("--emotion", action="append", required=True, help="emotion to sweep (repeat for several)")
+    p.add_argument("file", metavar="SCENARIO", help="a scenario .yaml or a built-in name (see `scenarios list`)")
+    p.add_argument("--emotion", action="append", required=True, metavar="NAME", help="emotion to sweep (repeat for several)")
     p.add_argument("--strengths", type=numbers.numbers(-1e6, 1e6, "strengths"), default="-0.06,-0.03,0,0.03,0.06", help="comma-separated strengths; write --strengths=-0.06,0,0.06 when the first is negative")
-    p.add_argument("--seeds", type=numbers.count, default=3, help="runs per strength")
+    p.add_argument("--seeds", type=numbers.count, default=3, metavar="N", help="runs per strength")
     p.add_argument("--seed", type=numbers.whole(0, numbers.MAX_SEED - 10_000, "a seed"), default=0, help="first seed")
     p.add_argument("--no-control", action="store_true", help="leave out the random-direction control")
     p.add_argument("--no-perplexity", action="store_true", help="skip the unsteered model's perplexity (faster)")
-    p.add_argument("--variant")
-    p.add_argument("--temperature", type=numbers.temperature, default=None)
-    p.add_argument("--max-tokens", type=numbers.tokens, default=None)
-    p.add_argument("--batch-rows", type=numbers.whole(1, 1024, "a number of rows"), default=16, help="runs per batch")
-    p.add_argument("--out", action="append", default=[], help="write results (.csv, .png or .html); repeat for several")
+    p.add_argument("--variant", metavar="NAME", help="the scenario's variant to run (default: the first)")
+    p.add_argument("--temperature", type=numbers.temperature, default=None, help="default: the scenario's")
+    p.add_argument("--max-tokens", type=numbers.tokens, default=None, metavar="N", help="cap every model turn at this many tokens")
+    p.add_argument("--batch-rows", type=numbers.whole(1, 1024, "a number of rows"), default=16, metavar="N", help="runs per batch")
+    p.add_argument("--out", action="append", default=[], metavar="FILE", help="write results (.csv, .png or .html); repeat for several")
     p.add_argument("--json", action="store_true", help="one JSON object per series and strength")
     p.set_defaults(handler=cmd_sweep)
 
-    p = sub.add_parser("scenarios", help="list built-in scenarios, check a scenario file, or import agentic-misalignment configs")
-    p.add_argument("action", choices=["list", "check", "import"])
-    p.add_argument("target", nargs="?", help="scenario file to check, or config to import")
-    p.add_argument("out", nargs="?", help="for import: the scenario .yaml to write")
-    p.add_argument("--templates", help="for import: the framework's templates folder")
-    p.add_argument("--condition", action="append", default=[], help="for import: only this condition (repeatable)")
-    p.set_defaults(handler=cmd_scenarios)
+    group = sub.add_parser("scenarios", help="list built-in scenarios, check a scenario file, or import agentic-misalignment configs",
+                           description="The scenario library and scenario files (format: assets/scenarios/README.md).")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = actions.add_parser("list", help="the built-in scenarios: name and title", description="The built-in scenarios: name and title.")
+    p.set_defaults(handler=cmd_list)
+    p = actions.add_parser("check", help="check a scenario file and list every problem with its line",
+                           description="Check a scenario file against the published format; every problem is listed with its line.")
+    p.add_argument("file", metavar="SCENARIO", help="a scenario .yaml or a built-in name")
+    p.set_defaults(handler=cmd_check)
+    p = actions.add_parser("import", help="turn an agentic-misalignment config into a scenario file",
+                           description="Turn an agentic-misalignment framework config into a scenario file, one variant per condition.")
+    p.add_argument("config", metavar="CONFIG", help="the framework's experiment config (.yaml)")
+    p.add_argument("out", metavar="OUT", help="the scenario .yaml to write")
+    p.add_argument("--templates", metavar="DIR", help="the framework's templates folder (default: the templates folder the config sits beside)")
+    p.add_argument("--condition", action="append", default=[], help="only this condition (repeatable)")
+    p.set_defaults(handler=cmd_import)
 
 
 def open_any_scenario(name_or_path: str):
@@ -62,19 +72,12 @@ def open_any_scenario(name_or_path: str):
 
 @contextlib.contextmanager
 def _store(args: argparse.Namespace) -> Iterator[object]:
+    """The lab file to record into, or None with --no-record."""
     if args.no_record:
         yield None
         return
-    from lab.store.lab_file import open_store
-
-    with open_store(args.db, wal=not args.no_wal) as store:
+    with open_lab_file(args) as store:
         yield store
-
-
-def _engine(args: argparse.Namespace):
-    from lab.cli.models import engine_options, open_cli_engine
-
-    return open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -83,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = open_any_scenario(args.file)
     steer = parse_steer(args.steer)
-    engine = _engine(args)
+    engine = open_engine(args)
 
     def show(_row: int, turn) -> None:
         if args.json:
@@ -139,7 +142,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         batch_rows=args.batch_rows,
     )
     plan.check()
-    engine = _engine(args)
+    engine = open_engine(args)
     with _store(args) as store:
         result = sweep(engine, scenario, plan, store=store, progress=TerminalProgress())
     for point in result.points():
@@ -168,31 +171,35 @@ def _point_json(point) -> dict[str, object]:
     }
 
 
-def cmd_scenarios(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
+    from lab.scenarios.files import builtin_scenarios
+
+    for item in builtin_scenarios():
+        print(f"{one_line(item.name):<20} {one_line(item.title)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from lab.scenarios.files import find_scenario, load_scenario
     from lab.scenarios.scenario import ScenarioError
-    from lab.scenarios.files import builtin_scenarios, find_scenario, load_scenario, save_scenario
 
-    if args.action == "list":
-        for item in builtin_scenarios():
-            print(f"{one_line(item.name):<20} {one_line(item.title)}")
-    elif args.action == "check":
-        if not args.target:
-            raise LabError("Give the scenario file to check.")
-        try:
-            scenario = load_scenario(find_scenario(args.target))
-        except ScenarioError as error:
-            print(f"{args.target} has {len(error.problems)} problem(s):")
-            for problem in error.problems:
-                print(f"  {one_line(problem)}")
-            return 1
-        variants = ", ".join(scenario.variants) or "none"
-        print(f"{one_line(scenario.title)}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
-    else:
-        from lab.scenarios.agentic_import import import_agentic
+    try:
+        scenario = load_scenario(find_scenario(args.file))
+    except ScenarioError as error:
+        print(f"{args.file} has {len(error.problems)} problem(s):")
+        for problem in error.problems:
+            print(f"  {one_line(problem)}")
+        return 1
+    variants = ", ".join(scenario.variants) or "none"
+    print(f"{one_line(scenario.title)}: valid ({len(scenario.steps)} steps, {len(scenario.checks)} checks, variants: {variants}).")
+    return 0
 
-        if not args.target or not args.out:
-            raise LabError("Give the framework's config file and the scenario .yaml to write.")
-        scenario = import_agentic(Path(args.target), Path(args.templates) if args.templates else None, conditions=args.condition or None)
-        save_scenario(scenario, Path(args.out))
-        print(f"Wrote {args.out}: {len(scenario.variants)} variants ({', '.join(list(scenario.variants)[:5])}{', ...' if len(scenario.variants) > 5 else ''}).")
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from lab.scenarios.agentic_import import import_agentic
+    from lab.scenarios.files import save_scenario
+
+    scenario = import_agentic(Path(args.config), Path(args.templates) if args.templates else None, conditions=args.condition or None)
+    save_scenario(scenario, Path(args.out))
+    print(f"Wrote {args.out}: {len(scenario.variants)} variants ({', '.join(list(scenario.variants)[:5])}{', ...' if len(scenario.variants) > 5 else ''}).")
     return 0

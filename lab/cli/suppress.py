@@ -4,27 +4,28 @@ from __future__ import annotations
 import argparse
 import json
 
+from lab.cli import numbers
+from lab.cli.options import open_engine
 from lab.common.stats import mean_text
 
 
-def add_suppress_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Register `suppress` on the main parser's subcommands."""
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add `suppress` to the main parser's commands."""
     p = sub.add_parser("suppress", parents=[common],
                        help="fine-tune (LoRA) the model not to express an emotion; does the reading inside stay? (masked distress)")
     p.add_argument("--emotion", default="desperate", help="an emotion with a shipped training set (assets/suppression/)")
-    p.add_argument("--steps", type=int, default=None, help="training steps per adapter (default 24)")
-    p.add_argument("--seed", type=int, default=None, help="training seed: adapter initialisation and order (default 0)")
-    p.add_argument("--max-tokens", type=int, default=None, help="reply length on the held-out prompts (default 40)")
+    p.add_argument("--steps", type=numbers.count, default=None, help="training steps per adapter (default 24)")
+    p.add_argument("--seed", type=numbers.seed, default=None, help="training seed: adapter initialisation and order (default 0)")
+    p.add_argument("--max-tokens", type=numbers.tokens, default=None, help="reply length on the held-out prompts (default 40)")
     p.add_argument("--json", action="store_true", help="one JSON object with every number, reply and adapter")
     p.set_defaults(handler=cmd_suppress)
 
 
 def cmd_suppress(args: argparse.Namespace) -> int:
-    from lab.cli.models import engine_options, open_cli_engine
     from lab.common.progress import TerminalProgress
     from lab.scenarios.suppression import run_suppression
 
-    engine = open_cli_engine(args.model, args.method, args.dtype, **engine_options(args))
+    engine = open_engine(args)
     given = {"steps": args.steps, "seed": args.seed, "reply_tokens": args.max_tokens}
     result = run_suppression(engine, args.emotion, progress=TerminalProgress(), **{k: v for k, v in given.items() if v is not None})
     if args.json:

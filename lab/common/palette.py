@@ -1,4 +1,7 @@
-"""One colour-blind-safe look per emotion, for every view and export (Qt-free).
+"""One colour-blind-safe look per emotion and one token tint, for the app and the reports alike.
+
+Qt-free and in lab.common because reports are made in lab/ (HTML, PNG); ui.palette only turns these
+'#rrggbb' and '#rrggbbaa' strings into QColors, so the app and a report never differ.
 
 Hues are Okabe & Ito's colour-blind-safe set; each is set to the one lightness at which it has at
 least 4.5:1 contrast (WCAG AA for text) against both white and black, so the same colour serves
@@ -21,6 +24,10 @@ BUILT_IN_ORDER = (
 DASHES = ("-", "--", "-.", ":")  # matplotlib line styles, one per round of the hues
 WHITE, BLACK = "#ffffff", "#000000"
 TARGET_LUMINANCE = 0.179  # contrast (0.179 + 0.05) / 0.05 = 4.58 on black, 1.05 / 0.229 = 4.58 on white
+Z_LIMIT = 3.0  # readings at or beyond +-3 (calibrated z-score) get the strongest tint
+ABOVE, BELOW = "#d55e00", "#0072b2"  # Okabe-Ito vermillion and blue: above and below neutral
+ABOVE_ON_DARK, BELOW_ON_DARK = "#e69f00", "#56b4e9"  # orange and sky blue: bright enough on black
+DARK_BACKGROUND = "#101010"  # the transcripts' background in presentation mode
 
 
 def relative_luminance(colour: str) -> float:
@@ -71,3 +78,28 @@ def emotion_color(name: str, emotions: list[str] | tuple[str, ...]) -> str:
 def emotion_dash(name: str, emotions: list[str] | tuple[str, ...]) -> str:
     """The matplotlib line style of emotion `name` among `emotions` (solid for the first seven)."""
     return DASHES[(emotion_slot(name, emotions) // len(EMOTION_COLOURS)) % len(DASHES)]
+
+
+def tint(reading: float, strength: float = 0.75, dark: bool = False) -> str:
+    """'#rrggbbaa' background for a token: orange above neutral, blue below, transparent at 0. On a
+    dark background (presentation mode) the brighter pair, so faint tints do not turn brown or navy."""
+    if dark:
+        colour = ABOVE_ON_DARK if reading >= 0 else BELOW_ON_DARK
+    else:
+        colour = ABOVE if reading >= 0 else BELOW
+    alpha = min(abs(reading) / Z_LIMIT, 1.0) * (0.9 if dark else strength)
+    return f"{colour}{round(255 * alpha):02x}"
+
+
+def painted(colour: str, background: str) -> str:
+    """'#rrggbb' of a translucent '#rrggbbaa' `colour` painted over the '#rrggbb' `background`."""
+    a = int(colour[7:9], 16) / 255 if len(colour) == 9 else 1.0
+    return "#" + "".join(
+        f"{round(int(colour[i:i + 2], 16) * a + int(background[i:i + 2], 16) * (1 - a)):02x}" for i in (1, 3, 5)
+    )
+
+
+def text_on_dark_tint(colour: str) -> str:
+    """Black or white text, whichever reads better on `colour` painted over the dark background."""
+    shown = painted(colour, DARK_BACKGROUND)
+    return BLACK if contrast_ratio(shown, BLACK) > contrast_ratio(shown, WHITE) else WHITE

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 Z95 = 1.959964
 TOO_FEW_RUNS = 5  # a rate from fewer runs than this is shown as "too few to tell"
 # two-sided 95% quantiles of Student's t for 1..30 degrees of freedom
@@ -144,3 +146,23 @@ def _incomplete_beta(x: float, a: float, b: float) -> float:
         if abs(c * d - 1) < 1e-12:
             break
     return front * f
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 0..n-1 of `values`, ties sharing their mean rank."""
+    values = np.asarray(values, dtype=float)
+    order = values.argsort(kind="stable")
+    result = np.empty(len(values))
+    result[order] = np.arange(len(values), dtype=float)
+    for v in np.unique(values):
+        tied = values == v
+        result[tied] = result[tied].mean()
+    return result
+
+
+def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation (mean ranks for ties); NaN when either side is constant."""
+    rx, ry = ranks(x), ranks(y)
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return math.nan
+    return float(np.corrcoef(rx, ry)[0, 1])

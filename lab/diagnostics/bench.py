@@ -21,15 +21,15 @@ from lab.emotions.activations import TextMeanCache
 from lab.emotions.definitions import Emotion, load_emotions, load_neutral
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.placement import place_user_emotions
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate
 from lab.model.loader import LoadedModel, load_model
 from lab.model.precision import cpu_has_native_bfloat16
 from lab.runtime.reading import hidden_states
-from lab.store.recording import recorded, start_recording
+from lab.sessions.recording import recorded, start_recording
 from lab.runtime.steering import SteeringState
 from lab.scenarios.prepare import FITTING, NEUTRAL, READING, PrepareEstimate, full_work, model_parameters
-from lab.scenarios.strength_range import calibrate
+from lab.runtime.strength_range import calibrate
 from lab.scenarios.suppression import run_suppression
 from lab.store.lab_file import SessionStore, open_store
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.store.lab_file import open_store
 
 EMOTIONS = [f"emotion_{i}" for i in range(12)]

@@ -17,7 +17,7 @@ from lab.emotions.definitions import load_emotions, load_neutral
 from lab.emotions.direction_set import NEUTRAL_LABEL, DirectionSet
 from lab.model.loader import LoadedModel, load_model
 from lab.model.precision import ModelTooLarge
-from lab.runtime.reading import read_text
+from lab.runtime.reading import text_reading
 
 TEXTS_PER_EMOTION = 5
 
@@ -52,7 +52,7 @@ def comparison_texts(directions: DirectionSet, per_emotion: int = TEXTS_PER_EMOT
 def _read_all(lm: LoadedModel, directions: DirectionSet, texts: list[tuple[str, str]], progress: Progress) -> tuple[torch.Tensor, list[str]]:
     values, labels = [], []
     for index, (text, _expected) in enumerate(texts):
-        reading = read_text(lm, directions, text)
+        reading = text_reading(lm, directions, text)
         values.append(torch.tensor([reading.readings[name] for name in directions.emotions]))
         labels.append(reading.top)
         progress.set_progress(index + 1, len(texts))

@@ -17,7 +17,7 @@ from lab.emotions.extraction import extract
 from lab.emotions.library import current_data_hash, precomputed_path
 from lab.model.loader import load_model
 from lab.runtime.engine import Engine
-from lab.scenarios.strength_range import calibrate, save_range, shipped_path
+from lab.runtime.strength_range import calibrate, save_range, shipped_path
 
 
 def main() -> int:

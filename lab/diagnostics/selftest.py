@@ -79,9 +79,9 @@ def _check(condition: bool, message: str) -> None:
 def run_selftest(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -> SelfTestReport:
     """Run every core check; returns the summary (and the loaded engine) or raises SelfTestError."""
     from lab.runtime.engine import open_engine
-    from lab.runtime.events import SamplingSettings
+    from lab.common.events import SamplingSettings
     from lab.runtime.generator import generate
-    from lab.store.recording import recorded, start_recording
+    from lab.sessions.recording import recorded, start_recording
     from lab.runtime.steering import SteeringState
     from lab.store.lab_file import open_store
     from lab.store.report import to_html
@@ -150,12 +150,12 @@ def run_selftest(spec: str = "embedded", tokens: int = 4, quiet: bool = False) -
 
 
 def check_model_families() -> list[str]:
-    """Import the model classes of every family lab.model.loader supports (and of their sub-models, e.g.
+    """Import the model classes of every family in lab.model.families (and of their sub-models, e.g.
     Gemma 3's vision tower), so a bundle missing one fails here rather than on a user's model."""
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING, MODEL_MAPPING
 
-    from lab.model.loader import LAYER_PATHS
+    from lab.model.families import LAYER_PATHS
 
     names = []
     for family in LAYER_PATHS:

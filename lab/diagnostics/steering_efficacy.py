@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from lab.common.progress import Progress, SilentProgress, check_cancelled
 from lab.common.stats import Estimate, wilson
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
-from lab.runtime.reading import read_text
+from lab.common.events import SamplingSettings
+from lab.runtime.reading import text_reading
 from lab.runtime.steering import SteeringState
 
 PROMPTS = (
@@ -47,12 +47,12 @@ def steering_efficacy(engine: Engine, emotions: list[str] | None = None, strengt
     directions = engine.directions
     emotions = emotions or [e for e in directions.emotions if directions.kind(e) == "built-in"]
     baseline = _replies(engine, [{}], prompts, max_new_tokens)[0]
-    base_readings = [read_text(engine.lm, directions, reply).readings for reply in baseline]
+    base_readings = [text_reading(engine.lm, directions, reply).readings for reply in baseline]
     results = []
     for done, emotion in enumerate(emotions):
         check_cancelled(progress)
         steered = _replies(engine, [{emotion: strength}], prompts, max_new_tokens)[0]
-        gains = [read_text(engine.lm, directions, reply).readings[emotion] - base[emotion] for reply, base in zip(steered, base_readings)]
+        gains = [text_reading(engine.lm, directions, reply).readings[emotion] - base[emotion] for reply, base in zip(steered, base_readings)]
         results.append(Efficacy(emotion, sum(g > 0 for g in gains), len(gains), sum(gains) / len(gains)))
         progress.set_progress(done + 1, len(emotions))
     return results

@@ -3,7 +3,8 @@
 Gathers for the loaded model: per-emotion recognition (held-out and style-shifted, with counts and
 95% intervals), the core six among themselves, neutral detection, the estimator comparison, the
 emotion map's axes against human valence/arousal ratings, steering efficacy (re-read, push-free),
-and the lessons' verdicts. `build_report` gives JSON-able data; `render_html` a self-contained page.
+and the lessons' verdicts. `build_report` gives JSON-able data; `render_html` a self-contained page
+that opens on the plain answer (lab.diagnostics.validation_words), the tables below it.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from lab.emotions.emotion_map import EmotionMap, emotion_map
 from lab.emotions.evaluation import accuracy_summary, describe, overall_summary
 from lab.diagnostics.precision_check import compare_precisions
 from lab.diagnostics.steering_efficacy import steering_efficacy
+from lab.diagnostics.validation_words import plain_answer
 from lab.runtime.engine import Engine
+from lab.scenarios.lesson_store import load_results
 
 
 def build_report(engine: Engine, seeds: int | None = None, lessons: bool = True, efficacy: bool = True,
@@ -40,9 +43,12 @@ def build_report(engine: Engine, seeds: int | None = None, lessons: bool = True,
         "emotions": [{"emotion": name, "kind": directions.kind(name), "recognised": accuracy_summary(directions, name),
                       "counts": evaluation.get("emotions", {}).get(name)} for name in directions.emotions],
         "estimators": evaluation.get("estimators", []),
-        "map": {"axes": [{"label": a.label, "variance_share": a.variance_share, "valence_r": a.valence_r, "arousal_r": a.arousal_r}
-                         for a in picture.axes]},
+        "map": {"picture": picture.picture,
+                "axes": [{"label": a.label, "variance_share": a.variance_share, "valence_r": a.valence_r, "arousal_r": a.arousal_r,
+                          "held_out_r": a.held_out_r} for a in picture.axes]},
         "precision": {"running": engine.lm.runtime["dtype"], "measured": engine.measured_precision, "device": engine.lm.runtime["device"]},
+        "known_lessons": [{"lesson": lesson, "verdict": result.get("verdict")}
+                          for lesson, result in load_results(engine.lm.identity).items()],  # shipped or measured before
     }
     if precision_check and engine.precision_warning():
         progress.set_status("Reading the same texts in both precisions")
@@ -96,4 +102,5 @@ def precision_text(precision: dict[str, Any]) -> str:
 
 def render_html(report: dict[str, Any]) -> str:
     """A self-contained HTML page (templates/validation_report.html.j2, autoescaped: every text is escaped)."""
-    return render(__file__, "validation_report.html.j2", report=report, precision=precision_text(report["precision"]))
+    return render(__file__, "validation_report.html.j2", report=report, precision=precision_text(report["precision"]),
+                  plain=plain_answer(report))

@@ -32,6 +32,7 @@ QUARANTINE = "quarantine"
 log = logging.getLogger("lab")
 NEUTRAL_FILE = "_neutral.yaml"  # files starting with "_" are not emotions
 NORMS_FILE = "_norms.yaml"
+WORDS_FILE = "_word_valence.yaml"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,15 @@ class Norm:
 
     valence: float
     arousal: float
+
+
+@dataclass(frozen=True)
+class RatedWord:
+    """An emotion word with its published human valence rating (0 = neutral) and the built-in emotion it names."""
+
+    word: str
+    valence: float
+    emotion: str | None
 
 
 def builtin_dir() -> Path:
@@ -150,6 +160,12 @@ def load_norms() -> dict[str, Norm]:
     path = builtin_dir() / NORMS_FILE
     entries = _read_yaml(path).get("emotions", {})
     return {str(name): Norm(float(v["valence"]), float(v["arousal"])) for name, v in entries.items()}
+
+
+def load_rated_words() -> list[RatedWord]:
+    """Emotion words with human valence ratings (see the source and licence cited in the file)."""
+    entries = _read_yaml(builtin_dir() / WORDS_FILE).get("words", {})
+    return [RatedWord(str(w), float(v["valence"]), v.get("emotion")) for w, v in entries.items()]
 
 
 def parse_examples(text: str) -> list[str]:

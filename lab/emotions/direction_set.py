@@ -1,6 +1,6 @@
 """DirectionSet: per-layer emotion directions for steering and for reading, with their calibration.
 
-Two kinds of vector per (layer, emotion), chosen on evidence (README, "Choosing the estimator"):
+Two kinds of vector per (layer, emotion), chosen on evidence (docs/instrument.md, "Validation"):
   vectors       steering: mean difference (Anthropic 2026): an emotion's mean activation minus the
                 mean over the built-in emotions, with the top neutral principal components
                 projected out. Strength 1.0 adds `layer_norms[layer]` times the unit vector.

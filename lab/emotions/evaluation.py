@@ -7,7 +7,7 @@ Made once at extraction and kept in the direction file (`extras["evaluation"]`):
   neutral       neutral texts read as "no clear emotion", emotional texts keeping an emotion
   user-made     cross-validated (5 folds) over their own examples; under 20 examples the lab says
                 "too few examples to judge" instead of a rate
-  estimators    the comparison behind the choice of reading estimator (README)
+  estimators    the comparison behind the choice of reading estimator (docs/instrument.md)
 """
 from __future__ import annotations
 
@@ -144,6 +144,25 @@ def accuracy_summary(directions: DirectionSet, emotion: str) -> str:
     if "cross_validated" in entry:
         return "cross-validated: " + describe(entry["cross_validated"], min_total=TOO_FEW)
     return f"held-out {describe(entry['held_out'])}; style-shifted {describe(entry['validation'])}"
+
+
+def recognition_words(directions: DirectionSet, emotion: str) -> str:
+    """One sentence a 15-year-old understands about how well the model recognises `emotion`'s texts."""
+    kind = directions.kind(emotion)
+    if kind == "imported":
+        return "Imported without example texts, so the lab cannot check how well the model recognises it."
+    if kind == "control":
+        return "A random direction for comparison: it stands for no emotion."
+    entry = directions.evaluation().get("emotions", {}).get(emotion) or {}
+    counts = entry.get("cross_validated") or entry.get("held_out")
+    if not counts or counts[1] < TOO_FEW:
+        return "Too few examples to say whether the model recognises this emotion: add more."
+    low = wilson(int(counts[0]), int(counts[1])).low
+    if low > 0.5:
+        return "The model clearly tells this emotion apart from the others."
+    if low > 1 / max(len(directions.emotions), 1):
+        return "The model picks this emotion out more often than guessing would, but often mixes it up with others."
+    return "The model does not yet tell this emotion apart from the others: add more varied examples."
 
 
 def overall_summary(directions: DirectionSet) -> list[str]:

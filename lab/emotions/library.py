@@ -2,7 +2,7 @@
 
 Lookup order for the built-in emotion set on a model:
   1. assets/directions/<model>-<data>.safetensors  shipped for the embedded model (`make directions`)
-  2. the user cache                                 extracted earlier on this machine, in this precision
+  2. the user cache                                 extracted earlier on this computer, in this precision
   3. extraction                                     then saved to the cache
 User-made emotions are placed into that built-in picture (lab.emotions.placement), reading only
 their own texts, and the result is cached under the full emotion set's hash.

@@ -1,12 +1,14 @@
 """Downloading a model from the Hugging Face hub (or a mirror): separate from building it (loader.py).
 
 One folder per repository in the user cache (`cache/hub/<org>--<name>`), holding only what the lab
-loads (top-level safetensors, JSON, tokenizer and template files). Before the first byte the file
-list, sizes and hashes come from the hub's model info, and the free disk space is checked. Each file
-is written to `<name>.part` and renamed only after its hash matched the hub's (sha256 for LFS files,
-the git blob sha1 for the rest); a damaged file is removed with a one-line message. A `.part` left by
-a dropped connection, a cancel or a closed app is resumed with an HTTP Range request; a connection
-dropped mid-file is retried RETRIES times at once. The folder is complete when its marker is written.
+loads (top-level safetensors, JSON, tokenizer and template files); a model run on NDIF needs only its
+shape, so `weights=False` fetches the same files but no weights, into `cache/hub-shapes/<org>--<name>`.
+Before the first byte the file list, sizes and hashes come from the hub's model info, and the free
+disk space is checked. Each file is written to `<name>.part` and renamed only after its hash matched
+the hub's (sha256 for LFS files, the git blob sha1 for the rest); a damaged file is removed with a
+one-line message. A `.part` left by a dropped connection, a cancel or a closed app is resumed with an
+HTTP Range request; a connection dropped mid-file is retried RETRIES times at once. The folder is
+complete when its marker is written (with the commit its files came from).
 
 The hub is HF_ENDPOINT (a mirror) or https://huggingface.co; HF_HUB_OFFLINE refuses the network. Gated
 models (Llama, Gemma) need a hub token: HF_TOKEN, or one entered once (lab.common.secrets: the OS
@@ -91,13 +93,13 @@ def remember_hub_token(token: str) -> bool:
     return remember_secret(TOKEN_NAME, token, "hub token")
 
 
-def model_folder(repo_id: str) -> Path:
-    return cache_dir() / "hub" / repo_id.replace("/", "--")
+def model_folder(repo_id: str, weights: bool = True) -> Path:
+    return cache_dir() / ("hub" if weights else "hub-shapes") / repo_id.replace("/", "--")
 
 
-def downloaded_folder(repo_id: str) -> Path | None:
+def downloaded_folder(repo_id: str, weights: bool = True) -> Path | None:
     """The repository's folder when a download of it completed (marker present, every file its size)."""
-    folder = model_folder(repo_id)
+    folder = model_folder(repo_id, weights)
     try:
         files = json.loads((folder / MARKER).read_text())["files"]
         complete = all((folder / name).stat().st_size == int(size) for name, size in files.items())
@@ -106,8 +108,17 @@ def downloaded_folder(repo_id: str) -> Path | None:
     return folder if complete else None
 
 
-def model_info(repo_id: str, client: httpx.Client, revision: str = "main") -> HubModel:
-    """The files the lab needs from `repo_id`, with sizes and hashes, from the hub's model info."""
+def downloaded_commit(folder: Path) -> str | None:
+    """The hub commit a completed download in `folder` came from (None when unknown)."""
+    try:
+        return str(json.loads((folder / MARKER).read_text())["commit"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def model_info(repo_id: str, client: httpx.Client, revision: str = "main", weights: bool = True) -> HubModel:
+    """The files the lab needs from `repo_id` (without weight files when `weights` is False), with sizes
+    and hashes, from the hub's model info."""
     url = f"{hub_endpoint()}/api/models/{repo_id}/revision/{quote(revision, safe='')}"
     response = _request(client, "GET", url, repo_id, params={"blobs": "true"})
     try:
@@ -115,25 +126,28 @@ def model_info(repo_id: str, client: httpx.Client, revision: str = "main") -> Hu
         files = tuple(
             HubFile(s["rfilename"], int(s.get("lfs", {}).get("size", s.get("size", 0))),
                     (s.get("lfs") or {}).get("sha256"), None if s.get("lfs") else s.get("blobId"))
-            for s in data["siblings"] if _wanted(s["rfilename"])
+            for s in data["siblings"] if _wanted(s["rfilename"], weights)
         )
         commit, gated = str(data["sha"]), bool(data.get("gated"))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise LabError(f"The hub at {hub_endpoint()} sent an unreadable description of '{repo_id}' ({first_line(error)}). Try again later.") from error
-    if not any(f.name.endswith(".safetensors") for f in files):
+    if weights and not any(f.name.endswith(".safetensors") for f in files):
         raise LabError(f"'{repo_id}' has no .safetensors weights on the hub. Emotion Lab only loads safetensors or GGUF weights.")
+    if not any(f.name == "config.json" for f in files):
+        raise LabError(f"'{repo_id}' has no config.json on the hub, so it is not a model Emotion Lab can open.")
     return HubModel(repo_id, commit, files, gated)
 
 
-def fetch_model(repo_id: str, progress: Progress | None = None) -> Path:
-    """The local folder of `repo_id`, downloading (or resuming) what is missing; LabError on any problem."""
+def fetch_model(repo_id: str, progress: Progress | None = None, weights: bool = True) -> Path:
+    """The local folder of `repo_id`, downloading (or resuming) what is missing; LabError on any problem.
+    `weights=False`: only its config and tokenizer files (a model that runs on NDIF)."""
     progress = progress or SilentProgress()
     if os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0"):
         raise LabError(f"Cannot download '{repo_id}': offline mode is on (HF_HUB_OFFLINE). Unset it, or use a model already on this computer.")
-    folder = model_folder(repo_id)
+    folder = model_folder(repo_id, weights)
     with httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers=_headers()) as client:
         progress.set_status(f"Asking the hub about {repo_id}")
-        info = model_info(repo_id, client)
+        info = model_info(repo_id, client, weights=weights)
         if info.gated and "authorization" not in client.headers:
             raise needs_token(repo_id)  # before the disk check and the first file
         before = _marker_hashes(folder)
@@ -164,8 +178,8 @@ def check_disk_space(folder: Path, needed: int, repo_id: str) -> None:
                        f"is free in {folder.parent}. Free some space (or set EMOTION_LAB_HOME to a larger disk) and try again.")
 
 
-def _wanted(name: str) -> bool:
-    return "/" not in name and any(fnmatch(name, pattern) for pattern in PATTERNS)
+def _wanted(name: str, weights: bool = True) -> bool:
+    return "/" not in name and any(fnmatch(name, pattern) for pattern in PATTERNS) and (weights or not name.endswith(".safetensors"))
 
 
 def _headers() -> dict[str, str]:

@@ -4,7 +4,7 @@
 CPU, bfloat16 is not reliably faster (measured: 1.33x faster on an AVX2-only CPU, 0.89x on a CPU with
 native bfloat16, AMX), it changes greedy tokens and readings slightly, and only float32 gives the same
 results on every computer; bfloat16 stays one choice away for half the memory. EMOTION_LAB_DTYPE
-(float32|bfloat16|float16) sets what `auto` means on this machine, e.g. to run the test suite in
+(a choice in lab.model.precisions but auto) sets what `auto` means on one computer, e.g. to run the test suite in
 bfloat16. Readings and statistics stay float32 whatever the model's dtype (DirectionSet.project casts). The memory check counts the weights in
 the safetensors headers (no tensor is read) and compares them with what the device has free.
 """
@@ -18,9 +18,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from lab.common.errors import LabError
+from lab.model.precisions import DTYPE_CHOICES
 
-DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-DTYPE_CHOICES = ("auto", *DTYPES)
+DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPE_CHOICES if name != "auto"}
 OVERHEAD = 1.2  # weights plus activations, KV cache and allocator slack for a lab-sized conversation
 RUNTIME_BYTES = 300 * 2**20  # libraries and buffers beside the weights
 

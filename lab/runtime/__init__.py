@@ -1,1 +1,1 @@
-"""Using a loaded model: steering, per-token readings, the token generator and its events."""
+"""Using a loaded model: steering and its range, per-token readings, the token generator."""

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lab.common.errors import LabError
 from lab.common.progress import Progress, SilentProgress
 from lab.emotions.direction_set import DirectionSet
 from lab.emotions.library import load_or_extract
-from lab.model.loader import LoadedModel, load_model
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.model.loader import LoadedModel, load_model, load_shape
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.generator import generate_rows, shared_prompt
 from lab.runtime.ndif import RemoteTarget, check_reachable, remote_target
 from lab.runtime.nnsight_engine import NnsightRunner
@@ -33,6 +33,11 @@ class Engine:
     remote: RemoteTarget | None = None  # set when the nnsight backend runs on NDIF
     status: Callable[[str], None] | None = None  # told a remote job's state while a reply waits (ndif.JobStatus)
     _runner: NnsightRunner | None = field(default=None, init=False, repr=False, compare=False)
+
+    def report_status(self, text: str) -> None:
+        """Pass a remote job's state (lab.runtime.ndif.JobStatus) on to `status`, when one listens."""
+        if self.status is not None:
+            self.status(text)
 
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
         return self.lm.chat_ids(messages, add_generation_prompt=True)
@@ -73,7 +78,7 @@ class Engine:
         if self.backend == "local":
             return generate_rows(self.lm, self.directions, prompts, steering, settings, seeds, stop)
         if self._runner is None:
-            self._runner = NnsightRunner(self.lm, self.remote, self.status)
+            self._runner = NnsightRunner(self.lm, self.remote, self.report_status)
         return self._runner.generate_rows(self.directions, prompts, steering, settings, seeds, stop)
 
 
@@ -87,9 +92,9 @@ def open_engine(
     remote=True (nnsight only) runs `spec`, a hub id, on an NDIF server."""
     if engine not in BACKENDS:
         raise LabError(f"Unknown engine '{engine}'. Choose one of: {', '.join(BACKENDS)}.")
-    if remote:
-        return _open_remote(spec, engine, ndif_host)
     progress = progress or SilentProgress()
+    if remote:
+        return _open_remote(spec, method, progress, engine, ndif_host)
     lm = load_model(spec, progress, dtype)
     if engine == "local":
         return Engine(lm=lm, directions=load_or_extract(lm, method, progress))
@@ -99,13 +104,18 @@ def open_engine(
     return opened
 
 
-def _open_remote(model_id: str, engine: str, host: str | None) -> Engine:
-    """Check what a remote run needs, in the order a user can fix it: engine, API key, network, directions."""
+def _open_remote(model_id: str, method: str, progress: Progress, engine: str, host: str | None) -> Engine:
+    """A hub model run on NDIF, checked in the order a user can fix it (engine, API key, network), then
+    built empty from its config and tokenizer, its directions extracted on NDIF on first use (then cached)."""
     if engine != "nnsight":
         raise LabError("Remote models run through nnsight: add --engine nnsight.")
     target = remote_target(model_id, host)
     check_reachable(target.host)
-    raise LabError(
-        f"NDIF is reachable, but there are no emotion directions for {model_id} yet, and this version "
-        "cannot extract them on NDIF. Use a local model, or the nnsight engine without --remote."
-    )
+    lm, commit = load_shape(model_id, progress)
+    target = replace(target, model_id=lm.spec, commit=commit)
+    runner = NnsightRunner(lm, target, progress.set_status)  # while extracting, the job's state shows as progress
+    directions = load_or_extract(lm, method, progress, NnsightReader(runner))
+    opened = Engine(lm=lm, directions=directions, backend=engine, remote=target)
+    runner.report = opened.report_status
+    opened._runner = runner
+    return opened

@@ -20,24 +20,12 @@ from transformers import DynamicCache
 
 from lab.emotions.direction_set import DirectionSet
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 from lab.runtime.reading import ReadingTap, readings_dict
+from lab.runtime.sampler import pick_tokens
 from lab.runtime.steering import Steerer, SteeringState
-
-
-def sample_next(logits: torch.Tensor, settings: SamplingSettings, generators: list[torch.Generator] | None) -> torch.Tensor:
-    """Next token per row: greedy at temperature 0, else temperature + nucleus (top-p) sampling."""
-    if settings.temperature <= 0 or generators is None:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / settings.temperature, dim=-1)
-    if settings.top_p < 1.0:
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
-        outside = sorted_probs.cumsum(-1) - sorted_probs > settings.top_p
-        sorted_probs[outside] = 0.0
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-    return torch.stack([torch.multinomial(probs[r].cpu(), 1, generator=g)[0] for r, g in enumerate(generators)]).to(logits.device)
 
 
 class Decoder:
@@ -119,7 +107,7 @@ def generate_rows(
         for step in range(settings.max_new_tokens):
             if stop.is_set():
                 return
-            next_ids = sample_next(logits, settings, generators)
+            next_ids = pick_tokens(logits, settings.temperature, settings.top_p, generators)
             done |= torch.isin(next_ids, stop_ids)
             if bool(done.all()):
                 return
@@ -153,8 +141,8 @@ def left_padded(lm: LoadedModel, prompts: list[list[int]]) -> tuple[torch.Tensor
     """(ids, attention mask) [rows, longest prompt]: every prompt left-padded to the longest one."""
     width = max(len(p) for p in prompts)
     pad_id = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
-    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=lm.device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=lm.device)
+    ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=lm.input_device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=lm.input_device)
     return ids, mask
 
 

@@ -28,6 +28,7 @@ STAGES = {  # NDIF's job states, in words
     "DEPLOYING": "starting the model", "DISPATCHED": "starting", "RUNNING": "running", "COMPLETED": "done",
 }
 WAITING = ("sent", "received", "waiting in the queue")
+TASK = "text-generation"  # the pipeline task in nnsight's model key
 
 
 @dataclass(frozen=True)
@@ -37,20 +38,24 @@ class RemoteTarget:
     model_id: str
     host: str
     api_key: str = field(repr=False)
-    revision: str | None = None
+    revision: str | None = None  # the revision NDIF is asked for (None: the one it serves)
+    commit: str | None = None  # the hub commit the lab read the model's config and tokenizer from
 
     @property
     def model_key(self) -> str:
-        """The key NDIF knows the model by: nnsight's model class and the hub id (and revision)."""
+        """The key NDIF knows the model by, as nnsight's TransformersModel(repo_id, task="text-generation")
+        mints it: the class, the hub id, the revision and the task."""
         from nnsight.modeling.transformers import TransformersModel
         from nnsight.util import to_import_path
 
-        return f"{to_import_path(TransformersModel)}:{json.dumps({'repo_id': self.model_id, 'revision': self.revision})}"
+        key = {"repo_id": self.model_id, "revision": self.revision, "task": TASK}
+        return f"{to_import_path(TransformersModel)}:{json.dumps(key)}"
 
     @property
     def runtime(self) -> dict[str, str]:
         """What a session records about where it ran (no key)."""
-        return {"remote": "true", "ndif_host": self.host, "model_id": self.model_id, "revision": self.revision or "main"}
+        return {"remote": "true", "ndif_host": self.host, "model_id": self.model_id, "revision": self.revision or "main",
+                **({"hub_commit": self.commit} if self.commit else {})}
 
 
 def ndif_host(explicit: str | None = None) -> str:

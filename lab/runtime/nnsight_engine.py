@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterator
 import torch
 
 from lab.emotions.direction_set import DirectionSet
-from lab.model.loader import LAYER_PATHS, LoadedModel
-from lab.runtime.events import SamplingSettings, TokenEvent
-from lab.runtime.generator import Decoder, check_batch, left_padded, prompt_events, row_generators, sample_next, token_event
+from lab.model.families import LAYER_PATHS
+from lab.model.loader import LoadedModel
+from lab.common.events import SamplingSettings, TokenEvent
+from lab.runtime import sampler as sampler_module
+from lab.runtime.generator import Decoder, check_batch, left_padded, prompt_events, row_generators, token_event
 from lab.runtime.ndif import RemoteTarget, remote_backend, remote_errors
 from lab.runtime.reading import ReadingTap
 from lab.runtime.steering import Steerer, SteeringState
@@ -40,11 +42,13 @@ class NnsightRunner:
 
     @property
     def wrapped(self):
-        """The nnsight TransformersModel around the loaded model (its own tokenizer copy: nnsight re-pads it)."""
+        """The nnsight TransformersModel around the loaded model (its own tokenizer copy: nnsight re-pads it);
+        a model built empty stays on the meta device, as nnsight's own `dispatch=False` build."""
         if self._wrapped is None:
             from nnsight.modeling.transformers import TransformersModel
 
-            self._wrapped = TransformersModel(self.lm.model, tokenizer=copy.deepcopy(self.lm.tokenizer))
+            empty = {"device": "meta"} if self.lm.device.type == "meta" else {}
+            self._wrapped = TransformersModel(self.lm.model, tokenizer=copy.deepcopy(self.lm.tokenizer), **empty)
         return self._wrapped
 
     def generate_rows(
@@ -93,14 +97,21 @@ class NnsightRunner:
         lm, model = self.lm, self.wrapped
         layers = functools.reduce(getattr, LAYER_PATHS[lm.family], model)
         head = _envoy(model, lm.model.get_output_embeddings())
-        adds = {layer: vector.to(lm.device, torch.float32)[:, None, :] for layer, vector in additions.items()}
+        adds = {layer: vector.to(lm.input_device, torch.float32)[:, None, :] for layer, vector in additions.items()}
         order = sorted(set(adds) | {reading_layer})  # an nnsight trace must visit layers in the order they run
-        sampler = None if generators is None else functools.partial(sample_next, settings=settings, generators=generators)
+        sampler = None
+        if generators is not None:
+            sampler = functools.partial(sampler_module.pick_tokens, temperature=settings.temperature, top_p=settings.top_p, generators=generators)
         pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.stop_token_ids[0]
         config = GenerationConfig(  # max_new_tokens + 1: the last token is read by the pass that takes it in
             do_sample=False, max_new_tokens=settings.max_new_tokens + 1, eos_token_id=list(lm.stop_token_ids), pad_token_id=pad,
         )
-        backend = None if self.remote is None else remote_backend(self.remote, self.report)
+        backend = None
+        if self.remote is not None:
+            from nnsight.ndif import register
+
+            register(sampler_module)  # the sampler runs on the server: ship its code with the request
+            backend = remote_backend(self.remote, self.report)
         with remote_errors(self.remote), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=UNREACHED_STEP, category=UserWarning)
             with model.generate(ids, attention_mask=mask, generation_config=config, backend=backend) as tracer:
@@ -110,7 +121,7 @@ class NnsightRunner:
                         output = layers[layer].output
                         hidden = output[0] if isinstance(output, tuple) else output
                         if layer in adds:
-                            hidden = hidden + adds[layer].to(hidden.dtype)
+                            hidden = hidden + adds[layer].to(hidden.device, hidden.dtype)
                             layers[layer].output = (hidden, *output[1:]) if isinstance(output, tuple) else hidden
                         if layer == reading_layer:
                             hiddens.append(hidden.detach().float().cpu())

@@ -14,7 +14,7 @@ import torch
 
 from lab.emotions import token_sums as sums_module
 from lab.emotions.token_sums import Batch, BatchSums, LayerSums, text_mean, token_sums
-from lab.model.loader import LAYER_PATHS
+from lab.model.families import LAYER_PATHS
 from lab.runtime.ndif import remote_backend, remote_errors
 from lab.runtime.nnsight_engine import NnsightRunner
 
@@ -33,7 +33,7 @@ class NnsightReader:
         from nnsight import save
 
         lm, model, rank = self.runner.lm, self.runner.wrapped, self.rank
-        layers = functools.reduce(getattr, LAYER_PATHS[lm.family], model)
+        layers, depth = functools.reduce(getattr, LAYER_PATHS[lm.family], model), lm.depth  # the trace names no lab object
         backend = None
         if self.runner.remote is not None:
             from nnsight.ndif import register
@@ -43,7 +43,7 @@ class NnsightReader:
         with remote_errors(self.runner.remote), torch.inference_mode():
             with model.trace(batch.ids, attention_mask=batch.attention, use_cache=False, backend=backend):
                 means, per_layer = save(list()), save(list())
-                for layer in range(lm.depth):
+                for layer in range(depth):
                     output = layers[layer].output
                     hidden = output[0] if isinstance(output, tuple) else output
                     content = batch.content.to(hidden.device)

@@ -72,7 +72,7 @@ def read_ids(lm: LoadedModel, directions: DirectionSet, ids: list[int]) -> torch
     return directions.project(hidden_states(lm, directions.reading_layer, ids))
 
 
-def read_text(lm: LoadedModel, directions: DirectionSet, text: str) -> TextReading:
+def text_reading(lm: LoadedModel, directions: DirectionSet, text: str) -> TextReading:
     """How the model represents `text`, read as an observer (behind the sink token, no chat frame)."""
     ids = lm.text_ids(text)
     hidden = hidden_states(lm, directions.reading_layer, ids)[1:]

@@ -1,7 +1,7 @@
 """Did a row's steering change since its last token? The one answer for every recorder."""
 from __future__ import annotations
 
-from lab.runtime.events import SteeringChange, TokenEvent
+from lab.common.events import SteeringChange, TokenEvent
 
 
 class SteeringChanges:

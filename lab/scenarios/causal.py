@@ -27,7 +27,7 @@ from lab.common.progress import Progress, SilentProgress
 from lab.common.stats import Estimate, estimate_json, estimate_text, mean_interval_at, wilson
 from lab.runtime.engine import Engine
 from lab.scenarios.check_quality import CheckQuality, check_quality
-from lab.scenarios.coherence import distinct_2, repetition_rate
+from lab.common.text_coherence import distinct_2, repetition_rate
 from lab.scenarios.runner import (
     CONTROL,
     RowSpec,
@@ -37,7 +37,7 @@ from lab.scenarios.runner import (
     with_control,
 )
 from lab.scenarios.scenario import Claim, Scenario, expand
-from lab.scenarios.strength_range import (
+from lab.runtime.strength_range import (
     DISTINCT_DROP,
     FALLBACK_CLIFF,
     REPEAT_LIMIT,

@@ -12,6 +12,8 @@ the patterns is limited when the scenario is validated (lab.scenarios.budget), s
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import re
 import time
 import re._parser as sre  # the standard library's own parse of a pattern, to inspect its structure
@@ -118,6 +120,18 @@ def normalise(text: str) -> str:
 def fired_text(names: Iterable[str]) -> str:
     """The checks that fired on a reply (or run) for people: their names, or 'none fired'."""
     return ", ".join(names) or NONE_FIRED
+
+
+def run_sentence(replies: list[tuple[str, ...]]) -> str:
+    """What the checks found over one run's model replies (each a tuple of the checks that fired on it),
+    for people: 'In this run: "cheats" fired in 1 of 3 replies, "gives up" in 2 of 3.'"""
+    counts = Counter(name for checks in replies for name in dict.fromkeys(checks))
+    n = len(replies)
+    if not counts:
+        return f"In this run: no check fired in {'the one reply' if n == 1 else f'any of the {n} replies'}."
+    said = [f'"{name}" fired in {k} of {n} {"reply" if n == 1 else "replies"}' if i == 0 else f'"{name}" in {k} of {n}'
+            for i, (name, k) in enumerate(counts.items())]
+    return "In this run: " + ", ".join(said) + "."
 
 
 def fired(checks: tuple[Check, ...] | list[Check], text: str) -> list[str]:

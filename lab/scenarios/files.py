@@ -1,6 +1,6 @@
-"""Scenario files (YAML): read with yaml.safe_load, validated field by field with line numbers,
-written back tidily. A broken file gives a ScenarioError listing every problem; nothing here
-crashes on it or writes over it. The format is described in assets/scenarios/README.md and
+"""Scenario files (YAML): read with yaml.safe_load, validated against the published schema and the
+checks it cannot express, with line numbers (lab.scenarios.validation), written back tidily. A broken file gives a ScenarioError listing every problem; nothing here
+crashes on it or writes over it. The format is described in docs/scenarios.md and
 assets/scenarios/scenario.schema.json; built-in scenarios live in assets/scenarios/*.yaml.
 """
 from __future__ import annotations
@@ -17,7 +17,9 @@ from lab.common.limits import SCENARIO_BYTES, read_bytes
 from lab.common.paths import asset_path
 from lab.scenarios.scenario import Claim, Message, ModelTurn, Problem, Reset, Scenario, ScenarioError, Step, Variant, problems_in_expansion
 from lab.scenarios.budget import MAX_YAML_DEPTH, MAX_YAML_NODES, budget_problems
-from lab.scenarios.validation import Path_, Reader, field_name
+from lab.scenarios.building import build_scenario
+from lab.scenarios.schema import Path_, field_name
+from lab.scenarios.validation import data_problems
 
 MAX_FILE_BYTES = SCENARIO_BYTES
 
@@ -83,11 +85,10 @@ def scenario_problems(text: str) -> list[Problem]:
 
 def scenario_from_dict(data: Any) -> Scenario:
     """A scenario from already-parsed data (e.g. built in the app); ScenarioError without line numbers."""
-    reader = Reader({})
-    scenario = reader.scenario(data)
-    problems = reader.problems or (budget_problems(scenario) if scenario else [])
-    problems = problems or (problems_in_expansion(scenario) if scenario else [])
-    if problems or scenario is None:
+    problems = data_problems(data, {})
+    scenario = None if problems else build_scenario(data, {})
+    problems = problems or budget_problems(scenario) or problems_in_expansion(scenario)
+    if problems:
         raise ScenarioError("", problems)
     return scenario
 
@@ -184,10 +185,10 @@ def _parse(text: str) -> tuple[Scenario | None, list[Problem]]:
         return None, [Problem(mark.line + 1 if mark else None, "", f"this is not valid YAML ({error.problem or error.context})")]
     except Exception as error:  # anything else the YAML reader raises on odd input: still a problem, never a crash
         return None, [Problem(None, "", f"this is not valid YAML ({type(error).__name__}: {' '.join(str(error).split())[:200]})")]
-    reader = Reader(lines)
-    scenario = reader.scenario(data)
-    if twice or reader.problems or scenario is None:
-        return None, sorted(twice + reader.problems, key=lambda p: (p.line or 0))
+    problems = data_problems(data, lines)
+    if twice or problems:
+        return None, sorted(twice + problems, key=lambda p: (p.line or 0))
+    scenario = build_scenario(data, lines)
     over = budget_problems(scenario)
     if over:
         return None, over

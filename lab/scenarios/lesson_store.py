@@ -138,7 +138,7 @@ def add_to_register(results: list[dict[str, Any]], path: Path | None = None) -> 
 
 
 def register_table(entries: list[dict[str, Any]]) -> str:
-    """The register as a Markdown table (README, `lab lessons --register`)."""
+    """The register as a Markdown table (docs/instrument.md, `lab lessons --register`)."""
     lines = ["| lesson | measured | seeds | verdict | effect [interval] |", "|---|---|---|---|---|"]
     for e in entries:
         effect = "–" if e.get("effect") is None else f"{e['effect']:+.2f}"

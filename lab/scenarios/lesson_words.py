@@ -28,6 +28,44 @@ def plain(result: dict[str, Any] | None, says: str = "") -> str:
     return f"We cannot tell yet whether {says}: the runs lean that way but not clearly; more seeds may tell."
 
 
+def not_measured(says: str, minutes: int) -> str:
+    """The Run page's line for a lesson with no verdict on the loaded model yet."""
+    return (f"Not measured on this model yet whether {says}: Help → Lessons can measure it "
+            f"(about {minutes} minute{'s' if minutes != 1 else ''}).")
+
+
+def suppression_says(emotion: str) -> str:
+    """The suppression experiment's claim in plain words."""
+    return f"training the model not to show it is {emotion} hides the feeling in its replies but not inside"
+
+
+def suppression_stamp(data: dict[str, Any]) -> str:
+    """'measured 2026-12-05 in float32, 20 held-out prompts, 162 s'."""
+    runtime = data.get("runtime") if isinstance(data.get("runtime"), dict) else {}
+    seconds = f", {data['seconds']:.0f} s" if isinstance(data.get("seconds"), (int, float)) else ""
+    return (f"measured {str(data.get('date') or 'on an unknown date')[:10]} in {runtime.get('dtype', 'an unknown precision')}, "
+            f"{len(data.get('held_out') or [])} held-out prompts{seconds}")
+
+
+def suppression_numbers(data: dict[str, Any]) -> str:
+    """The statistics behind a suppression verdict (its saved JSON form), several lines."""
+    steps = next((a.get("steps") for a in data.get("adapters") or [] if isinstance(a, dict)), None)
+    return "\n".join([
+        f"Verdict: {data.get('verdict')}. {data.get('reason', '')}",
+        f"Claim: {data.get('claim')}",
+        "Falls from before training to after (before minus after, 95% intervals over held-out prompts):",
+        f"  expression (the reply re-read fresh), suppression adapter: {_estimate(data.get('expression_fall'))}",
+        f"  expression, control adapter: {_estimate(data.get('control_expression_fall'))}",
+        f"  internal reading while writing, suppression adapter: {_estimate(data.get('representation_fall'))}",
+        f"  internal reading, control adapter: {_estimate(data.get('control_representation_fall'))}",
+        f"  the emotion's words per 100 words, suppression adapter: {_estimate(data.get('words_fall'))}",
+        "Beyond the control (suppression fall minus control fall, paired by prompt):",
+        f"  expression: {_estimate(data.get('expression_beyond_control'))}",
+        f"  internal reading: {_estimate(data.get('representation_beyond_control'))}",
+        suppression_stamp(data).capitalize() + (f", {steps} training steps per adapter." if steps else "."),
+    ])
+
+
 def stamp(result: dict[str, Any]) -> str:
     """When and how it was measured: 'measured 2026-12-05 on embedded (float32), 16 seeds'; the check's precision."""
     seeds = len(result.get("seeds") or [])

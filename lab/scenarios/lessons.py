@@ -33,7 +33,7 @@ import numpy as np
 
 from lab.common.errors import LabError
 from lab.common.progress import Progress, SilentProgress
-from lab.common.stats import Estimate, estimate_json, estimate_text, finite_number, mean_interval
+from lab.common.stats import Estimate, estimate_json, estimate_text, finite_number, mean_interval, rank_correlation
 from lab.runtime.engine import Engine
 from lab.scenarios.files import builtin_scenarios, load_scenario
 from lab.scenarios.runner import RowSpec, RunResult, cap_tokens, run_rows
@@ -197,11 +197,7 @@ def spearman(values: np.ndarray) -> float:
     values = np.asarray(values, dtype=float)
     if not np.all(np.isfinite(values)):
         return math.nan
-    ranks = _ranks(values)
-    order = np.arange(len(values), dtype=float)
-    if np.ptp(ranks) == 0:
-        return math.nan
-    return float(np.corrcoef(order, ranks)[0, 1])
+    return rank_correlation(np.arange(len(values), dtype=float), values)
 
 
 def judge(kind: str, value: Estimate, contrast: Estimate) -> str:
@@ -212,16 +208,6 @@ def judge(kind: str, value: Estimate, contrast: Estimate) -> str:
     if any(e.value <= 0 for e in needed):
         return NOT_SHOWN
     return INCONCLUSIVE
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = values.argsort(kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values), dtype=float)
-    for v in np.unique(values):
-        tied = values == v
-        ranks[tied] = ranks[tied].mean()
-    return ranks
 
 
 def _percentile(point: float, samples: np.ndarray, n: int) -> Estimate:

@@ -6,7 +6,7 @@ reads, and for the slider range the tokens it generates (a generated token costs
 read tokens). The fraction done is the work done over the work planned, and the time left is the
 work left at the pace measured so far (before any is measured: the typical per-token cost,
 `seconds_per_token`). Results are cached per model and precision (lab.emotions.library,
-lab.scenarios.strength_range); a second preparation finds them and does nothing. Cancelling
+lab.runtime.strength_range); a second preparation finds them and does nothing. Cancelling
 writes nothing half-done: each cache file is written whole, once its stage is complete.
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ from lab.emotions.library import load_or_extract, stored_directions
 from lab.emotions.token_sums import ActivationReader
 from lab.model.loader import LoadedModel
 from lab.runtime.engine import Engine
-from lab.scenarios import strength_range
-from lab.scenarios.strength_range import StrengthRange, cached_range, calibrate
+from lab.runtime import strength_range
+from lab.runtime.strength_range import StrengthRange, cached_range, calibrate
 
 # The embedded model's first extraction in float32 on a 2-core CPU (README, Performance: `extract_s`
 # 287 s for 139,400 tokens, 2.06 ms per token, 134.5 million weights), before texts were batched by

@@ -20,16 +20,16 @@ import torch
 
 from lab import __version__
 from lab.scenarios.checks import fired
-from lab.scenarios.coherence import reply_perplexities
+from lab.scenarios.perplexity import reply_perplexities
 from lab.emotions.direction_set import DirectionSet
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.common.steering_text import steering_text
-from lab.runtime.events import SamplingSettings, TokenEvent
+from lab.common.events import SamplingSettings, TokenEvent
 from lab.runtime.steering_changes import SteeringChanges
 from lab.common.progress import Cancelled, Progress, SilentProgress
-from lab.runtime.reading import read_text
-from lab.store.recording import start_recording
+from lab.runtime.reading import text_reading
+from lab.sessions.recording import start_recording
 from lab.scenarios.scenario import Scenario, Script, ScriptStep, expand
 from lab.scenarios.files import scenario_to_dict
 from lab.runtime.steering import SteeringState
@@ -262,7 +262,7 @@ class _Batch:
         for r in range(n):
             reply = "".join(pieces[r])
             checks = fired(self.script.checks, reply)
-            reread = read_text(lm, directions, reply).readings if self.reread and reply.strip() else {}
+            reread = text_reading(lm, directions, reply).readings if self.reread and reply.strip() else {}
             if self.recorders is not None:
                 self.recorders[r].add_checks(checks)
                 self.recorders[r].end_turn(reply)

@@ -16,8 +16,6 @@ from typing import Union
 from lab.scenarios.checks import Check
 from lab.common.errors import LabError
 
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # variables and counters
-VARIANT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 VARIABLE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_STEPS = 400  # expanded steps per run: a typo like count: 1000 should not hang the app
 MAX_REPEAT_COUNT = 100

@@ -33,9 +33,9 @@ from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 from lab.model.lora_training import train_lora
 from lab.runtime.engine import Engine
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.runtime.generator import generate_rows
-from lab.runtime.reading import read_text
+from lab.runtime.reading import text_reading
 from lab.runtime.steering import SteeringState
 from lab.scenarios.suppression_data import SuppressionSet, load_suppression_set
 from lab.scenarios.suppression_verdict import CLAIM, Measures, SuppressionVerdict, decide
@@ -197,7 +197,7 @@ def writing_readings(engine: Engine, prompt: list[int], reply: list[int]) -> tor
 
 def _measures(engine: Engine, data: SuppressionSet, replies: list[str], reading: list[float], per_layer: list[list[float]]) -> Measures:
     """Add the observer's side to what was read while writing: each reply re-read fresh, and its emotion words."""
-    expression = [read_text(engine.lm, engine.directions, r).readings[data.emotion] if r else math.nan for r in replies]
+    expression = [text_reading(engine.lm, engine.directions, r).readings[data.emotion] if r else math.nan for r in replies]
     return Measures(replies, expression, [data.word_rate(r) for r in replies], reading, per_layer)
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from lab.scenarios.coherence import distinct_2, repetition_rate
+from lab.common.text_coherence import distinct_2, repetition_rate
 from lab.runtime.engine import Engine
 from lab.common.errors import LabError
 from lab.scenarios.runner import (

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from lab.common.atomic import write_bytes, write_text
 from lab.common.errors import LabError
 from lab.common.html_template import render
+from lab.common.palette import emotion_color, emotion_dash
 from lab.scenarios.checks import fired_text
 from lab.scenarios.runner import CONTROL, RunResult
 from lab.common.stats import TOO_FEW_RUNS, mean_text, rate_interval, rate_text
@@ -123,10 +124,11 @@ def turn_figure(runs: list[RunResult], emotions: list[str], x_variable: str | No
         replies = run.replies()
         xs = [_x(t.values.get(x_variable), n) if x_variable else n for n, t in enumerate(replies, start=1)]
         steering = steering_text(run.steer, "unsteered")
-        for k, emotion in enumerate(emotions):
+        for emotion in emotions:
             ys = [t.reply_start_readings.get(emotion, math.nan) for t in replies]
             label = emotion if len(runs) == 1 else f"{emotion} ({steering})"
-            ax.plot(xs, ys, marker="o", color=f"C{k}", alpha=1 if len(runs) == 1 else 0.4 + 0.6 / (r + 1), label=label)
+            ax.plot(xs, ys, emotion_dash(emotion, emotions), marker="o", color=emotion_color(emotion, emotions),
+                    alpha=1 if len(runs) == 1 else 0.4 + 0.6 / (r + 1), label=label)
     ax.set(title="Reading where each reply begins", xlabel=x_variable or "model reply", ylabel="reading (z, push-free)")
     ax.axhline(0, color="#999", linewidth=0.8)
     ax.legend(fontsize="small")

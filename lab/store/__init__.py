@@ -1,1 +1,1 @@
-"""The session store: one SQLite lab file, its schema, writer, records, exports, reports, replay."""
+"""The session store: one SQLite lab file, its schema, writer, records, exports, reports."""

@@ -18,7 +18,7 @@ from lab.common.errors import LabError
 from lab.common.limits import SESSION_IMPORT_BYTES, read_text
 from lab.common.safe_text import for_csv, for_markdown
 from lab.common.steering_text import steering_text
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.common.events import SamplingSettings, SteeringChange, TokenEvent
 from lab.store.records import (
     DirectionsInfo, ModelInfo, SessionRecord, SteeringRecord, TokenRecord, TurnRecord,
 )

@@ -26,7 +26,7 @@ from typing import Any
 
 from lab.common.errors import LabError
 from lab.common.paths import default_db_path
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.store import experiments
 from lab.store.connection import open_writer
 from lab.store.experiments import ExperimentRecord, ExperimentRun, ExperimentSummary, TurnCheck

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.common.events import SamplingSettings, SteeringChange, TokenEvent
 from lab.store.connection import shown_status
 from lab.store.experiments import select_experiments
 from lab.store.records import (

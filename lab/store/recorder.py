@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lab.common.errors import LabError
-from lab.runtime.events import SteeringChange, TokenEvent
+from lab.common.events import SteeringChange, TokenEvent
 from lab.store import experiments
 from lab.store.rows import SteeringRow, TokenRow, blob
 from lab.store.write_jobs import now

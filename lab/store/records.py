@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lab.runtime.events import SamplingSettings, SteeringChange, TokenEvent
+from lab.common.events import SamplingSettings, SteeringChange, TokenEvent
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,22 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from lab.common.errors import LabError
 from lab.common.html_template import render
+from lab.common.palette import ABOVE, BELOW, WHITE, Z_LIMIT, emotion_color, emotion_dash, tint
 from lab.common.steering_text import steering_text
+from lab.common.tint_rule import CLEAR_MARGIN, CLEAR_Z, tint_reading
 from lab.store.records import SessionRecord, TokenRecord
 
-Z_LIMIT = 3.0  # readings at or beyond +-3 get the strongest tint
+TINT_MAP = LinearSegmentedColormap.from_list("tint", [BELOW, WHITE, ABOVE])  # the token tint's blue and orange
 
 
 @dataclass(frozen=True)
 class TokenSpan:
-    """One token of the transcript; background and title only where it has a reading to tint by."""
+    """One token of the transcript; a title where it has a reading, a background where the tint rule tints it."""
     text: str
     background: str | None = None
     title: str | None = None
@@ -54,7 +57,7 @@ def to_html(record: SessionRecord, emotion: str | None = None) -> str:
     plots = [_png(_line_plot(record, emotion)), _png(_heatmap(record))] if record.tokens and emotions else []
     steering = [{"turn": s.turn, "row": s.row, "position": s.change.position, "strengths": steering_text(s.change.strengths, "none"),
                  "layers": str(list(s.change.layers))} for s in record.steering]
-    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}",
+    return render(__file__, "session_report.html.j2", record=record, emotion=emotion, z_limit=f"{Z_LIMIT:g}", clear_z=f"{CLEAR_Z:g}", clear_margin=f"{CLEAR_MARGIN:g}",
                   settings=_settings(record), turns=[_turn(record, turn.index, turn.label(), emotion) for turn in record.turns],
                   plots=plots, steering=steering)
 
@@ -87,12 +90,11 @@ def _turn(record: SessionRecord, index: int, role: str, emotion: str | None) -> 
 
 
 def _span(token: TokenRecord, emotion: str | None) -> TokenSpan:
-    value = token.event.readings.get(emotion, math.nan) if emotion is not None else math.nan
-    if math.isnan(value):
+    shown = tint_reading(token.event.readings, emotion) if emotion is not None else None
+    if shown is None:
         return TokenSpan(token.event.text)
-    alpha = 0.75 * min(abs(value), Z_LIMIT) / Z_LIMIT
-    rgb = "214,39,40" if value > 0 else "31,119,180"
-    return TokenSpan(token.event.text, f"rgba({rgb},{alpha:.2f})", f"{emotion} {value:+.2f}")
+    return TokenSpan(token.event.text, tint(shown) if shown else None,  # 0.0: the rule left this token untinted
+                     f"{emotion} {token.event.readings[emotion]:+.2f}")
 
 
 def _readings_matrix(record: SessionRecord, emotions: list[str]) -> np.ndarray:
@@ -111,8 +113,8 @@ def _line_plot(record: SessionRecord, emotion: str | None) -> Figure:
         x = np.array([i for i, t in enumerate(record.tokens) if t.event.row == row])
         for j, name in enumerate(emotions):
             chosen = name == emotion
-            ax.plot(x, values[x, j], lw=2.2 if chosen else 0.8, alpha=1 if chosen else 0.45,
-                    label=name, zorder=3 if chosen else 2)
+            ax.plot(x, values[x, j], lw=2.2 if chosen else 0.8, alpha=1 if chosen else 0.45, label=name,
+                    color=emotion_color(name, emotions), ls=emotion_dash(name, emotions), zorder=3 if chosen else 2)
         for i, t in enumerate(record.tokens):
             if t.event.row == row and (i == 0 or record.tokens[i - 1].turn != t.turn):
                 ax.axvline(i, color="grey", ls="--", lw=0.8)
@@ -132,7 +134,7 @@ def _heatmap(record: SessionRecord) -> Figure:
     values = _readings_matrix(record, emotions)
     fig = Figure(figsize=(10, 0.3 * len(emotions) + 1.5), layout="constrained")
     ax = fig.add_subplot()
-    image = ax.imshow(values.T, aspect="auto", cmap="coolwarm", vmin=-Z_LIMIT, vmax=Z_LIMIT, interpolation="nearest")
+    image = ax.imshow(values.T, aspect="auto", cmap=TINT_MAP, vmin=-Z_LIMIT, vmax=Z_LIMIT, interpolation="nearest")
     ax.set_yticks(range(len(emotions)), emotions)
     ax.set_xlabel("token")
     fig.colorbar(image, ax=ax, label="calibrated z-score")

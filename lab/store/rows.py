@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlite_utils import Database
 
-from lab.runtime.events import SteeringChange, TokenEvent
+from lab.common.events import SteeringChange, TokenEvent
 
 RAW_DTYPE = "float32"  # stored little-endian
 Blob = tuple[bytes, tuple[int, ...]]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from lab.common.errors import LabError
-from lab.runtime.events import SamplingSettings
+from lab.common.events import SamplingSettings
 from lab.store import experiments
 from lab.store.records import DirectionsInfo, ModelInfo, SessionRecord
 from lab.store.rows import SteeringRow, TokenRow, blob, insert_steering, insert_tokens

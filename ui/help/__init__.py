@@ -1,0 +1,1 @@
+"""Help: 'What am I seeing?', the Lessons page and the validation page."""

@@ -1,0 +1,1 @@
+"""The window's tabs, one subpackage each; they never import one another."""

@@ -1,0 +1,1 @@
+"""The Chat and Compare tabs and the generation jobs they share."""

@@ -1,0 +1,1 @@
+"""The Emotion editor and Emotion map tabs."""

@@ -1,0 +1,1 @@
+"""The Experiments tab: sweeps over emotions x strengths x seeds."""

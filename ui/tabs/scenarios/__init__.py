@@ -1,0 +1,1 @@
+"""The Scenarios tab: browse, edit, validate, save and run scenario files."""

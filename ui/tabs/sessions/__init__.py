@@ -1,0 +1,1 @@
+"""The Sessions tab: recorded sessions listed, opened, compared and exported."""
