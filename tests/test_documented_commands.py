@@ -57,6 +57,7 @@ RUNS: dict[str, list[str]] = {
         "sessions report 1 one.html", "sessions compare 1 2 --emotion happy", "sessions rerun 2", "sessions delete 1",
     ],
     "bench [--json]": ["bench --json --rounds 1"],
+    "prepare [--estimate]": ["prepare", "prepare", "prepare --estimate --cores 4"],
     'generate "How was your day?" --engine nnsight --steer calm=0.03 --json': [
         f'generate "How was your day?" --engine nnsight --steer calm=0.03 --json {FEW}',
     ],

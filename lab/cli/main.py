@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from lab.cli import catalogue, diagnostics, emotions, funnel, generate, lessons, numbers, scenarios, sessions, suppress
+from lab.cli import catalogue, diagnostics, emotions, funnel, generate, lessons, numbers, prepare, scenarios, sessions, suppress
 from lab.cli.options import common_options
 
-GROUPS = (emotions, generate, diagnostics, sessions, scenarios, lessons, suppress, catalogue)  # in `--help` order
+GROUPS = (emotions, generate, diagnostics, prepare, sessions, scenarios, lessons, suppress, catalogue)  # in `--help` order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,6 +28,8 @@ from lab.model.precision import cpu_has_native_bfloat16
 from lab.runtime.reading import hidden_states
 from lab.sessions.recording import recorded, start_recording
 from lab.runtime.steering import SteeringState
+from lab.scenarios.prepare import FITTING, NEUTRAL, READING, PrepareEstimate, full_work, model_parameters
+from lab.runtime.strength_range import calibrate
 from lab.scenarios.suppression import run_suppression
 from lab.store.lab_file import SessionStore, open_store
 
@@ -154,6 +156,10 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         start = time.perf_counter()
         directions = extract(lm, emotions, neutral, cache=TextMeanCache(lm, Path(empty_cache)))
         extract_s = time.perf_counter() - start
+    with _empty_home():  # the slider range measured afresh: with extraction, preparing a model from nothing
+        range_s = _timed(lambda: calibrate(Engine(lm, directions)))
+    work = full_work(lm)
+    per_token = extract_s / (work[READING] + work[NEUTRAL] + work[FITTING]) / model_parameters(lm)
     add_emotion_s = _add_emotion_seconds(lm, directions, emotions)
     ids = lm.chat_ids([{"role": "user", "content": PROMPT}])
     _plain_tokens_per_s(lm, ids)  # warm-up
@@ -173,6 +179,9 @@ def run_benchmarks(spec: str = "embedded", rounds: int = 3) -> dict[str, float]:
         "cold_load_s": round(cold, 2),
         "warm_load_s": round(warm, 2),
         "extract_s": round(extract_s, 2),
+        "prepare_s": round(extract_s + range_s, 1),
+        "ms_per_token_per_billion": round(per_token * 1e12, 3),
+        "prepare_1.7b_4_cores_min": round(PrepareEstimate(1_710_000_000, sum(work.values()), 4, per_token).seconds / 60, 1),
         "add_emotion_s": round(add_emotion_s, 2),
         "recorded_tok_s": round(max(recording), 2),
         "record_ratio": round(max(recording) / max(steered), 3),

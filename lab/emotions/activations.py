@@ -1,9 +1,12 @@
 """Residual-stream activations of many texts, gathered in one batched pass per batch.
 
 Every text gets the model's fixed sink token in front (position 0), and the sink is left out of
-every mean: its residual norm dwarfs the rest and would swamp the statistics. Batches are read
-by an ActivationReader (lab.emotions.token_sums): local hooks here, or an nnsight trace
-(lab.runtime.nnsight_reader), which returns only the sums this module combines.
+every mean: its residual norm dwarfs the rest and would swamp the statistics. Texts are sorted by
+token length and batched up to TOKENS_PER_BATCH (padded) tokens, so short texts share big batches
+and little is padding. Batches are read by an ActivationReader (lab.emotions.token_sums): local
+hooks here, which stop the forward pass at the deepest layer read (no final norm, no LM head), or
+an nnsight trace (lab.runtime.nnsight_reader), which returns only the sums this module combines.
+Caches are kept per model and precision: a bfloat16 reading is never mixed with a float32 one.
 """
 from __future__ import annotations
 
@@ -22,7 +25,12 @@ from lab.emotions.token_sums import ActivationReader, Batch, BatchSums, LayerSum
 from lab.model.hooks import residual_hooks
 from lab.model.loader import LoadedModel
 
-BATCH_SIZE = 16
+TOKENS_PER_BATCH = 2048  # padded tokens per forward pass
+MAX_ROWS = 64
+
+
+class _Deepest(Exception):
+    """Raised by the deepest layer's hook: nothing after it is needed."""
 
 
 @dataclass
@@ -53,9 +61,9 @@ def text_means(
     norm_sum = torch.zeros(depth, dtype=torch.float64)
     token_count = 0
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else 0
-    for start in range(0, len(order), BATCH_SIZE):
+    done = 0
+    for rows in length_batches([len(encoded[i]) for i in order], order):
         check_cancelled(progress)
-        rows = order[start : start + BATCH_SIZE]
         sums = reader(padded_batch([encoded[i] for i in rows], pad), neutral)
         means[rows] = sums.means
         if neutral:
@@ -63,12 +71,25 @@ def text_means(
             norm_sum += sums.norm_sum
             token_outer += sums.outer_sum()
             token_count += sums.count
-        progress.set_progress(min(start + BATCH_SIZE, len(order)), len(order))
+        done += len(rows)
+        progress.set_progress(done, len(order))
     if not neutral:
         return means, None
     mean = token_sum / token_count
     covariance = token_outer / token_count - mean.unsqueeze(-1) * mean.unsqueeze(-2)
     return means, NeutralStats(mean=mean.float(), covariance=covariance, norm=(norm_sum / token_count).float())
+
+
+def length_batches(lengths: list[int], order: list[int]) -> list[list[int]]:
+    """`order` (sorted by ascending `lengths`) cut into batches of at most TOKENS_PER_BATCH padded
+    tokens and MAX_ROWS rows."""
+    batches: list[list[int]] = []
+    for index, length in zip(order, lengths, strict=True):
+        if batches and len(batches[-1]) < MAX_ROWS and (len(batches[-1]) + 1) * length <= TOKENS_PER_BATCH:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
 
 
 def padded_batch(encoded: list[list[int]], pad: int) -> Batch:
@@ -85,7 +106,8 @@ def padded_batch(encoded: list[list[int]], pad: int) -> Batch:
 
 
 def local_reader(lm: LoadedModel) -> ActivationReader:
-    """Read batches on the loaded model with forward hooks on every layer (one pass per batch)."""
+    """Read batches on the loaded model with forward hooks on every layer (one pass per batch, on the
+    model's device, stopped after the last decoder layer)."""
 
     def read(batch: Batch, neutral: bool) -> BatchSums:
         means = torch.zeros(len(batch.ids), lm.depth, lm.width)
@@ -96,12 +118,22 @@ def local_reader(lm: LoadedModel) -> ActivationReader:
             means[:, layer] = text_mean(hidden, content).cpu()
             if neutral:
                 per_layer.append(token_sums(hidden[content].cpu()))
+            if layer == lm.depth - 1:
+                raise _Deepest
 
         with torch.inference_mode(), residual_hooks(lm.layers, range(lm.depth), observe=observe):
-            lm.model.base_model(input_ids=batch.ids.to(lm.device), attention_mask=batch.attention.to(lm.device), use_cache=False)
+            try:
+                lm.model.base_model(input_ids=batch.ids.to(lm.device), attention_mask=batch.attention.to(lm.device), use_cache=False)
+            except _Deepest:
+                pass
         return BatchSums.collect(means, per_layer, int(batch.content.sum()))
 
     return read
+
+
+def cache_stem(lm: LoadedModel) -> str:
+    """What names a model's cached readings: its identity and the precision it ran in."""
+    return f"{lm.identity[:24]}-{lm.runtime['dtype']}"
 
 
 class TextMeanCache:
@@ -113,7 +145,7 @@ class TextMeanCache:
     def __init__(self, lm: LoadedModel, folder: Path | None = None, reader: ActivationReader | None = None) -> None:
         self.lm = lm
         self.reader = reader  # None: local hooks (see text_means)
-        self.path = (folder or cache_dir() / "text-means") / f"{lm.identity[:24]}.safetensors"
+        self.path = (folder or cache_dir() / "text-means") / f"{cache_stem(lm)}.safetensors"
         self._means: dict[str, torch.Tensor] | None = None
 
     @staticmethod
@@ -150,7 +182,7 @@ def neutral_token_stats(
 ) -> NeutralStats:
     """Token-level statistics of neutral texts (calibration, neutral PCs), cached per model and texts."""
     digest = hashlib.sha256("\n\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    path = (folder or cache_dir() / "text-means") / f"{lm.identity[:24]}-neutral-{digest}.safetensors"
+    path = (folder or cache_dir() / "text-means") / f"{cache_stem(lm)}-neutral-{digest}.safetensors"
     if path.is_file():
         try:
             stored = load_file(str(path))

@@ -2,7 +2,7 @@
 
 Lookup order for the built-in emotion set on a model:
   1. assets/directions/<model>-<data>.safetensors  shipped for the embedded model (`make directions`)
-  2. the user cache                                 extracted earlier on this computer
+  2. the user cache                                 extracted earlier on this computer, in this precision
   3. extraction                                     then saved to the cache
 User-made emotions are placed into that built-in picture (lab.emotions.placement), reading only
 their own texts, and the result is cached under the full emotion set's hash.
@@ -34,8 +34,9 @@ def file_name(model_identity: str, emotions_hash: str, method: str) -> str:
     return f"{model_identity[:16]}-{emotions_hash[:16]}-{method}.safetensors"
 
 
-def cache_path(model_identity: str, emotions_hash: str, method: str) -> Path:
-    return cache_dir() / "directions" / file_name(model_identity, emotions_hash, method)
+def cache_path(model_identity: str, emotions_hash: str, method: str, precision: str) -> Path:
+    """Directions extracted on this machine, kept per precision (bfloat16 readings differ slightly)."""
+    return cache_dir() / "directions" / precision / file_name(model_identity, emotions_hash, method)
 
 
 def precomputed_path(model_identity: str, emotions_hash: str, method: str) -> Path:
@@ -65,21 +66,27 @@ def load_or_extract(
         directions = _stored(lm, builtin_key, method)
         if directions is None or directions.picture is None:
             directions = extract(lm, builtin, neutral, method, progress, cache)
-            save_directions(directions, cache_path(lm.identity, builtin_key, method))
+            save_directions(directions, cache_path(lm.identity, builtin_key, method, lm.runtime["dtype"]))
         user = [e for e in emotions if not e.builtin]
         if user:
             directions = place_user_emotions(directions, user, cache, key, progress)
-            save_directions(directions, cache_path(lm.identity, key, method))
+            save_directions(directions, cache_path(lm.identity, key, method, lm.runtime["dtype"]))
     return merge_imported(directions, lm, load_imported(ModelShape(lm.identity, lm.depth, lm.width)), progress, reader)
 
 
+def stored_directions(lm: LoadedModel, method: str = "mean_diff") -> DirectionSet | None:
+    """The directions for the current emotion set on `lm` if shipped or cached (imports not merged)."""
+    return _stored(lm, current_data_hash(), method)
+
+
 def _stored(lm: LoadedModel, key: str, method: str) -> DirectionSet | None:
-    for path in (precomputed_path(lm.identity, key, method), cache_path(lm.identity, key, method)):
+    cached = cache_path(lm.identity, key, method, lm.runtime["dtype"])
+    for path in (precomputed_path(lm.identity, key, method), cached):
         if path.is_file():
             try:
                 directions = load_directions(path)
             except LabError:
-                if path.parent == cache_path(lm.identity, key, method).parent:
+                if path == cached:
                     path.unlink(missing_ok=True)  # a damaged cache is rebuilt
                 continue
             if directions.model_identity == lm.identity and directions.depth == lm.depth:

@@ -1,4 +1,4 @@
-"""Loading a model in the model thread and measuring its steering range: the window shows what comes back.
+"""Loading a model in the model thread and preparing it (directions, steering range): the window shows what comes back.
 
 Model menu choices arrive as `open_model`; a loaded engine goes into the app's state, its range out
 through `strength_range_changed`, and one status line per step through `status`.
@@ -10,10 +10,11 @@ import gc
 from PySide6.QtCore import QObject, Signal
 
 from lab.runtime.engine import Engine, open_engine
-from lab.runtime.strength_range import StrengthRange, cached_range, calibrate
+from lab.runtime.strength_range import StrengthRange, cached_range
 from ui.services.state import LabState
-from ui.services.workers import Job, JobContext, ModelRunner
+from ui.services.workers import Job, ModelRunner
 from ui.shell.model_menu import ModelPicker
+from ui.shell.preparing import loading_job
 
 
 class ModelLoader(QObject):
@@ -34,54 +35,30 @@ class ModelLoader(QObject):
         self.calibrate_range = calibrate_range
 
     def start_loading(self) -> None:
-        """Load the model and its directions in the worker thread."""
-        spec, dtype = self.spec, self.picker.dtype
+        """Load the model and prepare it (directions, slider range: ui.shell.preparing) in the worker thread."""
         self.status.emit("Loading the model…")
         gc.freeze()  # objects so far live as long as the app: keep garbage collections during loading short
-
-        def work(ctx: JobContext) -> Engine:
-            return open_engine(spec, progress=ctx, dtype=dtype)
-
         self.long_job_started.emit()
-        self.runner.start(Job("loading the model", work, on_done=self._loaded, cancellable=False))
-
-    def _loaded(self, engine: Engine) -> None:
-        self.use_engine(engine)
-        if self.calibrate_range and cached_range(engine.lm.identity) is None:
-            self.measure_strength_range()
-
-    def measure_strength_range(self) -> None:
-        """Measure the loaded model's coherence cliff in the background (Stop keeps the typical range)."""
-        engine = self.state.engine
-        if engine is None:
-            return
-
-        def done(measured: StrengthRange) -> None:
-            self.set_strength_range(measured)
-            self.status.emit(f"Ready. Steering stays coherent up to ±{measured.cliff:.3f} on this model.")
-
-        self.long_job_started.emit()
-        self.runner.start(Job("measuring where steering breaks the text (once per model; Stop to skip)",
-                              lambda ctx: calibrate(engine, ctx), on_done=done))
+        self.runner.start(loading_job(self.spec, self.picker.dtype, self.use_engine, self.calibrate_range, cancellable=False))
 
     def open_model(self, spec: str, remote_host: str | None = None) -> None:
         """Load another model in the background; on failure the error funnel explains and the current one stays.
 
         With `remote_host` (an NDIF server), `spec` is a hub id run there through the nnsight engine."""
         self.status.emit(f"Loading {spec}…" if remote_host is None else f"Connecting to NDIF ({remote_host}) for {spec}…")
-        dtype = self.picker.dtype
-
-        def work(ctx: JobContext) -> Engine:
-            if remote_host is not None:
-                return open_engine(spec, progress=ctx, engine="nnsight", remote=True, ndif_host=remote_host)
-            return open_engine(spec, progress=ctx, dtype=dtype)
 
         def done(engine: Engine) -> None:
             self.spec = spec
             self.model_replaced.emit()
             self.use_engine(engine)
 
-        self.runner.start(Job(f"loading the model {spec}", work, on_done=done, cancellable=False))
+        self.long_job_started.emit()
+        if remote_host is None:  # a model without directions is prepared in the same job (Stop cancels it)
+            self.runner.start(loading_job(spec, self.picker.dtype, done, self.calibrate_range, cancellable=True))
+            return
+        self.runner.start(Job(f"loading the model {spec}",
+                              lambda ctx: open_engine(spec, progress=ctx, engine="nnsight", remote=True, ndif_host=remote_host),
+                              on_done=done, cancellable=False))
 
     def reopen(self) -> None:
         """Load the current model again (in the precision just chosen)."""

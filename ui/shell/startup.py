@@ -12,7 +12,6 @@ TYPICAL_S = {  # status text (prefix) -> seconds on 2 CPU cores (docs/performanc
     "Converting model": 40.0,
     "Loading model": 3.0,
     "Checking model file": 1.0,
-    "Measuring where steering breaks": 60.0,
 }
 
 
