@@ -75,5 +75,5 @@ def test_documentation_speaks_of_the_product_only():
 def test_readme_is_short_and_starts_with_the_first_lesson():
     """A teacher reaches the first lesson on the first screen, and the README stays short."""
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= 170, len(lines)
+    assert len(lines) <= 150, len(lines)
     assert any(line.startswith("## ") and "first lesson" in line.lower() for line in lines[:40])
