@@ -57,7 +57,7 @@ def main() -> int:
 
     window = MainWindow("embedded", settings=QSettings(str(home / "settings.ini"), QSettings.Format.IniFormat))
     window.show()
-    window.start_loading()
+    window.models.start_loading()
     wait_for(app, lambda: window.state.engine is not None or bool(window.errors.messages))
     if window.state.engine is None:
         print(window.errors.messages, file=sys.stderr)

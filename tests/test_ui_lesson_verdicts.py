@@ -102,3 +102,14 @@ def test_help_lessons_speaks_in_presentation_type(tiny_window, qapp):
         assert page.list.wordWrap()
     finally:
         tiny_window.set_presentation(False)
+
+
+def test_the_lesson_chart_counts_replies_in_whole_numbers(qapp):
+    """Replies are counted: the reading lesson's x axis says 1, 2, 3, never 1.25 (seen failing without the locator)."""
+    from ui.help.lesson_chart import LessonChart
+
+    chart = LessonChart()
+    chart.show_result({"per_turn": {"good": [2.6, 2.5, 3.2], "bad": [1.5, 0.6, 0.4]}, "emotion": "happy"})
+    chart.redraw()
+    ticks = [t for t in chart.ax.get_xticks() if 1 <= t <= 3]
+    assert ticks and all(t == int(t) for t in ticks), ticks

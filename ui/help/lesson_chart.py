@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from matplotlib.ticker import MaxNLocator
 from PySide6.QtWidgets import QWidget
 
 from ui.widgets.charts import Chart
@@ -56,6 +57,7 @@ class LessonChart(Chart):
             xs = list(range(1, len(values) + 1))
             ax.plot(xs, [v if v is not None else float("nan") for v in values], marker="o", label=name, linewidth=1.4)
         ax.axhline(0, color="#888888", linewidth=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # replies are counted: 1, 2, 3, never 1.25
         ax.set_xlabel("model reply")
         ax.set_ylabel(f"{result.get('emotion')} reading (mean over seeds)")
         ax.legend(fontsize="x-small", loc="best")
