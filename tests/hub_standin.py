@@ -145,12 +145,17 @@ def make_handler(hub: StandInHub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def start(hub: StandInHub) -> ThreadingHTTPServer:
-    """Serve `hub` on a free port of 127.0.0.1 in a daemon thread; `hub.url` is set."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(hub))
+def serve(handler: type[BaseHTTPRequestHandler], name: str) -> tuple[ThreadingHTTPServer, str]:
+    """Serve `handler` on a free port of 127.0.0.1 in a daemon thread; the server and its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    hub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, name="stand-in-hub", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def start(hub: StandInHub) -> ThreadingHTTPServer:
+    """Serve `hub` (see `serve`); `hub.url` is set."""
+    server, hub.url = serve(make_handler(hub), "stand-in-hub")
     return server
 
 

@@ -34,6 +34,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hub_standin import serve
 
 KEY = "standin-ndif-key"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -239,10 +240,7 @@ def make_handler(ndif: StandInNdif) -> type[BaseHTTPRequestHandler]:
 
 def start(ndif: StandInNdif) -> ThreadingHTTPServer:
     """Serve `ndif` on a free port of 127.0.0.1 in a daemon thread; `ndif.url` is set."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(ndif))
-    server.daemon_threads = True
-    ndif.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, name="stand-in-ndif", daemon=True).start()
+    server, ndif.url = serve(make_handler(ndif), "stand-in-ndif")
     return server
 
 
