@@ -1,4 +1,4 @@
-"""Untrusted input cannot hang the lab, crash it, escape its folders or brick it (issue 13).
+"""Untrusted input cannot hang the lab, crash it, escape its folders or brick it.
 
 Each class of problem the probes found has a test here; the last test runs every probe through
 the command line and checks that none reaches "unexpected problem".
@@ -266,7 +266,7 @@ class open_store_record:
 # --- every probe ends in a clean one-line error ------------------------------------------------
 
 def probes(tmp_path, tiny_model_dir) -> list[list[str]]:
-    """The command lines of the issue's probes, with their input files written to tmp_path."""
+    """The hostile command lines probed, with their input files written to tmp_path."""
     from safetensors.torch import save_file
 
     files = {

@@ -1,4 +1,4 @@
-"""The app side of imported emotions (issue 13): the Model menu lists the loaded model's imported
+"""The app side of imported emotions: the Model menu lists the loaded model's imported
 emotions and removes one through lab.emotions.imported, then re-reads the directions."""
 from __future__ import annotations
 

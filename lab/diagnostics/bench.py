@@ -36,7 +36,7 @@ from lab.store.lab_file import SessionStore, open_store
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 TOKENS = 48
 STEER = {"happy": 0.02, "calm": 0.02, "desperate": -0.02}
-ADDED_EXAMPLES = 20  # the yardstick for adding an emotion
+ADDED_EXAMPLES = 20  # the yardstick for adding an emotion: 20 example texts, the fewest the editor judges
 
 
 def _timed(fn) -> float:
